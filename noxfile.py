@@ -1,0 +1,188 @@
+"""Development sessions for Limelight: `nox` runs them all, in order."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import nox
+
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+TOOLS_PYTHON = "3.12"
+PYKKA = "pykka==4.5.0"  # Pykka 4.5 needs Python >= 3.11.
+HERE = Path(__file__).parent
+PYPROJECT = nox.project.load_toml(HERE / "pyproject.toml")
+
+nox.needs_version = ">=2025.2.9"  # nox.project.dependency_groups
+nox.options.default_venv_backend = "venv"
+# Only interpreters already on this machine: never download one.
+nox.options.download_python = "never"
+nox.options.error_on_missing_interpreters = True
+nox.options.reuse_existing_virtualenvs = True
+
+
+def _pyenv_root() -> Path:
+    if root := os.environ.get("PYENV_ROOT"):
+        return Path(root)
+    if pyenv := shutil.which("pyenv"):
+        out = subprocess.run(
+            [pyenv, "root"], capture_output=True, text=True, check=False
+        )
+        if out.returncode == 0 and out.stdout.strip():
+            return Path(out.stdout.strip())
+    return Path.home() / ".pyenv"
+
+
+def _add_pyenv_pythons_to_path() -> None:
+    """Put the newest pyenv 3.X.Y of each wanted 3.X ahead of pyenv's shims.
+
+    A shim such as `python3.10` exists for every installed version, but it
+    refuses to run unless that version is selected with `pyenv global`, so
+    nox would find it and then fail. The real bin folders come first instead.
+    """
+    versions = _pyenv_root() / "versions"
+    bins: list[str] = []
+    for minor in PYTHONS:
+        pattern = re.compile(rf"{re.escape(minor)}\.(\d+)")
+        found = [
+            (int(m.group(1)), path)
+            for path in versions.glob(f"{minor}.*")
+            if (m := pattern.fullmatch(path.name)) and (path / "bin").is_dir()
+        ]
+        if found:
+            bins.append(str(max(found)[1] / "bin"))
+    if bins:
+        os.environ["PATH"] = os.pathsep.join([*bins, os.environ.get("PATH", "")])
+
+
+_add_pyenv_pythons_to_path()
+
+
+def _group(name: str) -> tuple[str, ...]:
+    return nox.project.dependency_groups(PYPROJECT, name)
+
+
+def _paths(*candidates: str) -> list[str]:
+    """Return the candidates that hold Python code: an empty folder is no error."""
+    return [
+        name
+        for name in candidates
+        if (path := HERE / name).is_file() or any(path.rglob("*.py"))
+    ]
+
+
+def _version_tuple(python: object) -> tuple[int, ...]:
+    return tuple(int(part) for part in str(python).split("."))
+
+
+def _install_for_checks(session: nox.Session) -> None:
+    """Install the package with everything that src, tests and examples import."""
+    session.install("-e", ".[bench]", *_group("tests"), *_group("typing"))
+    if _version_tuple(session.python) < (3, 11):
+        # Type checking only reads Pykka's source, so 3.10 can still see it.
+        session.install("--no-deps", "--ignore-requires-python", PYKKA)
+
+
+@nox.session(python=TOOLS_PYTHON)
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check."""
+    session.install(*_group("lint"))
+    paths = _paths("src", "tests", "examples", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
+
+
+@nox.session(python=["3.10", "3.13"])
+def mypy(session: nox.Session) -> None:
+    """Mypy, strict, against the oldest and newest supported Python."""
+    _install_for_checks(session)
+    session.run(
+        "mypy",
+        f"--python-version={session.python}",
+        *(session.posargs or _paths("src", "tests", "examples")),
+    )
+
+
+@nox.session(python=TOOLS_PYTHON)
+def pyright(session: nox.Session) -> None:
+    """Basedpyright, strict."""
+    _install_for_checks(session)
+    session.run(
+        "basedpyright",
+        "--pythonpath",
+        str(Path(session.bin) / "python"),
+        *(session.posargs or _paths("src", "tests", "examples")),
+    )
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """Pytest with branch coverage, one data file per Python version."""
+    # The [bench] extra brings rich, and Pykka where Python >= 3.11.
+    session.install("-e", ".[bench]", *_group("tests"))
+    session.run(
+        "pytest",
+        "--cov",
+        "--cov-branch",
+        "--cov-report=",
+        # One version alone may miss version-specific lines: the coverage
+        # session holds the combined data to 100%.
+        "--cov-fail-under=0",
+        *session.posargs,
+        env={"COVERAGE_FILE": f".coverage.{session.python}"},
+    )
+
+
+@nox.session(python=["3.11", "3.13"])
+def pykka_suite(session: nox.Session) -> None:
+    """Pykka 4.5's own test suite, unmodified, with `pykka` resolving to Limelight.
+
+    The suite comes from Pykka's sdist on PyPI, so none of it is copied into
+    this repository. Its one test of a private module (`pykka._envelope`,
+    which Limelight does not have) is left out.
+    """
+    session.install("-e", ".", "pytest>=8.3", "pytest-mock>=3.14")
+    sdist_dir = Path(session.create_tmp()) / "pykka-sdist"
+    session.run(
+        "python", "-m", "pip", "download", "--quiet", "--no-deps",
+        "--no-binary", ":all:", "--dest", str(sdist_dir), PYKKA,
+    )  # fmt: skip
+    (sdist,) = sdist_dir.glob("pykka-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        archive.extractall(sdist_dir, filter="data")
+    suite = next(sdist_dir.glob("pykka-*/"))
+    session.chdir(suite)
+    session.run(
+        "python", "-m", "pytest", "-p", "limelight.as_pykka",
+        "-p", "no:cacheprovider", "--ignore=tests/test_envelope.py", "tests",
+    )  # fmt: skip
+
+
+@nox.session(python=TOOLS_PYTHON)
+def coverage(session: nox.Session) -> None:
+    """Combine the per-version data and require 100% coverage."""
+    session.install("coverage>=7.10")
+    data = [f".coverage.{python}" for python in PYTHONS]
+    missing = [name for name in data if not (HERE / name).exists()]
+    if missing:
+        session.error(f"no coverage data in {', '.join(missing)}: run the tests")
+    # Combining consumes the per-version files, so rerun the tests to redo it.
+    session.run("coverage", "combine", *data)
+    session.run("coverage", "report", "--fail-under=100")
+
+
+@nox.session(python=TOOLS_PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation, treating every warning as an error."""
+    session.install(*_group("docs"))
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        *session.posargs,
+        env={"NO_MKDOCS_2_WARNING": "1"},  # mkdocs-material's end-of-life banner
+    )

@@ -1,0 +1,36 @@
+"""Limelight: the actor model for Python, compatible with Pykka.
+
+Everything public is importable from here; submodules ``messages``, ``debug``
+and ``typing`` hold the rest of the API.
+"""
+
+import logging as _logging
+
+from limelight._core._actor import Actor
+from limelight._core._exceptions import ActorDeadError, Timeout
+from limelight._core._future import Future, get_all
+from limelight._core._proxy import ActorProxy, CallableProxy, traversable
+from limelight._core._ref import ActorRef
+from limelight._core._registry import ActorRegistry
+from limelight._runtimes.threads import ThreadingActor, ThreadingFuture
+
+__all__ = [
+    "Actor",
+    "ActorDeadError",
+    "ActorProxy",
+    "ActorRef",
+    "ActorRegistry",
+    "CallableProxy",
+    "Future",
+    "ThreadingActor",
+    "ThreadingFuture",
+    "Timeout",
+    "__version__",
+    "get_all",
+    "traversable",
+]
+
+__version__ = "0.1.0"
+
+# A library never configures logging, but says where its messages go.
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())

@@ -1,0 +1,517 @@
+"""The benchmark harness: workloads, interleaved sampling, medians and ratios.
+
+A :class:`Workload` measures one thing (an ask round trip, say) with several
+*implementations*: Limelight, the library it is measured against (Pykka), and
+the raw primitive underneath (plain threads and queues). An implementation is
+a function that does ``n`` operations and returns what it measured.
+
+:func:`run` takes the samples *interleaved*: one sample of each
+implementation in turn, then again, so that whatever else the machine does
+slows all of them alike; a figure is the median of its samples, and every
+ratio compares figures from the same run.
+
+Nothing here knows about a particular runtime or library, apart from the
+implementation names below.
+"""
+
+from __future__ import annotations
+
+import enum
+import gc
+import importlib
+import math
+import os
+import pkgutil
+import statistics
+import sys
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+__all__ = [
+    "PYKKA",
+    "RAW",
+    "SUBJECT",
+    "Figure",
+    "Kind",
+    "Progress",
+    "Report",
+    "Result",
+    "Settings",
+    "Target",
+    "TargetResult",
+    "Workload",
+    "discover_workloads",
+    "resident_bytes",
+    "run",
+    "select",
+    "speedup",
+]
+
+SUBJECT = "limelight"
+"""The implementation being measured; every ratio compares it with another."""
+
+PYKKA = "pykka"
+"""The library Limelight replaces."""
+
+RAW = "raw"
+"""The raw primitive a workload's operation boils down to (threads and queues)."""
+
+Implementation = Callable[[int], float]
+"""Do `n` operations; return the elapsed seconds, or the figure itself (see `Kind`)."""
+
+THREAD_END_TIMEOUT = 10.0
+"""Seconds a workload's leftover threads get to end before they count as leaked."""
+
+
+class Kind(enum.Enum):
+    """What an implementation's return value is, and how it becomes a figure."""
+
+    LATENCY = "latency"
+    """Seconds for `n` operations; the figure is microseconds per operation."""
+
+    THROUGHPUT = "throughput"
+    """Seconds for `n` operations; the figure is operations per second."""
+
+    DURATION = "duration"
+    """Seconds for the whole batch; the figure is those seconds."""
+
+    AMOUNT = "amount"
+    """The figure itself (memory per actor, say); lower is better."""
+
+    def figure(self, value: float, n: int) -> float:
+        """Turn what an implementation returned for `n` operations into a figure."""
+        if self is Kind.LATENCY:
+            return value / n * 1e6
+        if self is Kind.THROUGHPUT:
+            return n / value if value > 0 else float("inf")
+        return value
+
+    @property
+    def higher_is_better(self) -> bool:
+        """Whether a bigger figure is a better one."""
+        return self is Kind.THROUGHPUT
+
+    @property
+    def words(self) -> tuple[str, str]:
+        """How to say that a figure is better, or worse, than another."""
+        if self is Kind.AMOUNT:
+            return ("smaller", "larger")
+        return ("faster", "slower")
+
+
+def speedup(
+    ours: float | None, theirs: float | None, *, higher_is_better: bool
+) -> float | None:
+    """How many times better `ours` is than `theirs` (above 1: ours is better).
+
+    Returns:
+        The ratio, or `None` when either figure is missing, not positive or
+        infinite, which makes a ratio meaningless.
+    """
+    if ours is None or theirs is None:
+        return None
+    if not (0 < ours < math.inf and 0 < theirs < math.inf):
+        return None
+    return ours / theirs if higher_is_better else theirs / ours
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal for Limelight's figure: at least `min_speedup` times better than another.
+
+    A goal such as "at most 1.5 times the raw cost" is a `min_speedup` of
+    ``1 / 1.5`` against ``raw``.
+    """
+
+    label: str
+    """How the goal reads in the table, such as ``"≥2× pykka"``."""
+
+    against: str
+    """The implementation to compare with (`SUBJECT` itself, with `workload`)."""
+
+    min_speedup: float
+    """The smallest speedup (see `speedup`) that meets the goal."""
+
+    workload: str | None = None
+    """Compare with this other workload of the same runtime, instead of this one."""
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One thing to measure, with each implementation's way of doing it."""
+
+    name: str
+    """A short, stable identifier, unique within the runtime, such as ``"ask"``."""
+
+    runtime: str
+    """The runtime the workload exercises, such as ``"threading"``."""
+
+    label: str
+    """What the table calls it; ``{n}`` is the batch size, as in ``{n:,} actors``."""
+
+    kind: Kind
+    """What the implementations return and how it becomes a figure."""
+
+    unit: str
+    """The figure's unit, such as ``"µs/op"``."""
+
+    implementations: Mapping[str, Implementation]
+    """Each implementation's function, in display order."""
+
+    size: int
+    """Operations (or actors) per sample in a full run."""
+
+    quick_size: int
+    """Operations (or actors) per sample with ``--quick``."""
+
+    samples: int = 15
+    """Samples per implementation in a full run."""
+
+    quick_samples: int = 5
+    """Samples per implementation with ``--quick``."""
+
+    warmup: int = 100
+    """Operations of an untimed first call to each implementation (0: none)."""
+
+    raw_meaning: str = ""
+    """What the ``raw`` implementation does, for the table."""
+
+    targets: Sequence[Target] = ()
+    """Goals for Limelight's figure."""
+
+    check: Callable[[], list[str]] = field(default=lambda: [])
+    """Return what the samples left behind (actors still registered, say)."""
+
+    may_linger: Callable[[threading.Thread], bool] = field(
+        default=lambda _thread: False
+    )
+    """Whether a thread the workload started may outlive it (a pooled thread, say)."""
+
+    def title(self, n: int) -> str:
+        """The label, for a batch size of `n`."""
+        return self.label.format(n=n)
+
+    def matches(self, text: str) -> bool:
+        """Whether `text` occurs in the name, the runtime or the label (any case)."""
+        text = text.casefold()
+        haystack = f"{self.runtime}/{self.name} {self.label}".casefold()
+        return text in haystack
+
+
+def discover_workloads(
+    package: str = __package__ or "limelight._bench",
+) -> list[Workload]:
+    """Import every ``*_workloads`` module of `package` and collect their workloads.
+
+    Each such module defines ``workloads() -> list[Workload]``. Modules are
+    taken in name order, workloads in the order each module lists them.
+    """
+    found: list[Workload] = []
+    module_path = importlib.import_module(package).__path__
+    for info in sorted(pkgutil.iter_modules(module_path), key=lambda m: m.name):
+        if info.name.endswith("_workloads"):
+            module = importlib.import_module(f"{package}.{info.name}")
+            found.extend(module.workloads())
+    return found
+
+
+def select(workloads: Iterable[Workload], filters: Sequence[str]) -> list[Workload]:
+    """The workloads that match any of `filters` (all of them if there is none)."""
+    return [w for w in workloads if not filters or any(w.matches(f) for f in filters)]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How big a run is."""
+
+    quick: bool = False
+    """Use each workload's quick size and sample count."""
+
+    repeat: int | None = None
+    """Samples per implementation, overriding the workloads' own counts."""
+
+    size: int | None = None
+    """Operations (or actors) per sample, overriding the workloads' own sizes."""
+
+    def size_of(self, workload: Workload) -> int:
+        """Operations (or actors) per sample for `workload`."""
+        if self.size is not None:
+            return self.size
+        return workload.quick_size if self.quick else workload.size
+
+    def samples_of(self, workload: Workload) -> int:
+        """Samples per implementation for `workload`."""
+        if self.repeat is not None:
+            return self.repeat
+        return workload.quick_samples if self.quick else workload.samples
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One implementation's samples on one workload."""
+
+    implementation: str
+    samples: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        """The median of the samples."""
+        return statistics.median(self.samples)
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """A target, and whether this run met it."""
+
+    target: Target
+    speedup: float | None
+    """The measured speedup; `None` if a figure it needs is missing."""
+
+    @property
+    def met(self) -> bool | None:
+        """Whether the target is met; `None` if that cannot be told (n/a)."""
+        if self.speedup is None:
+            return None
+        return self.speedup >= self.target.min_speedup
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one workload measured."""
+
+    workload: Workload
+    n: int
+    """Operations (or actors) per sample."""
+
+    figures: Mapping[str, Figure]
+    """The figures of the implementations that ran to the end."""
+
+    errors: Mapping[str, str] = field(default_factory=dict[str, str])
+    """Implementations that failed, with what went wrong."""
+
+    @property
+    def title(self) -> str:
+        """The workload's label for this run's batch size."""
+        return self.workload.title(self.n)
+
+    def median(self, implementation: str) -> float | None:
+        """The median of `implementation`, if it ran."""
+        figure = self.figures.get(implementation)
+        return None if figure is None else figure.median
+
+    def speedup(self, implementation: str) -> float | None:
+        """How many times better Limelight did than `implementation` here."""
+        return speedup(
+            self.median(SUBJECT),
+            self.median(implementation),
+            higher_is_better=self.workload.kind.higher_is_better,
+        )
+
+
+@dataclass
+class Report:
+    """Everything a run measured, in the order it ran."""
+
+    settings: Settings
+    implementations: list[str]
+    """The implementations measured, in column order."""
+
+    unavailable: Mapping[str, str]
+    """Implementations left out, with why."""
+
+    results: list[Result] = field(default_factory=list[Result])
+    problems: list[str] = field(default_factory=list[str])
+    """Hygiene failures (leaked threads or actors); the run stops at the first."""
+
+    def find(self, runtime: str, name: str) -> Result | None:
+        """The result of the workload `name` of `runtime`, if it ran."""
+        for result in self.results:
+            if result.workload.runtime == runtime and result.workload.name == name:
+                return result
+        return None
+
+    def targets(self, result: Result) -> list[TargetResult]:
+        """Evaluate `result`'s targets, against figures of this same run."""
+        evaluated: list[TargetResult] = []
+        for target in result.workload.targets:
+            other: Result | None = result
+            if target.workload is not None:
+                other = self.find(result.workload.runtime, target.workload)
+            theirs = None if other is None else other.median(target.against)
+            ratio = speedup(
+                result.median(SUBJECT),
+                theirs,
+                higher_is_better=result.workload.kind.higher_is_better,
+            )
+            evaluated.append(TargetResult(target, ratio))
+        return evaluated
+
+
+class Progress(Protocol):
+    """Where :func:`run` says how far along it is."""
+
+    def begin(self, total: int) -> None:
+        """The run starts; it will take `total` samples."""
+        ...  # pragma: no cover
+
+    def workload(self, title: str) -> None:
+        """A workload starts."""
+        ...  # pragma: no cover
+
+    def advance(self) -> None:
+        """A sample was taken."""
+        ...  # pragma: no cover
+
+    def end(self) -> None:
+        """The run is over."""
+        ...  # pragma: no cover
+
+
+class _NoProgress:
+    def begin(self, total: int) -> None:
+        pass
+
+    def workload(self, title: str) -> None:
+        pass
+
+    def advance(self) -> None:
+        pass
+
+    def end(self) -> None:
+        pass
+
+
+def run(
+    workloads: Sequence[Workload],
+    settings: Settings,
+    *,
+    unavailable: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Measure `workloads`, one interleaved round of samples after another.
+
+    Args:
+        workloads: what to measure, in order.
+        settings: how big the run is.
+        unavailable: implementations to leave out, with why (Pykka missing).
+        progress: told how far along the run is.
+
+    Returns:
+        The figures. If a workload leaves threads or actors behind, that is
+        recorded in `Report.problems` and the run stops there.
+    """
+    unavailable = dict(unavailable or {})
+    progress = progress or _NoProgress()
+    columns: list[str] = []
+    for workload in workloads:
+        columns.extend(
+            name
+            for name in workload.implementations
+            if name not in unavailable and name not in columns
+        )
+    report = Report(settings, columns, unavailable)
+    progress.begin(
+        sum(
+            settings.samples_of(w)
+            * sum(1 for name in w.implementations if name not in unavailable)
+            for w in workloads
+        )
+    )
+    try:
+        for workload in workloads:
+            before = set(threading.enumerate())
+            result = _run_workload(workload, settings, unavailable, progress)
+            report.results.append(result)
+            problems = _leftovers(workload, result.title, before)
+            if problems:
+                report.problems.extend(problems)
+                break
+    finally:
+        progress.end()
+    return report
+
+
+def _run_workload(
+    workload: Workload,
+    settings: Settings,
+    unavailable: Mapping[str, str],
+    progress: Progress,
+) -> Result:
+    n = settings.size_of(workload)
+    title = workload.title(n)
+    progress.workload(title)
+    active = {
+        name: implementation
+        for name, implementation in workload.implementations.items()
+        if name not in unavailable
+    }
+    samples: dict[str, list[float]] = {name: [] for name in active}
+    errors: dict[str, str] = {}
+    rounds = settings.samples_of(workload)
+
+    def attempt(name: str, size: int) -> float | None:
+        try:
+            return active[name](size)
+        except Exception as exc:  # noqa: BLE001 -- reported, and the run goes on
+            errors[name] = f"{type(exc).__name__}: {exc}"
+            del active[name]
+            return None
+
+    warmup = min(workload.warmup, n)
+    if warmup:
+        for name in list(active):
+            attempt(name, warmup)
+    for _ in range(rounds):
+        for name in list(samples):
+            if name in active:
+                # Garbage left by the previous sample is no one's cost.
+                gc.collect()
+                value = attempt(name, n)
+                if value is not None:
+                    samples[name].append(workload.kind.figure(value, n))
+            progress.advance()
+    figures = {
+        name: Figure(name, tuple(values))
+        for name, values in samples.items()
+        if name not in errors and values
+    }
+    return Result(workload, n, figures, errors)
+
+
+def _leftovers(
+    workload: Workload, title: str, before: set[threading.Thread]
+) -> list[str]:
+    """What `workload` left behind: problems from its check, and threads it started."""
+    problems = [f"{title}: {problem}" for problem in workload.check()]
+    for thread in threading.enumerate():
+        if thread in before or workload.may_linger(thread):
+            continue
+        # Threads whose actor just stopped may still be on their way out.
+        thread.join(THREAD_END_TIMEOUT)
+        if thread.is_alive():
+            problems.append(f"{title}: thread {thread.name!r} is still running")
+    return problems
+
+
+_STATM = Path("/proc/self/statm")
+
+
+def resident_bytes() -> int:
+    """The resident set size of this process, in bytes.
+
+    Read from Linux's ``/proc/self/statm``. Elsewhere it is the *peak*
+    resident size from ``resource``, which is the current one only in a
+    process whose memory has only grown so far, such as a fresh one (see
+    :mod:`limelight._bench.fresh`).
+    """
+    try:
+        resident_pages = int(_STATM.read_bytes().split()[1])
+    except OSError:
+        import resource  # noqa: PLC0415 -- not on Windows
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak * (1 if sys.platform == "darwin" else 1024)
+    return resident_pages * os.sysconf("SC_PAGE_SIZE")

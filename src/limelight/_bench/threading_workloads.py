@@ -1,0 +1,412 @@
+"""The threading runtime's workloads: Limelight, Pykka and raw threads, side by side.
+
+Each workload's measuring code is written once, for a :class:`Library`: the
+same loop runs Limelight's actor and Pykka's, each a subclass of its own
+library's ``ThreadingActor`` (Pykka's are in
+:mod:`limelight._bench.pykka_actors`, imported only when Pykka is measured).
+The raw column comes from :mod:`limelight._bench.raw`.
+
+Every sample stops every actor it started, even when interrupted.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import limelight
+from limelight._bench import fresh, raw
+from limelight._bench.harness import (
+    PYKKA,
+    RAW,
+    SUBJECT,
+    Implementation,
+    Kind,
+    Target,
+    Workload,
+    resident_bytes,
+)
+from limelight._runtimes.threads import IDLE_THREAD_NAME, RUNTIME
+
+__all__ = [
+    "Library",
+    "LimelightEcho",
+    "limelight_library",
+    "pykka_library",
+    "workloads",
+]
+
+RUNTIME_NAME = "threading"
+
+
+@dataclass(frozen=True)
+class Library:
+    """One actor library, as the workloads use it."""
+
+    name: str
+    start_echo: Callable[[], Any]
+    """Start an actor that answers each message with itself; return its ref.
+
+    Typed `Any`: it is a Limelight or a Pykka ``ActorRef``, whose methods
+    the workloads call the same way.
+    """
+
+    get_all: Callable[[list[Any]], Iterable[Any]]
+    """The library's ``get_all()``."""
+
+    stop_all: Callable[[], object]
+    """The library's ``ActorRegistry.stop_all()``."""
+
+    count_actors: Callable[[], int]
+    """How many actors the library's registry holds."""
+
+    settle: Callable[[], None] = lambda: None
+    """Let go of any thread kept for reuse, so that memory is measured from scratch."""
+
+
+class _LimelightSub:
+    def call(self, value: Any) -> Any:
+        return value
+
+
+class LimelightEcho(limelight.ThreadingActor):
+    """Replies to every message with the message; ``call()`` returns its argument.
+
+    ``sub`` is traversable: ``proxy.sub.call(x)`` calls ``call()`` on it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sub = limelight.traversable(_LimelightSub())
+
+    def on_receive(self, message: Any) -> Any:
+        """Reply with the message itself."""
+        return message
+
+    def call(self, value: Any) -> Any:
+        """Return `value`."""
+        return value
+
+
+def _end_idle_threads() -> None:
+    """End the threads Limelight keeps for reuse, and wait until they have ended."""
+    RUNTIME.close_idle_threads()
+    try:
+        for thread in threading.enumerate():
+            if thread.name == IDLE_THREAD_NAME:
+                thread.join()
+    finally:
+        RUNTIME.threads.reopen()
+        RUNTIME.daemon_threads.reopen()
+
+
+def limelight_library() -> Library:
+    """Limelight, as the workloads use it."""
+    return Library(
+        name=SUBJECT,
+        start_echo=LimelightEcho.start,
+        get_all=limelight.get_all,
+        stop_all=limelight.ActorRegistry.stop_all,
+        count_actors=lambda: len(limelight.ActorRegistry.get_all()),
+        settle=_end_idle_threads,
+    )
+
+
+@functools.cache
+def pykka_library() -> Library:
+    """Pykka, as the workloads use it; imports it, so call it only if it is there."""
+    import pykka  # noqa: PLC0415 -- optional, and checked for before
+
+    from limelight._bench.pykka_actors import start_echo  # noqa: PLC0415
+
+    return Library(
+        name=PYKKA,
+        start_echo=start_echo,
+        get_all=pykka.get_all,
+        stop_all=pykka.ActorRegistry.stop_all,
+        count_actors=lambda: len(pykka.ActorRegistry.get_all()),
+    )
+
+
+# -- The measurements, written once for both libraries ------------------------
+
+
+def ask_round_trip(library: Library, n: int) -> float:
+    """``ref.ask(message)``, `n` times, on one actor."""
+    ref = library.start_echo()
+    try:
+        ask = ref.ask
+        start = time.perf_counter()
+        for i in range(n):
+            ask(i)
+        return time.perf_counter() - start
+    finally:
+        ref.stop()
+
+
+def proxy_call(library: Library, n: int) -> float:
+    """``proxy.call(value).get()``, `n` times, on one actor."""
+    ref = library.start_echo()
+    try:
+        proxy = ref.proxy()
+        start = time.perf_counter()
+        for i in range(n):
+            proxy.call(i).get()
+        return time.perf_counter() - start
+    finally:
+        ref.stop()
+
+
+def traversable_call(library: Library, n: int) -> float:
+    """``proxy.sub.call(value).get()``, `n` times; `sub` is traversable."""
+    ref = library.start_echo()
+    try:
+        proxy = ref.proxy()
+        start = time.perf_counter()
+        for i in range(n):
+            proxy.sub.call(i).get()
+        return time.perf_counter() - start
+    finally:
+        ref.stop()
+
+
+def tell_throughput(library: Library, n: int) -> float:
+    """`n` ``ref.tell(message)``, then one ``ref.ask()`` to know all were handled."""
+    ref = library.start_echo()
+    try:
+        tell = ref.tell
+        start = time.perf_counter()
+        for i in range(n):
+            tell(i)
+        ref.ask(None)
+        return time.perf_counter() - start
+    finally:
+        ref.stop()
+
+
+def pipelined_asks(library: Library, n: int) -> float:
+    """`n` ``ref.ask(message, block=False)``, then ``get_all()`` of the futures."""
+    ref = library.start_echo()
+    try:
+        ask = ref.ask
+        start = time.perf_counter()
+        futures = [ask(i, block=False) for i in range(n)]
+        library.get_all(futures)
+        return time.perf_counter() - start
+    finally:
+        ref.stop()
+
+
+def spawn_stop(library: Library, n: int) -> float:
+    """Start an actor and ``stop()`` it, `n` times."""
+    start_echo = library.start_echo
+    start = time.perf_counter()
+    for _ in range(n):
+        start_echo().stop()
+    return time.perf_counter() - start
+
+
+def _start_live(library: Library, n: int) -> list[Any]:
+    """Start `n` actors and wait until each has handled a message."""
+    refs = [library.start_echo() for _ in range(n)]
+    for ref in refs:
+        ref.ask(None)
+    return refs
+
+
+def stop_all(library: Library, n: int) -> float:
+    """``ActorRegistry.stop_all()`` of `n` live actors (starting them is not timed)."""
+    try:
+        _start_live(library, n)
+        start = time.perf_counter()
+        library.stop_all()
+        return time.perf_counter() - start
+    finally:
+        library.stop_all()
+
+
+def rss_per_actor(library: Library, n: int) -> float:
+    """The resident memory, in KiB, that each of `n` live, idle actors adds.
+
+    Meant for a fresh process (see `rss_limelight`): in one that has run
+    other workloads, memory they freed is reused and the figure is too low.
+    """
+    library.settle()
+    gc.collect()
+    before = resident_bytes()
+    try:
+        _start_live(library, n)
+        added = resident_bytes() - before
+    finally:
+        library.stop_all()
+    return added / n / 1024
+
+
+def rss_limelight(n: int) -> float:
+    """`rss_per_actor` of Limelight, for a fresh process."""
+    return rss_per_actor(limelight_library(), n)
+
+
+def rss_pykka(n: int) -> float:
+    """`rss_per_actor` of Pykka, for a fresh process."""
+    return rss_per_actor(pykka_library(), n)
+
+
+# -- The workloads --------------------------------------------------------------
+
+
+def _pykka(measure: Callable[[Library, int], float]) -> Implementation:
+    """`measure` for Pykka, which is imported only when it first runs."""
+    return lambda n: measure(pykka_library(), n)
+
+
+def _implementations(
+    measure: Callable[[Library, int], float], raw_measure: Implementation
+) -> dict[str, Implementation]:
+    limelight_ = limelight_library()
+    return {
+        SUBJECT: lambda n: measure(limelight_, n),
+        PYKKA: _pykka(measure),
+        RAW: raw_measure,
+    }
+
+
+def _leftovers() -> list[str]:
+    """Actors either library still has registered."""
+    libraries = [limelight_library()]
+    if pykka_library.cache_info().currsize:
+        libraries.append(pykka_library())
+    problems: list[str] = []
+    for library in libraries:
+        count = library.count_actors()
+        if count:
+            problems.append(f"{count} {library.name} actor(s) still registered")
+    return problems
+
+
+def _is_idle_limelight_thread(thread: threading.Thread) -> bool:
+    return thread.name == IDLE_THREAD_NAME
+
+
+_TWICE_PYKKA = Target("≥2× pykka", PYKKA, 2.0)
+_NEAR_RAW = Target("≤1.5× raw", RAW, 1 / 1.5)
+
+
+def workloads() -> list[Workload]:
+    """The threading runtime's workloads, in the order they run."""
+    threading_workload = functools.partial(
+        Workload,
+        runtime=RUNTIME_NAME,
+        check=_leftovers,
+        may_linger=_is_idle_limelight_thread,
+    )
+    return [
+        threading_workload(
+            name="ask",
+            label="ask round trip",
+            kind=Kind.LATENCY,
+            unit="µs/op",
+            implementations=_implementations(ask_round_trip, raw.ask_round_trip),
+            size=5_000,
+            quick_size=1_000,
+            raw_meaning="2 threads ping-pong via SimpleQueue",
+            targets=[_TWICE_PYKKA, _NEAR_RAW],
+        ),
+        threading_workload(
+            name="proxy",
+            label="proxy method call round trip",
+            kind=Kind.LATENCY,
+            unit="µs/op",
+            implementations=_implementations(proxy_call, raw.call_round_trip),
+            size=5_000,
+            quick_size=1_000,
+            raw_meaning="ping-pong; worker calls method by name",
+            targets=[_TWICE_PYKKA, _NEAR_RAW],
+        ),
+        threading_workload(
+            name="traversable",
+            label="traversable call proxy.sub.method()",
+            kind=Kind.LATENCY,
+            unit="µs/op",
+            implementations=_implementations(
+                traversable_call, raw.nested_call_round_trip
+            ),
+            size=5_000,
+            quick_size=1_000,
+            raw_meaning="ping-pong; worker calls obj.sub.method",
+            targets=[Target("≤1.1× proxy call", SUBJECT, 1 / 1.1, workload="proxy")],
+        ),
+        threading_workload(
+            name="tell",
+            label="tell throughput",
+            kind=Kind.THROUGHPUT,
+            unit="msg/s",
+            implementations=_implementations(tell_throughput, raw.tell_throughput),
+            size=50_000,
+            quick_size=10_000,
+            warmup=1_000,
+            raw_meaning="SimpleQueue.put to a worker thread",
+            targets=[Target("≥5× pykka", PYKKA, 5.0)],
+        ),
+        threading_workload(
+            name="pipelined",
+            label="pipelined asks + get_all",
+            kind=Kind.THROUGHPUT,
+            unit="asks/s",
+            implementations=_implementations(pipelined_asks, raw.pipelined_asks),
+            size=20_000,
+            quick_size=5_000,
+            warmup=1_000,
+            raw_meaning="n puts, then n gets of the replies",
+            targets=[Target("≥6× pykka", PYKKA, 6.0)],
+        ),
+        threading_workload(
+            name="spawn",
+            label="spawn + stop",
+            kind=Kind.THROUGHPUT,
+            unit="actors/s",
+            implementations=_implementations(spawn_stop, raw.spawn_stop),
+            size=1_000,
+            quick_size=200,
+            warmup=20,
+            raw_meaning="Thread start, stop via SimpleQueue, join",
+            targets=[_TWICE_PYKKA],
+        ),
+        threading_workload(
+            name="stop_all",
+            label="ActorRegistry.stop_all(), {n:,} actors",
+            kind=Kind.DURATION,
+            unit="s",
+            implementations=_implementations(stop_all, raw.stop_all),
+            size=10_000,
+            quick_size=2_000,
+            samples=5,
+            quick_samples=3,
+            warmup=0,
+            raw_meaning="stop & join n threads blocked on queues",
+            targets=[_TWICE_PYKKA],
+        ),
+        threading_workload(
+            name="rss",
+            label="memory per live actor, {n:,} actors",
+            kind=Kind.AMOUNT,
+            unit="KiB",
+            # Each sample in a new process, where no freed memory is reused.
+            implementations={
+                SUBJECT: functools.partial(fresh.sample, f"{__name__}:rss_limelight"),
+                PYKKA: functools.partial(fresh.sample, f"{__name__}:rss_pykka"),
+                RAW: functools.partial(fresh.sample, f"{raw.__name__}:rss_per_thread"),
+            },
+            size=2_000,
+            quick_size=500,
+            samples=5,
+            quick_samples=3,
+            warmup=0,
+            raw_meaning="a thread blocked on a SimpleQueue",
+        ),
+    ]

@@ -1,0 +1,379 @@
+"""Actors: the message loop and the life cycle every runtime shares."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from limelight._core import _mailbox
+from limelight._core._exceptions import ActorDeadError
+from limelight._core._introspection import resolve
+from limelight._core._ref import ActorRef
+from limelight._core._registry import ActorRegistry
+from limelight.messages import ProxyCall, ProxyGetAttr, ProxySetAttr, _ActorStop
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from typing_extensions import Self
+
+    from limelight._core._future import Future
+    from limelight._core._runtime import Inbox, Runtime, StoppedFlag
+    from limelight._core._types import Envelope
+
+__all__ = ["Actor"]
+
+logger = logging.getLogger("limelight")
+
+
+def _call(actor: Actor, message: ProxyCall) -> Any:
+    return resolve(actor, message.attr_path)(*message.args, **message.kwargs)
+
+
+def _get_attr(actor: Actor, message: ProxyGetAttr) -> Any:
+    return resolve(actor, message.attr_path)
+
+
+def _set_attr(actor: Actor, message: ProxySetAttr) -> None:
+    parent = resolve(actor, message.attr_path[:-1])
+    setattr(parent, message.attr_path[-1], message.value)
+
+
+# What the stop handler replies: the reply is deferred until the actor is
+# completely done (see Actor._actor_loop_teardown()).
+_REPLY_WHEN_STOPPED: Any = object()
+
+
+def _stop(actor: Actor, _message: _ActorStop) -> Any:
+    actor._stop()
+    return _REPLY_WHEN_STOPPED
+
+
+# The messages an actor handles itself, by exact type; subclasses are found by
+# isinstance() once and then cached here too. Anything else goes to on_receive().
+_BUILTIN_HANDLERS: dict[type, Callable[[Actor, Any], Any]] = {
+    ProxyCall: _call,
+    ProxyGetAttr: _get_attr,
+    ProxySetAttr: _set_attr,
+    _ActorStop: _stop,
+}
+_handler_cache: dict[type, Callable[[Actor, Any], Any] | None] = dict(_BUILTIN_HANDLERS)
+_HANDLER_CACHE_LIMIT = 1024
+_UNKNOWN: Any = object()
+
+
+def _find_handler(message_type: type) -> Callable[[Actor, Any], Any] | None:
+    handler = next(
+        (h for base, h in _BUILTIN_HANDLERS.items() if issubclass(message_type, base)),
+        None,
+    )
+    if len(_handler_cache) < _HANDLER_CACHE_LIMIT:
+        _handler_cache[message_type] = handler
+    return handler
+
+
+class Actor:
+    """An actor: an object that handles its messages one at a time, in its own context.
+
+    To make one:
+
+    1. subclass a runtime's actor class, such as
+       [`ThreadingActor`][limelight.ThreadingActor];
+    2. write your methods (and ``__init__()``, calling ``super().__init__()``);
+    3. call [`start()`][limelight.Actor.start] on the class with the
+       arguments for ``__init__()``; you get an [`ActorRef`][limelight.ActorRef].
+
+    ```python
+    class Greeter(limelight.ThreadingActor):
+        def __init__(self, greeting: str) -> None:
+            super().__init__()
+            self.greeting = greeting
+
+        def on_receive(self, message: Any) -> Any:
+            return f"{self.greeting}, {message}!"
+
+    ref = Greeter.start("Hello")
+    assert ref.ask("Ada") == "Hello, Ada!"
+    ref.stop()
+    ```
+
+    Messages are handled one at a time, in the order they arrive. An
+    exception raised while handling an [`ask()`][limelight.ActorRef.ask] goes
+    back to the asker and the actor goes on; one raised while handling a
+    [`tell()`][limelight.ActorRef.tell] is a crash: it is logged,
+    [`on_failure()`][limelight.Actor.on_failure] runs and the actor stops. A
+    `BaseException` that is not an `Exception` (``SystemExit``,
+    ``KeyboardInterrupt``) stops every actor.
+
+    The 2011 hook names work too: an actor may define ``react(message)``
+    instead of ``on_receive()``, ``post_start()`` instead of ``on_start()``
+    and ``pre_stop()`` instead of ``on_stop()``.
+    """
+
+    _runtime: ClassVar[Runtime | None] = None
+
+    actor_urn: str
+    """The actor's universally unique identifier, a ``urn:uuid:`` string.
+
+    [`ActorRegistry.get_by_urn()`][limelight.ActorRegistry.get_by_urn] finds
+    an actor by it.
+    """
+
+    actor_inbox: Inbox
+    """The actor's inbox.
+
+    Fill it with [`ActorRef.tell()`][limelight.ActorRef.tell] and friends.
+    """
+
+    actor_stopped: StoppedFlag
+    """An event (``threading.Event``-like) that is set when the actor stops.
+
+    Use [`stop()`][limelight.Actor.stop] to stop the actor, not this event.
+    """
+
+    _actor_ref: ActorRef[Any]
+    _stop_replies: list[Future[Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The 2011 hook names: defining one makes it the modern hook.
+        for old, new in (
+            ("react", "on_receive"),
+            ("post_start", "on_start"),
+            ("pre_stop", "on_stop"),
+        ):
+            if old in cls.__dict__ and new not in cls.__dict__:
+                setattr(cls, new, cls.__dict__[old])
+        cls._next_init = _next_init_after_actor(cls)
+
+    _next_init: ClassVar[Callable[..., None] | None] = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Set up the actor's identity, inbox and ref.
+
+        Override ``__init__()`` freely, but call ``super().__init__()``. It
+        runs in the thread that calls [`start()`][limelight.Actor.start],
+        before the actor is registered or started.
+
+        With multiple inheritance (an actor that is also some other base
+        class, the 2011 "traits" pattern), the next ``__init__()`` in the
+        method resolution order is called with the same arguments, so
+        cooperative ``__init__()`` methods work.
+        """
+        runtime = self._runtime
+        if runtime is None:
+            msg = (
+                f"{type(self).__name__} has no runtime: subclass a runtime's "
+                "actor class, such as limelight.ThreadingActor, not Actor itself"
+            )
+            raise TypeError(msg)
+        self.actor_urn = uuid.uuid4().urn
+        self.actor_inbox = runtime.create_inbox(self)
+        self.actor_stopped = runtime.create_stopped_flag(self)
+        self._stop_replies = []
+        self._actor_ref = ActorRef(self)
+        next_init = self._next_init
+        if next_init is not None:
+            next_init(self, *args, **kwargs)
+
+    @property
+    def actor_ref(self) -> ActorRef[Self]:
+        """The actor's own [`ActorRef`][limelight.ActorRef]."""
+        return self._actor_ref
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} ({self.actor_urn})"
+
+    @classmethod
+    def start(cls, *args: Any, **kwargs: Any) -> ActorRef[Self]:
+        """Create the actor with `args` and `kwargs`, register it and start it.
+
+        ``__init__()`` runs in the calling thread, then the actor is added to
+        [`ActorRegistry`][limelight.ActorRegistry], then its loop starts:
+        [`on_start()`][limelight.Actor.on_start] runs, then messages are
+        handled.
+
+        Returns:
+            A ref to the running actor.
+
+        Raises:
+            RuntimeError: if ``__init__()`` did not call ``super().__init__()``.
+        """
+        actor = cls(*args, **kwargs)
+        if getattr(actor, "_actor_ref", None) is None:
+            msg = (
+                f"{cls.__name__}.__init__() did not call super().__init__(); "
+                "add `super().__init__()` at the start of it"
+            )
+            raise RuntimeError(msg)
+        runtime = actor._runtime
+        assert runtime is not None  # checked in __init__()
+        ActorRegistry.register(actor._actor_ref)
+        logger.debug(f"Starting {actor}")
+        runtime.start(actor)
+        return actor._actor_ref
+
+    def stop(self) -> None:
+        """Stop the actor once the messages already in its inbox are handled.
+
+        Callable from inside the actor; the same as
+        [`ActorRef.stop(block=False)`][limelight.ActorRef.stop].
+        """
+        self._actor_ref.tell(_ActorStop())
+
+    # -- Hooks ---------------------------------------------------------------
+
+    def on_start(self) -> None:
+        """Run once, in the actor's context, before the first message is handled.
+
+        If it raises, the exception is logged and the actor stops.
+        """
+
+    def on_stop(self) -> None:
+        """Run once, in the actor's context, when the actor stops normally.
+
+        Not called when the actor stops because of a crash; see
+        [`on_failure()`][limelight.Actor.on_failure]. If it raises, the
+        exception is logged.
+        """
+
+    def on_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Run in the actor's context when a told message raised, before it stops.
+
+        The arguments are those of ``sys.exc_info()``. If it raises, that
+        exception is logged too.
+        """
+
+    def on_receive(self, message: Any) -> Any:
+        """Handle a message that is not a proxy call; return the reply, if any.
+
+        The default logs the message as unexpected, at ``WARNING`` level, and
+        replies `None`; call ``super().on_receive(message)`` for messages you
+        do not handle to get the same.
+        """
+        logger.warning(f"Unexpected message received by {self}: {message}")
+
+    # -- The loop, driven by the runtime -------------------------------------
+
+    def _actor_loop(self) -> None:
+        """Run the actor: on_start, messages until stopped, teardown.
+
+        Runtimes whose inbox ``get()`` blocks the calling context (threads,
+        greenlets) run exactly this; others drive the same steps themselves.
+        """
+        if self._actor_loop_setup():
+            get = self.actor_inbox.get
+            handle = self._handle_envelope
+            while handle(get()):
+                pass
+        self._actor_loop_teardown()
+
+    def _actor_loop_setup(self) -> bool:
+        """Run on_start(); return whether the actor should handle messages."""
+        try:
+            self.on_start()
+        except Exception:  # noqa: BLE001 -- user code may raise anything
+            self._handle_failure(*sys.exc_info())
+        return not self.actor_stopped.is_set()
+
+    def _handle_envelope(self, envelope: Envelope) -> bool:
+        """Handle one message; return whether the actor is still running."""
+        message, reply_to = envelope
+        try:
+            handler = _handler_cache.get(message.__class__, _UNKNOWN)
+            if handler is _UNKNOWN:
+                handler = _find_handler(message.__class__)
+            if handler is None:
+                result = self.on_receive(message)
+            else:
+                result = handler(self, message)
+        except Exception:  # noqa: BLE001 -- user code may raise anything
+            self._handle_exception(reply_to)
+        except BaseException as exc:  # noqa: BLE001 -- user code may raise anything
+            self._handle_base_exception(exc, reply_to)
+        else:
+            if reply_to is not None:
+                if result is _REPLY_WHEN_STOPPED:
+                    self._stop_replies.append(reply_to)
+                else:
+                    reply_to.set(result)
+        return not self.actor_stopped.is_set()
+
+    def _handle_exception(self, reply_to: Future[Any] | None) -> None:
+        """Deal with the exception being handled: the asker's, or a crash."""
+        if reply_to is not None:
+            logger.info(f"Exception returned from {self} to caller:", exc_info=True)
+            reply_to.set_exception()
+            return
+        exc_info = sys.exc_info()
+        self._handle_failure(*exc_info)
+        try:
+            self.on_failure(*exc_info)
+        except Exception:  # noqa: BLE001 -- user code may raise anything
+            self._handle_failure(*sys.exc_info())
+
+    def _handle_base_exception(
+        self, exc: BaseException, reply_to: Future[Any] | None
+    ) -> None:
+        """Stop every actor: SystemExit and friends mean the program is ending."""
+        logger.debug(f"{exc!r} in {self}. Stopping all actors.")
+        if reply_to is not None:
+            error = ActorDeadError(f"{self._actor_ref} stopped by {exc!r}")
+            error.__cause__ = exc
+            reply_to.set_exception(error)
+        self._stop()
+        ActorRegistry.stop_all(block=False)
+
+    def _actor_loop_teardown(self) -> None:
+        """Release the context, fail what is still queued, answer stop requests."""
+        runtime = self._runtime
+        assert runtime is not None
+        runtime.release(self)
+        _mailbox.reject_late_messages(self._actor_ref)
+        for reply_to in self._stop_replies:
+            reply_to.set(None)
+        self._stop_replies.clear()
+
+    def _stop(self) -> None:
+        """Stop now, without handling the rest of the inbox."""
+        ActorRegistry.unregister(self._actor_ref)
+        self.actor_stopped.set()
+        logger.debug(f"Stopped {self}")
+        try:
+            self.on_stop()
+        except Exception:  # noqa: BLE001 -- user code may raise anything
+            self._handle_failure(*sys.exc_info())
+
+    def _handle_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Log a crash, unregister and mark the actor stopped."""
+        logger.error(
+            f"Unhandled exception in {self}:",
+            exc_info=(exception_type, exception_value, traceback),  # type: ignore[arg-type]
+        )
+        ActorRegistry.unregister(self._actor_ref)
+        self.actor_stopped.set()
+
+
+def _next_init_after_actor(cls: type) -> Callable[..., None] | None:
+    """The ``__init__`` after ``Actor.__init__`` in `cls`' MRO, unless object's."""
+    mro = cls.__mro__
+    if Actor not in mro:  # pragma: no cover -- only subclasses of Actor get here
+        return None
+    for base in mro[mro.index(Actor) + 1 :]:
+        init = base.__dict__.get("__init__")
+        if init is not None:
+            return None if base is object else init
+    return None  # pragma: no cover -- object always defines __init__

@@ -1,0 +1,496 @@
+"""Futures: handles to values that are available now or later.
+
+:class:`Future` is the interface (Pykka's): ``get()``, ``set()``,
+``set_exception()``, ``set_get_hook()``, the combinators and ``await``.
+:class:`SettableFuture` holds all the semantics of a future that is completed
+by ``set()``/``set_exception()``; every runtime's future is a thin subclass of
+it. How a caller *blocks* is decided by the caller's context, not by the
+future (see :mod:`limelight._core._waiting`), so a thread can wait for an
+asyncio actor's future and a coroutine can await a thread actor's future.
+"""
+
+from __future__ import annotations
+
+import _thread
+import functools
+import logging
+import queue
+import sys
+import time
+from collections.abc import Callable, Generator, Iterable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+
+from limelight._core import _waiting
+from limelight._core._exceptions import Timeout
+
+if TYPE_CHECKING:
+    from limelight._core._types import ExcInfo, OptExcInfo
+
+__all__ = ["Future", "GetHookFunc", "SettableFuture", "get_all"]
+
+logger = logging.getLogger("limelight")
+
+T = TypeVar("T")
+J = TypeVar("J")  # item type, when T is Iterable[J]
+M = TypeVar("M")  # result of map()
+R = TypeVar("R")  # result of reduce()
+
+GetHookFunc = Callable[[float | None], T]
+"""A function computing a future's value on ``get()``; it gets the timeout."""
+
+DoneCallback = Callable[[], None]
+
+# Guards every state transition of every future. A future's critical sections
+# are a handful of attribute writes and never call out, so one lock for all
+# is cheaper than allocating one per future and is never held for long.
+_state_lock = _waiting.allocate_lock()
+_allocate_lock = _waiting.allocate_lock
+
+
+class _Unset:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+_UNSET: Any = _Unset()
+
+
+def _deadline(timeout: float | None) -> float | None:
+    return None if timeout is None else time.monotonic() + timeout
+
+
+def _remaining(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+class Future(Generic[T]):
+    """A handle to a value which is available now or in the future.
+
+    Actor methods called through a proxy and
+    [`ActorRef.ask(block=False)`][limelight.ActorRef.ask] return futures.
+    Call [`get()`][limelight.Future.get] to wait for the value, or ``await``
+    the future from a coroutine: awaiting never blocks the event loop,
+    whichever runtime produces the value.
+
+    ``Future`` itself is the interface; the futures you get from actors are
+    instances of a runtime's subclass, such as
+    [`ThreadingFuture`][limelight.ThreadingFuture].
+    """
+
+    __slots__ = ("__weakref__", "_hook")
+
+    _hook: _GetHook[T] | None
+
+    def __init__(self) -> None:
+        self._hook = None
+
+    def __repr__(self) -> str:
+        return f"<{self.__class__.__name__}>"
+
+    def get(self, timeout: float | None = None) -> T:
+        """Return the value, blocking until it is available.
+
+        If the value is an exception, it is raised instead, with the
+        traceback from where it was first raised (for example inside the
+        actor) kept.
+
+        The value can be read any number of times; only the first call
+        blocks.
+
+        Args:
+            timeout: seconds to wait; `None` waits forever.
+
+        Raises:
+            Timeout: if the value did not arrive within `timeout` seconds.
+            Exception: the exception the future was completed with.
+        """
+        if self._hook is not None:
+            return self._hook.run(timeout)
+        msg = (
+            f"{self.__class__.__name__} does not implement get(); use a "
+            "runtime's future such as ThreadingFuture"
+        )
+        raise NotImplementedError(msg)
+
+    def set(self, value: T | None = None) -> None:
+        """Complete the future with `value`.
+
+        Raises:
+            queue.Full: if the future is already completed or has a get hook.
+        """
+        msg = (
+            f"{self.__class__.__name__} does not implement set(); use a "
+            "runtime's future such as ThreadingFuture"
+        )
+        raise NotImplementedError(msg)
+
+    def set_exception(self, exc_info: OptExcInfo | BaseException | None = None) -> None:
+        """Complete the future with an exception.
+
+        Args:
+            exc_info: a ``sys.exc_info()`` triple or an exception instance.
+                By default, the exception being handled right now, so that
+                calling ``set_exception()`` in an ``except`` block does the
+                right thing.
+
+        Raises:
+            queue.Full: if the future is already completed or has a get hook.
+        """
+        msg = (
+            f"{self.__class__.__name__} does not implement set_exception(); use "
+            "a runtime's future such as ThreadingFuture"
+        )
+        raise NotImplementedError(msg)
+
+    def set_get_hook(self, func: GetHookFunc[T]) -> None:
+        """Compute the value with `func` when ``get()`` is first called.
+
+        `func` receives the timeout passed to ``get()``. Its return value (or
+        exception) is what ``get()`` returns (or raises); a successful result
+        is computed once and reused.
+
+        Raises:
+            queue.Full: if the future is already completed.
+        """
+        self._hook = _GetHook(func)
+
+    # -- Readiness, for await and combinators -------------------------------
+
+    def _is_ready(self) -> bool:
+        """Whether get() would return without blocking."""
+        return self._hook is not None and self._hook.is_ready()
+
+    def _add_done_callback(self, callback: DoneCallback) -> bool:
+        """Call `callback()` once get() would not block; False if unknowable.
+
+        The callback runs in the thread that completes the future, or right
+        away if it is ready now.
+        """
+        return self._hook is not None and self._hook.add_done_callback(callback)
+
+    def _remove_done_callback(self, callback: DoneCallback) -> None:
+        """Forget a callback that is no longer wanted (best effort)."""
+
+    # -- Combinators ---------------------------------------------------------
+
+    def _derive(
+        self, hook: GetHookFunc[M], sources: tuple[Future[Any], ...]
+    ) -> Future[M]:
+        future = cast("Future[M]", self.__class__())
+        future.set_get_hook(hook)
+        cast("_GetHook[M]", future._hook).sources = sources
+        return future
+
+    def filter(
+        self: Future[Iterable[J]], func: Callable[[J], bool]
+    ) -> Future[Iterable[J]]:
+        """Return a future of a list of the items for which `func(item)` is true.
+
+        The value must be iterable; if it is not, ``get()`` on the new future
+        raises `TypeError`. `func` runs in the thread that calls ``get()``.
+
+        Example:
+            ```python
+            >>> f = limelight.ThreadingFuture()
+            >>> g = f.filter(lambda x: x > 10)
+            >>> f.set(range(5, 15))
+            >>> g.get()
+            [11, 12, 13, 14]
+            ```
+        """
+        return self._derive(
+            lambda timeout: list(filter(func, self.get(timeout))), (self,)
+        )
+
+    def join(self: Future[Any], *futures: Future[Any]) -> Future[Iterable[Any]]:
+        """Return a future of a list of this future's and `futures`' values.
+
+        Example:
+            ```python
+            >>> f1, f2 = limelight.ThreadingFuture(), limelight.ThreadingFuture()
+            >>> f = f1.join(f2)
+            >>> f1.set("abc"); f2.set(123)
+            >>> f.get()
+            ['abc', 123]
+            ```
+        """
+        everything = (self, *futures)
+        return self._derive(
+            lambda timeout: list(get_all(everything, timeout=timeout)), everything
+        )
+
+    def map(self, func: Callable[[T], M]) -> Future[M]:
+        """Return a future of `func(value)`.
+
+        The whole value is passed to `func`, even when it is iterable. `func`
+        runs in the thread that calls ``get()`` (or the coroutine that awaits).
+
+        Example:
+            ```python
+            >>> f = limelight.ThreadingFuture()
+            >>> g = f.map(lambda x: x + 10)
+            >>> f.set(30)
+            >>> g.get()
+            40
+            ```
+        """
+        return self._derive(lambda timeout: func(self.get(timeout)), (self,))
+
+    def reduce(
+        self: Future[Iterable[J]], func: Callable[[R, J], R], *args: R
+    ) -> Future[R]:
+        """Return a future of the value's items folded with `func`, from the left.
+
+        Like ``functools.reduce()``: an optional second
+        argument is the initial value, which is also the result for an empty
+        iterable.
+
+        Example:
+            ```python
+            >>> f = limelight.ThreadingFuture()
+            >>> g = f.reduce(lambda x, y: x + y, 5)
+            >>> f.set([1, 2, 3])
+            >>> g.get()
+            11
+            ```
+        """
+        return self._derive(
+            lambda timeout: functools.reduce(func, self.get(timeout), *args),
+            (self,),
+        )
+
+    # -- await ----------------------------------------------------------------
+
+    def __await__(self) -> Generator[Any, None, T]:
+        """Wait for the value without blocking the event loop."""
+        if not self._is_ready():
+            from limelight._core._awaiting import wait_until_ready  # noqa: PLC0415
+
+            if not (yield from wait_until_ready(self)):
+                # Readiness cannot be observed (a get hook of unknown
+                # sources): compute the value off the event loop.
+                from limelight._core._awaiting import get_off_loop  # noqa: PLC0415
+
+                return cast("T", (yield from get_off_loop(self)))
+        return self.get()
+
+    __iter__ = __await__
+
+
+_PENDING = 0
+_DONE = 1
+_FAILED = 2
+
+
+class SettableFuture(Future[T]):
+    """A future completed by ``set()`` or ``set_exception()``: all runtimes' base.
+
+    Completion is thread-safe and wakes every waiter, whatever kind of
+    context each waits in.
+    """
+
+    __slots__ = ("_callbacks", "_lock", "_result", "_state")
+
+    _state: int  # _PENDING, _DONE or _FAILED
+    _result: Any  # the value, or the ExcInfo when failed
+    _callbacks: list[DoneCallback] | None
+    # Made by the first thread that waits, held until completion: acquiring
+    # an OS lock is the cheapest way for one thread to wait for another.
+    _lock: _thread.LockType | None
+
+    def __init__(self) -> None:
+        # Future.__init__ inlined: a future is built for every ask.
+        self._hook = None
+        self._state = _PENDING
+        self._callbacks = None
+        self._lock = None
+
+    def __repr__(self) -> str:
+        if self._state == _PENDING:
+            state = "pending" if self._hook is None else "lazy"
+        else:
+            state = "done" if self._state == _DONE else "failed"
+        return f"<{self.__class__.__name__} {state}>"
+
+    def get(self, timeout: float | None = None) -> T:
+        if self._state == _PENDING:
+            if self._hook is not None:
+                return self._hook.run(timeout)
+            self._wait(timeout)
+        if self._state == _DONE:
+            return cast("T", self._result)
+        exc_info: ExcInfo = self._result
+        raise exc_info[1].with_traceback(exc_info[2])
+
+    def _wait(self, timeout: float | None) -> None:
+        if _waiting.has_waiter_factories():
+            self._wait_in_context(timeout)
+            return
+        with _state_lock:
+            if self._state != _PENDING:
+                return
+            lock = self._lock
+            if lock is None:
+                lock = self._lock = _allocate_lock()
+                lock.acquire()
+        if lock.acquire(True, -1 if timeout is None else max(timeout, 0.0)):
+            lock.release()  # let the next waiting thread through
+            return
+        if not self._is_ready():  # (it may have completed at the deadline)
+            raise Timeout(f"{timeout} seconds")
+
+    def _wait_in_context(self, timeout: float | None) -> None:
+        """Wait with a waiter chosen by the caller's context (see _waiting)."""
+        waiter = _waiting.new_waiter()
+        wake = waiter.release
+        if not self._add_done_callback(wake):  # pragma: no cover -- always True
+            return
+        if waiter.acquire(True, -1 if timeout is None else max(timeout, 0.0)):
+            return
+        self._remove_done_callback(wake)
+        if not self._is_ready():
+            raise Timeout(f"{timeout} seconds")
+
+    def _complete(self, state: int, result: Any) -> None:
+        with _state_lock:
+            if self._state != _PENDING or self._hook is not None:
+                msg = f"{self!r} is already completed; a future can be set only once"
+                raise queue.Full(msg)
+            self._result = result
+            self._state = state
+            lock = self._lock
+            callbacks = self._callbacks
+            self._callbacks = None
+        if lock is not None:
+            lock.release()
+        if callbacks is not None:
+            for callback in callbacks:
+                _run_callback(callback)
+
+    def set(self, value: T | None = None) -> None:
+        self._complete(_DONE, value)
+
+    def set_exception(self, exc_info: OptExcInfo | BaseException | None = None) -> None:
+        self._complete(_FAILED, _normalize_exc_info(exc_info))
+
+    def set_get_hook(self, func: GetHookFunc[T]) -> None:
+        with _state_lock:
+            if self._state != _PENDING:
+                msg = f"{self!r} is already completed; it cannot get a get hook"
+                raise queue.Full(msg)
+            super().set_get_hook(func)
+
+    def _is_ready(self) -> bool:
+        return self._state != _PENDING or super()._is_ready()
+
+    def _add_done_callback(self, callback: DoneCallback) -> bool:
+        if self._hook is not None:
+            return super()._add_done_callback(callback)
+        with _state_lock:
+            if self._state == _PENDING:
+                if self._callbacks is None:
+                    self._callbacks = [callback]
+                else:
+                    self._callbacks.append(callback)
+                return True
+        callback()
+        return True
+
+    def _remove_done_callback(self, callback: DoneCallback) -> None:
+        with _state_lock:
+            if self._callbacks is not None and callback in self._callbacks:
+                self._callbacks.remove(callback)
+
+
+class _GetHook(Generic[T]):
+    """A get hook, its cached result, and what it is known to read from."""
+
+    __slots__ = ("func", "lock", "result", "sources")
+
+    def __init__(self, func: GetHookFunc[T]) -> None:
+        self.func = func
+        self.result: T = _UNSET
+        # Serializes getters, so that the hook runs once however many call.
+        self.lock = _allocate_lock()
+        # The futures the hook reads, when known: once they are all ready
+        # the hook can run without blocking, which makes it awaitable.
+        self.sources: tuple[Future[Any], ...] | None = None
+
+    def run(self, timeout: float | None) -> T:
+        deadline = _deadline(timeout)
+        if not self.lock.acquire(True, -1 if timeout is None else max(timeout, 0.0)):
+            raise Timeout(f"{timeout} seconds")
+        try:
+            if self.result is _UNSET:
+                self.result = self.func(_remaining(deadline))
+            return self.result
+        finally:
+            self.lock.release()
+
+    def is_ready(self) -> bool:
+        if self.result is not _UNSET:
+            return True
+        sources = self.sources
+        return sources is not None and all(s._is_ready() for s in sources)
+
+    def add_done_callback(self, callback: DoneCallback) -> bool:
+        sources = self.sources
+        if sources is None:
+            if self.result is _UNSET:
+                return False
+            callback()
+            return True
+        pending = [len(sources)]
+
+        def source_done() -> None:
+            with _state_lock:
+                pending[0] -= 1
+                last = pending[0] == 0
+            if last:
+                callback()
+
+        if not sources:
+            callback()
+        return all(source._add_done_callback(source_done) for source in sources)
+
+
+def _run_callback(callback: DoneCallback) -> None:
+    try:
+        callback()
+    except Exception:
+        logger.exception("Future callback %r failed", callback)
+
+
+def _normalize_exc_info(exc_info: OptExcInfo | BaseException | None) -> ExcInfo:
+    if exc_info is None:
+        exc_info = sys.exc_info()
+    if isinstance(exc_info, BaseException):
+        return (type(exc_info), exc_info, exc_info.__traceback__)
+    exc_type, exc_value, traceback = exc_info
+    if exc_type is None:
+        msg = (
+            "set_exception() needs an exception: call it inside an except "
+            "block, or pass an exception or a sys.exc_info() triple"
+        )
+        raise TypeError(msg)
+    if exc_value is None:
+        exc_value = exc_type()
+    return (exc_type, exc_value, traceback)
+
+
+def get_all(
+    futures: Iterable[Future[T]], *, timeout: float | None = None
+) -> Iterable[T]:
+    """Return the values of all `futures`, in order, waiting for each.
+
+    Args:
+        futures: the futures to read.
+        timeout: seconds to wait for *all* of them; `None` waits forever.
+
+    Raises:
+        Timeout: if not every value arrived within `timeout` seconds.
+    """
+    deadline = _deadline(timeout)
+    return [future.get(_remaining(deadline)) for future in futures]

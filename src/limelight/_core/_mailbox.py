@@ -1,0 +1,51 @@
+"""Closing an inbox without losing or stranding a message.
+
+An inbox is a plain queue that cannot be closed atomically, so a sender may
+put a message just after the actor drained its inbox for the last time. The
+protocol that makes this safe: the actor sets its stopped flag *before* it
+drains; a sender checks the flag again *after* its put and, if it is set,
+drains the inbox itself. Whoever takes an envelope out rejects it, so every
+request is answered exactly once, and nobody waits forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from typing import TYPE_CHECKING, Any
+
+from limelight._core._exceptions import ActorDeadError
+from limelight.messages import _ActorStop
+
+if TYPE_CHECKING:
+    from limelight._core._ref import ActorRef
+    from limelight._core._types import Envelope
+
+__all__ = ["reject", "reject_late_messages"]
+
+logger = logging.getLogger("limelight")
+
+
+def reject(envelope: Envelope, actor_ref: ActorRef[Any]) -> None:
+    """Answer an envelope that reached an actor too late to be handled."""
+    message, reply_to = envelope
+    if reply_to is None:
+        logger.debug(f"Dropped message to stopped {actor_ref}: {message!r}")
+    elif isinstance(message, _ActorStop):
+        # Stopping a stopping actor succeeds: it is stopped, as asked.
+        reply_to.set(None)
+    else:
+        reply_to.set_exception(
+            ActorDeadError(f"{actor_ref} stopped before handling the message")
+        )
+
+
+def reject_late_messages(actor_ref: ActorRef[Any]) -> None:
+    """Empty a stopped actor's inbox, rejecting everything in it."""
+    get_nowait = actor_ref.actor_inbox.get_nowait
+    while True:
+        try:
+            envelope = get_nowait()
+        except queue.Empty:
+            return
+        reject(envelope, actor_ref)

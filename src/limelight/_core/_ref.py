@@ -1,0 +1,209 @@
+"""Actor refs: the safe handle through which everyone else talks to an actor."""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
+
+from limelight._core import _mailbox
+from limelight._core._exceptions import ActorDeadError
+from limelight._core._introspection import introspect
+from limelight._core._proxy import ActorProxy
+from limelight.messages import _ActorStop
+
+if TYPE_CHECKING:
+    from limelight._core._actor import Actor
+    from limelight._core._future import Future
+    from limelight._core._introspection import AttrInfo
+    from limelight._core._runtime import Inbox, StoppedFlag
+    from limelight._core._types import AttrPath
+
+__all__ = ["ActorRef"]
+
+A = TypeVar("A", bound="Actor")
+
+_STOP = _ActorStop()
+
+
+class ActorRef(Generic[A]):
+    """A reference to an actor, safe to pass around and share between threads.
+
+    [`Actor.start()`][limelight.Actor.start] and the lookups of
+    [`ActorRegistry`][limelight.ActorRegistry] return refs; you never create
+    one yourself. Two refs are equal when they refer to the same actor.
+    """
+
+    actor_class: type[A]
+    """The class of the referenced actor."""
+
+    actor_urn: str
+    """The actor's unique URN; see [`Actor.actor_urn`][limelight.Actor.actor_urn]."""
+
+    actor_inbox: Inbox
+    """The actor's inbox; [`tell()`][limelight.ActorRef.tell] and friends fill it."""
+
+    actor_stopped: StoppedFlag
+    """Set when the actor stops; see ``Actor.actor_stopped``."""
+
+    def __init__(self, actor: A) -> None:
+        self._actor_weakref = weakref.ref(actor)
+        self.actor_class = type(actor)
+        self.actor_urn = actor.actor_urn
+        self.actor_inbox = actor.actor_inbox
+        self.actor_stopped = actor.actor_stopped
+        runtime = actor._runtime
+        assert runtime is not None  # Actor.__init__() refuses to run without
+        self._create_future = runtime.future_class
+        self._put = actor.actor_inbox.put
+        self._is_stopped = actor.actor_stopped.is_set
+
+    def __repr__(self) -> str:
+        return f"<ActorRef for {self}>"
+
+    def __str__(self) -> str:
+        return f"{self.actor_class.__name__} ({self.actor_urn})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ActorRef):
+            return NotImplemented
+        return self.actor_urn == other.actor_urn  # pyright: ignore[reportUnknownMemberType]
+
+    def __hash__(self) -> int:
+        return hash(self.actor_urn)
+
+    def is_alive(self) -> bool:
+        """Whether the actor is running (it may still stop at any moment)."""
+        return not self._is_stopped()
+
+    def tell(self, message: Any) -> None:
+        """Send `message` to the actor without waiting for it to be handled.
+
+        Raises:
+            ActorDeadError: if the actor is not running.
+        """
+        if self._is_stopped():
+            raise ActorDeadError(f"{self} not found")
+        self._put((message, None))
+        if self._is_stopped():
+            _mailbox.reject_late_messages(self)
+
+    @overload
+    def ask(
+        self, message: Any, block: Literal[False], timeout: float | None = None
+    ) -> Future[Any]: ...
+
+    @overload
+    def ask(
+        self, message: Any, block: Literal[True] = True, timeout: float | None = None
+    ) -> Any: ...
+
+    @overload
+    def ask(
+        self, message: Any, block: bool = True, timeout: float | None = None
+    ) -> Any | Future[Any]: ...
+
+    def ask(
+        self, message: Any, block: bool = True, timeout: float | None = None
+    ) -> Any | Future[Any]:
+        """Send `message` to the actor and get its reply.
+
+        The reply is what [`on_receive()`][limelight.Actor.on_receive]
+        returns; an exception it raises is raised here instead, and the actor
+        goes on running.
+
+        Args:
+            message: the message; any object.
+            block: wait for the reply (the default), or return a
+                [`Future`][limelight.Future] of it at once.
+            timeout: with `block`, seconds to wait; `None` waits forever.
+
+        Returns:
+            The reply, or with ``block=False`` a future of it.
+
+        Raises:
+            ActorDeadError: if the actor is not running (with
+                ``block=False``, set on the future instead).
+            Timeout: if the reply did not arrive within `timeout` seconds.
+        """
+        future: Future[Any] = self._create_future()
+        if self._is_stopped():
+            future.set_exception(ActorDeadError(f"{self} not found"))
+        else:
+            self._put((message, future))
+            if self._is_stopped():
+                _mailbox.reject_late_messages(self)
+        if block:
+            return future.get(timeout)
+        return future
+
+    @overload
+    def stop(
+        self, block: Literal[True] = True, timeout: float | None = None
+    ) -> bool: ...
+
+    @overload
+    def stop(
+        self, block: Literal[False], timeout: float | None = None
+    ) -> Future[bool]: ...
+
+    @overload
+    def stop(
+        self, block: bool = True, timeout: float | None = None
+    ) -> bool | Future[bool]: ...
+
+    def stop(
+        self, block: bool = True, timeout: float | None = None
+    ) -> bool | Future[bool]:
+        """Ask the actor to stop once it has handled the messages sent before.
+
+        Messages sent after this are answered with
+        [`ActorDeadError`][limelight.ActorDeadError]. A stopped actor cannot
+        be restarted.
+
+        Returns:
+            `True` if the actor was running (or already stopping) when asked,
+            `False` if it had already stopped; with ``block=False``, a future
+            of that.
+        """
+        asked = self.ask(_STOP, False)
+        result: Future[bool] = asked._derive(
+            lambda timeout: _stopped_by_us(asked, timeout), (asked,)
+        )
+        if block:
+            return result.get(timeout)
+        return result
+
+    def proxy(self) -> ActorProxy[A]:
+        """Return an [`ActorProxy`][limelight.ActorProxy] for this actor.
+
+        Raises:
+            ActorDeadError: if the actor is not running.
+        """
+        return ActorProxy(actor_ref=self)
+
+    def _introspect(self) -> dict[AttrPath, AttrInfo]:
+        """Describe the actor's public attributes, for a proxy."""
+        actor = self._actor_weakref()
+        if actor is None or not self.is_alive():
+            raise ActorDeadError(f"{self} not found")
+        return introspect(actor, self)
+
+    # -- The 2011 API ----------------------------------------------------------
+
+    def send_one_way(self, message: Any) -> None:
+        """Send `message` without waiting: the 2011 name of ``tell()``."""
+        self.tell(message)
+
+    def send_request_reply(
+        self, message: Any, block: bool = True, timeout: float | None = None
+    ) -> Any:
+        """Send `message` and get the reply: the 2011 name of ``ask()``."""
+        return self.ask(message, block, timeout)
+
+
+def _stopped_by_us(asked: Future[Any], timeout: float | None) -> bool:
+    try:
+        asked.get(timeout)
+    except ActorDeadError:
+        return False
+    return True

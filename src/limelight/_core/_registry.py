@@ -1,0 +1,171 @@
+"""The registry of running actors."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
+
+from limelight._core._exceptions import ActorDeadError
+from limelight._core._future import Future
+from limelight._core._waiting import allocate_lock
+
+if TYPE_CHECKING:
+    from limelight._core._actor import Actor
+    from limelight._core._ref import ActorRef
+
+__all__ = ["ActorRegistry"]
+
+logger = logging.getLogger("limelight")
+
+A = TypeVar("A", bound="Actor")
+
+
+class ActorRegistry:
+    """Every running actor, for looking actors up, broadcasting and stopping all.
+
+    Actors are registered when started and unregistered when they stop. All
+    methods are class methods and thread-safe.
+    """
+
+    # URN -> ref, in start order (dicts keep insertion order). A dict makes
+    # unregistering O(1), which matters when thousands of actors stop.
+    _refs: ClassVar[dict[str, ActorRef[Any]]] = {}
+    _lock: ClassVar[Any] = allocate_lock()
+
+    @classmethod
+    def broadcast(
+        cls, message: Any, target_class: str | type[Actor] | None = None
+    ) -> None:
+        """Tell `message` to every running actor, or to those of `target_class`.
+
+        Args:
+            message: the message to send.
+            target_class: an actor class (subclasses included) or class name.
+        """
+        if isinstance(target_class, str):
+            targets = cls.get_by_class_name(target_class)
+        elif target_class is not None:
+            targets = cls.get_by_class(target_class)
+        else:
+            targets = cls.get_all()
+        for ref in targets:
+            try:
+                ref.tell(message)
+            except ActorDeadError:  # it stopped since get_all(): skip it
+                logger.debug(f"Broadcast skipped {ref}: it stopped")
+
+    @classmethod
+    def get_all(cls) -> list[ActorRef[Any]]:
+        """Return refs to all running actors, in the order they were started."""
+        with cls._lock:
+            return list(cls._refs.values())
+
+    @classmethod
+    def get_by_class(cls, actor_class: type[A]) -> list[ActorRef[A]]:
+        """Return refs to the running actors of `actor_class` or a subclass of it."""
+        return [
+            ref for ref in cls.get_all() if issubclass(ref.actor_class, actor_class)
+        ]
+
+    @classmethod
+    def get_by_class_name(cls, actor_class_name: str) -> list[ActorRef[Any]]:
+        """Return refs to the running actors whose class is named `actor_class_name`."""
+        return [
+            ref for ref in cls.get_all() if ref.actor_class.__name__ == actor_class_name
+        ]
+
+    @classmethod
+    def get_by_urn(cls, actor_urn: str) -> ActorRef[Any] | None:
+        """Return a ref to the running actor with `actor_urn`, or `None`."""
+        with cls._lock:
+            return cls._refs.get(actor_urn)
+
+    @classmethod
+    def register(cls, actor_ref: ActorRef[Any]) -> None:
+        """Add an actor; [`Actor.start()`][limelight.Actor.start] does this for you."""
+        with cls._lock:
+            cls._refs[actor_ref.actor_urn] = actor_ref
+        logger.debug(f"Registered {actor_ref}")
+
+    @classmethod
+    def unregister(cls, actor_ref: ActorRef[Any]) -> None:
+        """Remove an actor; stopping it does this for you."""
+        with cls._lock:
+            removed = cls._refs.pop(actor_ref.actor_urn, None) is not None
+        if removed:
+            logger.debug(f"Unregistered {actor_ref}")
+        else:
+            logger.debug(f"Unregistered {actor_ref} (not found in registry)")
+
+    @overload
+    @classmethod
+    def stop_all(
+        cls, block: Literal[True] = True, timeout: float | None = None
+    ) -> list[bool]: ...
+
+    @overload
+    @classmethod
+    def stop_all(
+        cls, block: Literal[False], timeout: float | None = None
+    ) -> list[Future[bool]]: ...
+
+    @overload
+    @classmethod
+    def stop_all(
+        cls, block: bool = True, timeout: float | None = None
+    ) -> list[bool] | list[Future[bool]]: ...
+
+    @classmethod
+    def stop_all(
+        cls, block: bool = True, timeout: float | None = None
+    ) -> list[bool] | list[Future[bool]]:
+        """Stop every running actor, the most recently started first.
+
+        With `block`, each actor has stopped before the next is asked to, so
+        an actor started after the ones it depends on is stopped before them.
+        For other dependencies, stop actors yourself in the order you need,
+        or from each other's [`on_stop()`][limelight.Actor.on_stop].
+
+        Args:
+            block: wait for each stop (the default), or return futures.
+            timeout: with `block`, seconds to wait for *each* actor.
+
+        Returns:
+            What [`ActorRef.stop()`][limelight.ActorRef.stop] returned for
+            each actor, in stop order.
+        """
+        refs = list(reversed(cls.get_all()))
+        if not block:
+            return [ref.stop(False) for ref in refs]
+        chain = _StopChain(refs)
+        chain.advance()
+        return [
+            stopped.get(timeout) if isinstance(stopped, Future) else stopped
+            for stopped in chain.results
+        ]
+
+
+class _StopChain:
+    """Stop actors one after another, each stop started by the previous actor.
+
+    When an actor's stop completes, its own thread asks the next actor to
+    stop (in a future callback), so the order is kept while the caller is
+    off the critical path: one hand-over per actor instead of a round trip
+    through the caller.
+    """
+
+    def __init__(self, refs: list[ActorRef[Any]]) -> None:
+        self._refs = refs
+        self._next = 0
+        # Futures of bool; whatever a test double's stop() returned otherwise.
+        self.results: list[Any] = []
+
+    def advance(self) -> None:
+        # A loop, not recursion: a dead actor's stop completes at once.
+        while self._next < len(self._refs):
+            stopped: Any = self._refs[self._next].stop(False)
+            self._next += 1
+            self.results.append(stopped)
+            if isinstance(stopped, Future) and not stopped._is_ready():
+                stopped._add_done_callback(self.advance)
+                return

@@ -1,0 +1,76 @@
+"""How a caller blocks until a future is done.
+
+The *caller* decides how to wait, not the future: a plain thread blocks on an
+OS lock, a greenlet must yield to its hub, and code running on an event loop
+must not block at all. A runtime that needs a different way of waiting
+registers a :data:`WaiterFactory` with :func:`register_waiter_factory`; the
+core asks the factories in turn and falls back to an OS lock.
+
+A waiter is anything lock-like: it is created *held*; ``release()`` wakes the
+waiter up (called once, from any thread) and ``acquire(True, timeout)``
+blocks until then, returning ``False`` on timeout.
+"""
+
+from __future__ import annotations
+
+import _thread
+from collections.abc import Callable
+from typing import Protocol
+
+__all__ = ["Waiter", "WaiterFactory", "new_waiter", "register_waiter_factory"]
+
+
+class Waiter(Protocol):
+    """A one-shot wake-up signal, created held."""
+
+    def acquire(self, blocking: bool = ..., timeout: float = ..., /) -> bool:
+        """Block until released or until `timeout` seconds (-1: forever) pass."""
+        ...  # pragma: no cover
+
+    def release(self) -> None:
+        """Wake the waiter up."""
+        ...  # pragma: no cover
+
+
+WaiterFactory = Callable[[], "Waiter | None"]
+"""Return a waiter fit for the calling context, or None if the context is not yours."""
+
+_factories: list[WaiterFactory] = []
+
+# Captured at import, so that monkey-patching ``_thread`` later (gevent,
+# eventlet) cannot turn the fallback waiter into one that only works in a hub.
+_allocate_lock = _thread.allocate_lock
+
+
+def register_waiter_factory(factory: WaiterFactory) -> None:
+    """Let a runtime decide how callers in its own contexts block.
+
+    Factories registered later are asked first.
+    """
+    _factories.insert(0, factory)
+
+
+def unregister_waiter_factory(factory: WaiterFactory) -> None:
+    """Undo :func:`register_waiter_factory`."""
+    _factories.remove(factory)
+
+
+def has_waiter_factories() -> bool:
+    """Whether any runtime registered a waiter factory (else: plain OS locks)."""
+    return bool(_factories)
+
+
+def new_waiter() -> Waiter:
+    """Return a held waiter for the calling context."""
+    for factory in _factories:
+        waiter = factory()
+        if waiter is not None:
+            return waiter
+    lock = _allocate_lock()
+    lock.acquire()
+    return lock
+
+
+def allocate_lock() -> _thread.LockType:
+    """Return a new, released OS-level lock, even in a monkey-patched program."""
+    return _allocate_lock()

@@ -1,0 +1,193 @@
+"""The threading runtime: each running actor has an OS thread to itself.
+
+Threads are expensive to create (about 100 µs each), and actors are often
+short-lived, so a thread whose actor has stopped is not ended at once: it
+waits, idle, for a new actor to run (see :class:`ThreadCache`). The actor
+still owns its thread exclusively while it runs; only the creation cost is
+saved.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import threading
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from limelight._core._actor import Actor
+from limelight._core._future import SettableFuture
+from limelight._core._waiting import allocate_lock
+
+if TYPE_CHECKING:
+    from limelight._core._runtime import Inbox, StoppedFlag
+    from limelight._core._types import Envelope
+
+__all__ = ["ThreadCache", "ThreadingActor", "ThreadingFuture", "ThreadingRuntime"]
+
+logger = logging.getLogger("limelight")
+
+T = TypeVar("T")
+
+IDLE_THREAD_NAME = "limelight-idle"
+"""The name a cached thread carries while it has no actor."""
+
+_thread_numbers = itertools.count()
+
+
+class ThreadingFuture(SettableFuture[T]):
+    """The future of the threading runtime.
+
+    It can be waited for from any thread, and awaited from any event loop.
+    It keeps a reference to the value set on it, not a copy: set immutable
+    values, or copies.
+    """
+
+    __slots__ = ()
+
+
+class _IdleThread:
+    """A cached thread waiting for an actor; `wake` is released to hand one over."""
+
+    __slots__ = ("actor", "thread", "wake")
+
+    def __init__(self, thread: threading.Thread) -> None:
+        self.thread = thread
+        self.actor: Actor | None = None
+        self.wake = allocate_lock()
+        self.wake.acquire()
+
+
+class ThreadCache:
+    """Threads that run actors, kept for reuse for a while after their actor stops.
+
+    At most `max_idle` threads wait idle, each for at most `keep_alive`
+    seconds; at interpreter shutdown idle threads end at once, so they never
+    delay exit. Daemon and non-daemon threads are cached apart, since a
+    thread's daemon flag cannot change.
+    """
+
+    def __init__(
+        self, *, daemon: bool, max_idle: int = 32, keep_alive: float = 2.0
+    ) -> None:
+        self.daemon = daemon
+        self.max_idle = max_idle
+        self.keep_alive = keep_alive
+        self._idle: list[_IdleThread] = []
+        self._lock = allocate_lock()
+        self._closed = False
+
+    def run(self, actor: Actor) -> None:
+        """Run ``actor._actor_loop()`` in an idle thread, or a new one."""
+        name = f"{type(actor).__name__}-{next(_thread_numbers)}"
+        with self._lock:
+            idle = self._idle.pop() if self._idle else None
+        if idle is None:
+            threading.Thread(
+                target=self._work, args=(actor,), name=name, daemon=self.daemon
+            ).start()
+            return
+        idle.actor = actor
+        idle.thread.name = name
+        idle.wake.release()
+
+    def close(self) -> None:
+        """End all idle threads now, and stop caching threads."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for waiting in idle:
+            waiting.wake.release()  # with no actor: the thread ends
+
+    def reopen(self) -> None:
+        """Cache threads again after :meth:`close`."""
+        with self._lock:
+            self._closed = False
+
+    def idle_count(self) -> int:
+        """How many threads wait idle right now."""
+        with self._lock:
+            return len(self._idle)
+
+    def _work(self, actor: Actor | None) -> None:
+        while actor is not None:
+            try:
+                actor._actor_loop()
+            except BaseException:  # the loop handles its own errors; this is a bug
+                logger.exception(f"Actor loop of {actor} failed")
+            actor = self._wait_for_actor()
+
+    def _wait_for_actor(self) -> Actor | None:
+        idle = _IdleThread(threading.current_thread())
+        with self._lock:
+            if self._closed or len(self._idle) >= self.max_idle:
+                return None
+            self._idle.append(idle)
+        if idle.wake.acquire(True, self.keep_alive):
+            return idle.actor
+        with self._lock:
+            if idle in self._idle:
+                self._idle.remove(idle)
+                return None
+        # run() took this thread just as the wait timed out: take its actor.
+        idle.wake.acquire()
+        return idle.actor
+
+
+class ThreadingRuntime:
+    """The runtime of [`ThreadingActor`][limelight.ThreadingActor]."""
+
+    name = "threading"
+    future_class: type[SettableFuture[Any]] = ThreadingFuture
+
+    def __init__(self) -> None:
+        self.threads = ThreadCache(daemon=False)
+        self.daemon_threads = ThreadCache(daemon=True)
+
+    def create_inbox(self, actor: Actor) -> Inbox:
+        inbox: queue.SimpleQueue[Envelope] = queue.SimpleQueue()
+        return inbox
+
+    def create_stopped_flag(self, actor: Actor) -> StoppedFlag:
+        return threading.Event()
+
+    def start(self, actor: Actor) -> None:
+        daemon = getattr(actor, "use_daemon_thread", False)
+        (self.daemon_threads if daemon else self.threads).run(actor)
+
+    def release(self, actor: Actor) -> None:
+        threading.current_thread().name = IDLE_THREAD_NAME
+
+    def close_idle_threads(self) -> None:
+        """End idle cached threads; used at interpreter shutdown."""
+        self.threads.close()
+        self.daemon_threads.close()
+
+
+RUNTIME = ThreadingRuntime()
+
+# Python joins non-daemon threads at exit *after* running these hooks, so
+# idle cached threads end here instead of holding up the exit. It is the hook
+# concurrent.futures uses; without it, idle threads end after `keep_alive`.
+_register_atexit = getattr(threading, "_register_atexit", None)
+if _register_atexit is not None:  # pragma: no branch -- present on 3.10-3.13
+    _register_atexit(RUNTIME.close_idle_threads)
+
+
+class ThreadingActor(Actor):
+    """An actor that runs in a thread of its own.
+
+    Blocking calls inside it (I/O, ``time.sleep()``, waiting for a future)
+    block only this actor.
+    """
+
+    _runtime = RUNTIME
+
+    use_daemon_thread: ClassVar[bool] = False
+    """Run the actor in a daemon thread.
+
+    Python exits when only daemon threads are left, so a daemon actor does
+    not keep the program alive, but may be cut off anywhere, without
+    ``on_stop()``. Read when the actor starts; not inherited from the actor
+    that starts it.
+    """

@@ -1,0 +1,1 @@
+"""Limelight's test suite."""

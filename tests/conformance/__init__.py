@@ -1,0 +1,1 @@
+"""Behaviour every runtime must share, written against `tests.runtimes` only."""

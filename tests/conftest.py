@@ -1,0 +1,37 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+import limelight
+from tests.runtimes import RUNTIMES, Runtime
+
+STOP_ALL_TIMEOUT = 30.0
+"""Seconds each actor left running gets to stop after a test; a hung one fails it."""
+
+
+@pytest.fixture(params=RUNTIMES, ids=[runtime.name for runtime in RUNTIMES])
+def runtime(request: pytest.FixtureRequest) -> Runtime:
+    """Each runtime in turn; conformance tests use only this to reach one."""
+    param: Runtime = request.param
+    return param
+
+
+@pytest.fixture(autouse=True)
+def stop_all_actors() -> Iterator[None]:
+    """Stop every actor a test left running, then check that none is left."""
+    yield
+    limelight.ActorRegistry.stop_all(timeout=STOP_ALL_TIMEOUT)
+    left = limelight.ActorRegistry.get_all()
+    assert left == [], f"actors still registered after stop_all(): {left}"
+
+
+@pytest.fixture
+def limelight_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """`caplog`, recording every level of the ``limelight`` logger."""
+    caplog.set_level(logging.DEBUG, logger="limelight")
+    return caplog

@@ -1,0 +1,111 @@
+"""The runtimes the conformance suite runs against: the one place that names them.
+
+Each runtime is described by a `Runtime`. Conformance tests receive one
+through the `runtime` fixture and must use nothing runtime-specific besides
+it: no direct import of an actor or future class of a runtime.
+
+Actor classes in the tests are written as *behaviours*: plain subclasses of
+`limelight.Actor`, which type checkers fully understand. `Runtime.actor()`
+turns a behaviour into a startable class of that runtime, so the same
+behaviour runs on every runtime. To add a runtime, append a `Runtime` to
+`RUNTIMES`.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar, cast
+
+import limelight
+
+__all__ = ["RUNTIMES", "Event", "Runtime"]
+
+A = TypeVar("A", bound=limelight.Actor)
+
+
+class Event(Protocol):
+    """What the tests need of an event: the `threading.Event` interface."""
+
+    def set(self) -> None: ...
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """One runtime, as the conformance suite sees it."""
+
+    name: str
+    """Test id, such as ``"threading"``."""
+
+    actor_class: type[limelight.Actor]
+    """The runtime's actor base class, such as `limelight.ThreadingActor`."""
+
+    future_class: type[limelight.Future[Any]]
+    """The runtime's future class, such as `limelight.ThreadingFuture`."""
+
+    event_class: Callable[[], Event]
+    """Makes an event that both actors of this runtime and tests can use."""
+
+    sleep: Callable[[float], None]
+    """Sleeps without blocking other actors of this runtime."""
+
+    shared_list: Callable[[], list[Any]]
+    """Makes a list that actors append to and tests read (a plain list for threads)."""
+
+    _classes: dict[type[Any], type[Any]] = field(
+        default_factory=dict[type[Any], type[Any]], compare=False, repr=False
+    )
+
+    def actor(self, behaviour: type[A]) -> type[A]:
+        """Return `behaviour` as an actor class of this runtime.
+
+        The class keeps the behaviour's name, so registry lookups by class
+        name and refs' ``str()`` see the behaviour's name; it is a subclass
+        of the behaviour, so lookups by class find it too. The same class is
+        returned on every call.
+        """
+        if issubclass(behaviour, self.actor_class):
+            return behaviour
+        known = self._classes.get(behaviour)
+        if known is not None:
+            return cast("type[A]", known)
+        qualname = f"{behaviour.__qualname__}__{self.name}"
+        namespace: dict[str, Any] = {
+            "__module__": behaviour.__module__,
+            "__qualname__": qualname,
+            "__doc__": behaviour.__doc__,
+        }
+        made = cast(
+            "type[A]",
+            type(behaviour.__name__, (behaviour, self.actor_class), namespace),
+        )
+        if "." not in qualname:
+            # A module-level behaviour: make the runtime class findable by its
+            # qualified name too, for runtimes that pickle actor classes.
+            setattr(sys.modules[behaviour.__module__], qualname, made)
+        self._classes[behaviour] = made
+        return made
+
+
+def _plain_list() -> list[Any]:
+    return []
+
+
+THREADING = Runtime(
+    name="threading",
+    actor_class=limelight.ThreadingActor,
+    future_class=limelight.ThreadingFuture,
+    event_class=threading.Event,
+    sleep=time.sleep,
+    shared_list=_plain_list,
+)
+
+RUNTIMES: list[Runtime] = [THREADING]
+"""Every runtime the conformance suite runs on; later runtimes are appended."""

@@ -1,0 +1,1050 @@
+"""The benchmark harness, its workloads and its output (``limelight._bench``)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import io
+import json
+import math
+import sys
+import threading
+import types
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import limelight
+from limelight._bench import competitors, fresh, harness, raw, report
+from limelight._bench import threading_workloads as tw
+from limelight._bench.harness import (
+    PYKKA,
+    RAW,
+    SUBJECT,
+    Figure,
+    Kind,
+    Report,
+    Result,
+    Settings,
+    Target,
+    TargetResult,
+    Workload,
+)
+from limelight._runtimes.threads import IDLE_THREAD_NAME, RUNTIME
+
+
+@pytest.fixture(autouse=True, scope="module")
+def forget_pykka() -> Iterator[None]:
+    """Unload the real Pykka after these tests, if they loaded it.
+
+    ``limelight.as_pykka`` refuses to install itself once the real Pykka is
+    imported, and other tests in the same process may use it.
+    """
+    before = set(sys.modules)
+    yield
+    tw.pykka_library.cache_clear()
+    for name in set(sys.modules) - before:
+        if name == "pykka" or name.startswith("pykka."):
+            del sys.modules[name]
+    sys.modules.pop("limelight._bench.pykka_actors", None)
+
+
+@pytest.fixture
+def pykka_here() -> bool:
+    """Whether the real Pykka can be measured (asked at run time, not collection:
+    importing Pykka then would keep ``limelight.as_pykka`` from working in
+    tests collected alongside)."""
+    return competitors.detect_pykka().available
+
+
+# -- Fakes ---------------------------------------------------------------------
+
+
+def constant(
+    value: float, calls: list[tuple[str, int]], name: str
+) -> harness.Implementation:
+    """An implementation returning `value`, recording each call as (name, n)."""
+
+    def measure(n: int) -> float:
+        calls.append((name, n))
+        return value
+
+    return measure
+
+
+def failing(n: int) -> float:
+    msg = f"broken at {n}"
+    raise ValueError(msg)
+
+
+def fake_workload(
+    implementations: dict[str, harness.Implementation],
+    *,
+    name: str = "fake",
+    kind: Kind = Kind.DURATION,
+    targets: tuple[Target, ...] = (),
+    **details: Any,
+) -> Workload:
+    defaults: dict[str, Any] = {
+        "label": f"{name} of {{n:,}}",
+        "size": 100,
+        "quick_size": 10,
+        "samples": 3,
+        "quick_samples": 2,
+        "warmup": 0,
+        "raw_meaning": "a fake",
+    }
+    defaults.update(details)
+    return Workload(
+        name=name,
+        runtime="fake",
+        kind=kind,
+        unit="s",
+        implementations=implementations,
+        targets=targets,
+        **defaults,
+    )
+
+
+def result_with(
+    workload: Workload, medians: dict[str, float], errors: dict[str, str] | None = None
+) -> Result:
+    figures = {impl: Figure(impl, (median,)) for impl, median in medians.items()}
+    return Result(workload, 1000, figures, errors or {})
+
+
+class RecordingProgress:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, object]] = []
+
+    def begin(self, total: int) -> None:
+        self.events.append(("begin", total))
+
+    def workload(self, title: str) -> None:
+        self.events.append(("workload", title))
+
+    def advance(self) -> None:
+        self.events.append(("advance", None))
+
+    def end(self) -> None:
+        self.events.append(("end", None))
+
+
+# -- Figures and ratios --------------------------------------------------------
+
+
+def test_kinds_turn_values_into_figures() -> None:
+    assert Kind.LATENCY.figure(0.002, 1000) == pytest.approx(2.0)  # µs per op
+    assert Kind.THROUGHPUT.figure(0.5, 1000) == pytest.approx(2000.0)
+    assert Kind.THROUGHPUT.figure(0.0, 1000) == math.inf
+    assert Kind.DURATION.figure(1.5, 1000) == 1.5
+    assert Kind.AMOUNT.figure(12.0, 1000) == 12.0
+    assert [k.higher_is_better for k in Kind] == [False, True, False, False]
+    assert Kind.LATENCY.words == ("faster", "slower")
+    assert Kind.AMOUNT.words == ("smaller", "larger")
+
+
+def test_speedup_compares_in_the_direction_that_is_better() -> None:
+    # Lower is better: 10 µs against 27 µs is 2.7 times faster.
+    assert harness.speedup(10.0, 27.0, higher_is_better=False) == pytest.approx(2.7)
+    # Higher is better: 500k msg/s against 100k msg/s is 5 times faster.
+    assert harness.speedup(500e3, 100e3, higher_is_better=True) == pytest.approx(5.0)
+    assert harness.speedup(20.0, 10.0, higher_is_better=False) == pytest.approx(0.5)
+    assert harness.speedup(None, 1.0, higher_is_better=False) is None
+    assert harness.speedup(1.0, None, higher_is_better=False) is None
+    assert harness.speedup(0.0, 1.0, higher_is_better=False) is None
+    assert harness.speedup(1.0, -2.0, higher_is_better=True) is None
+    assert harness.speedup(1.0, math.inf, higher_is_better=True) is None
+    assert harness.speedup(math.nan, 1.0, higher_is_better=True) is None
+
+
+def test_result_speedup_and_median_use_the_figures() -> None:
+    workload = fake_workload({}, kind=Kind.LATENCY)
+    result = result_with(workload, {SUBJECT: 10.0, PYKKA: 25.0, RAW: 8.0})
+    assert result.median(PYKKA) == 25.0
+    assert result.median("absent") is None
+    assert result.speedup(PYKKA) == pytest.approx(2.5)
+    assert result.speedup(RAW) == pytest.approx(0.8)
+    assert result.speedup("absent") is None
+    assert result.title == "fake of 1,000"
+
+
+def test_figure_median_is_the_median_of_the_samples() -> None:
+    assert Figure(SUBJECT, (5.0, 1.0, 100.0)).median == 5.0
+    assert Figure(SUBJECT, (1.0, 2.0, 3.0, 10.0)).median == 2.5
+
+
+def test_targets_are_met_or_not_from_the_same_run() -> None:
+    proxy = fake_workload({}, name="proxy", kind=Kind.LATENCY)
+    traversable = fake_workload(
+        {},
+        name="traversable",
+        kind=Kind.LATENCY,
+        targets=(
+            Target("≤1.1× proxy", SUBJECT, 1 / 1.1, workload="proxy"),
+            Target("≥2× pykka", PYKKA, 2.0),
+            Target("≤1.5× raw", RAW, 1 / 1.5),
+            Target("vs missing row", SUBJECT, 1.0, workload="absent"),
+        ),
+    )
+    run = Report(Settings(), [SUBJECT, PYKKA, RAW], {})
+    run.results.append(result_with(proxy, {SUBJECT: 20.0}))
+    run.results.append(
+        result_with(traversable, {SUBJECT: 21.0, PYKKA: 40.0, RAW: 13.0})
+    )
+    evaluated = run.targets(run.results[1])
+    assert [t.speedup for t in evaluated] == [
+        pytest.approx(20 / 21),
+        pytest.approx(40 / 21),
+        pytest.approx(13 / 21),
+        None,
+    ]
+    # 21 µs is within 10% of 20 µs; 40/21 is short of 2; 21/13 is over 1.5.
+    assert [t.met for t in evaluated] == [True, False, False, None]
+    assert run.find("fake", "proxy") is run.results[0]
+    assert run.find("other", "proxy") is None
+
+
+def test_target_met_at_exactly_the_goal() -> None:
+    target = Target("≥2× pykka", PYKKA, 2.0)
+    assert TargetResult(target, 2.0).met is True
+    assert TargetResult(target, 1.999).met is False
+    assert TargetResult(target, None).met is None
+
+
+# -- Workloads, selection and settings -----------------------------------------
+
+
+def test_settings_pick_quick_full_or_overridden_sizes() -> None:
+    workload = fake_workload({})
+    assert (Settings().size_of(workload), Settings().samples_of(workload)) == (100, 3)
+    quick = Settings(quick=True)
+    assert (quick.size_of(workload), quick.samples_of(workload)) == (10, 2)
+    forced = Settings(quick=True, size=7, repeat=9)
+    assert (forced.size_of(workload), forced.samples_of(workload)) == (7, 9)
+
+
+def test_select_matches_name_runtime_or_label_in_any_case() -> None:
+    ask = fake_workload({}, name="ask")
+    tell = fake_workload({}, name="tell", label="tell throughput")
+    assert harness.select([ask, tell], []) == [ask, tell]
+    assert harness.select([ask, tell], ["ASK"]) == [ask]
+    assert harness.select([ask, tell], ["fake/tell"]) == [tell]
+    assert harness.select([ask, tell], ["nothing", "throughput"]) == [tell]
+    assert harness.select([ask, tell], ["nothing"]) == []
+
+
+def test_threading_workloads_are_discovered_with_all_three_implementations() -> None:
+    found = harness.discover_workloads()
+    names = [w.name for w in found if w.runtime == tw.RUNTIME_NAME]
+    assert names == [
+        "ask",
+        "proxy",
+        "traversable",
+        "tell",
+        "pipelined",
+        "spawn",
+        "stop_all",
+        "rss",
+    ]
+    for workload in found:
+        assert list(workload.implementations) == [SUBJECT, PYKKA, RAW]
+        assert workload.raw_meaning
+        assert workload.quick_size <= workload.size
+    by_name = {w.name: w for w in found}
+    assert by_name["stop_all"].size == 10_000
+    assert by_name["stop_all"].title(2000) == "ActorRegistry.stop_all(), 2,000 actors"
+    goals = {
+        w.name: [(t.against, round(t.min_speedup, 4)) for t in w.targets] for w in found
+    }
+    # At most 1.5 times raw's cost, at most 10% slower than a proxy call.
+    assert goals["ask"] == [(PYKKA, 2.0), (RAW, 0.6667)]
+    assert goals["proxy"] == [(PYKKA, 2.0), (RAW, 0.6667)]
+    assert goals["traversable"] == [(SUBJECT, 0.9091)]
+    assert by_name["traversable"].targets[0].workload == "proxy"
+    assert goals["tell"] == [(PYKKA, 5.0)]
+    assert goals["pipelined"] == [(PYKKA, 6.0)]
+    assert goals["spawn"] == [(PYKKA, 2.0)]
+    assert goals["stop_all"] == [(PYKKA, 2.0)]
+    assert goals["rss"] == []
+
+
+# -- The runner ----------------------------------------------------------------
+
+
+def test_run_interleaves_one_sample_of_each_implementation_per_round() -> None:
+    calls: list[tuple[str, int]] = []
+    workload = fake_workload(
+        {
+            SUBJECT: constant(1.0, calls, SUBJECT),
+            PYKKA: constant(2.0, calls, PYKKA),
+            RAW: constant(3.0, calls, RAW),
+        },
+        warmup=5,
+    )
+    progress = RecordingProgress()
+    result = harness.run([workload], Settings(repeat=3, size=50), progress=progress)
+    warmups = [(SUBJECT, 5), (PYKKA, 5), (RAW, 5)]
+    one_round = [(SUBJECT, 50), (PYKKA, 50), (RAW, 50)]
+    assert calls == warmups + one_round * 3
+    assert result.implementations == [SUBJECT, PYKKA, RAW]
+    assert result.problems == []
+    only = result.results[0]
+    assert only.n == 50
+    assert {impl: f.samples for impl, f in only.figures.items()} == {
+        SUBJECT: (1.0, 1.0, 1.0),
+        PYKKA: (2.0, 2.0, 2.0),
+        RAW: (3.0, 3.0, 3.0),
+    }
+    assert progress.events == [
+        ("begin", 9),
+        ("workload", "fake of 50"),
+        *[("advance", None)] * 9,
+        ("end", None),
+    ]
+
+
+def test_run_leaves_out_unavailable_implementations() -> None:
+    calls: list[tuple[str, int]] = []
+    workload = fake_workload(
+        {SUBJECT: constant(1.0, calls, SUBJECT), PYKKA: constant(2.0, calls, PYKKA)}
+    )
+    result = harness.run(
+        [workload], Settings(quick=True), unavailable={PYKKA: "not installed"}
+    )
+    assert calls == [(SUBJECT, 10), (SUBJECT, 10)]
+    assert result.implementations == [SUBJECT]
+    assert result.unavailable == {PYKKA: "not installed"}
+    assert result.results[0].median(PYKKA) is None
+
+
+def test_run_records_a_failing_implementation_and_goes_on() -> None:
+    calls: list[tuple[str, int]] = []
+    broken_later = iter([1.0])
+
+    def fails_second_time(n: int) -> float:
+        calls.append((PYKKA, n))
+        return next(broken_later)
+
+    workload = fake_workload(
+        {
+            SUBJECT: constant(1.0, calls, SUBJECT),
+            PYKKA: fails_second_time,
+            RAW: failing,
+        },
+        warmup=1,
+    )
+    second = fake_workload({SUBJECT: constant(4.0, calls, SUBJECT)}, name="second")
+    progress = RecordingProgress()
+    result = harness.run([workload, second], Settings(repeat=3), progress=progress)
+    first = result.results[0]
+    assert first.errors == {
+        RAW: "ValueError: broken at 1",
+        PYKKA: "StopIteration: ",
+    }
+    assert set(first.figures) == {SUBJECT}
+    assert first.figures[SUBJECT].samples == (1.0, 1.0, 1.0)
+    # The run went on with the next workload, and counted every planned sample.
+    assert result.results[1].median(SUBJECT) == 4.0
+    assert progress.events.count(("advance", None)) == 3 * 3 + 3
+
+
+def test_run_stops_at_a_workload_that_leaves_actors_behind() -> None:
+    calls: list[tuple[str, int]] = []
+    leaky = fake_workload(
+        {SUBJECT: constant(1.0, calls, SUBJECT)},
+        check=lambda: ["2 actors still registered"],
+    )
+    never = fake_workload({SUBJECT: constant(1.0, calls, "never")}, name="never")
+    result = harness.run([leaky, never], Settings(repeat=1))
+    assert result.problems == ["fake of 100: 2 actors still registered"]
+    assert [r.workload.name for r in result.results] == ["fake"]
+    assert ("never", 100) not in calls
+
+
+def test_run_reports_threads_a_workload_left_running(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(harness, "THREAD_END_TIMEOUT", 0.01)
+    release = threading.Event()
+    started: list[threading.Thread] = []
+
+    def leak(_n: int) -> float:
+        thread = threading.Thread(target=release.wait, name="leaked-thread")
+        thread.start()
+        started.append(thread)
+        return 1.0
+
+    def pooled(_n: int) -> float:
+        thread = threading.Thread(target=release.wait, name="pooled-thread")
+        thread.start()
+        started.append(thread)
+        return 1.0
+
+    finishing = threading.Event()
+
+    def ending(_n: int) -> float:
+        # Still running when the run looks, it ends once the check has run.
+        thread = threading.Thread(target=finishing.wait, name="ending-thread")
+        thread.start()
+        started.append(thread)
+        return 1.0
+
+    def let_it_end() -> list[str]:
+        finishing.set()
+        return []
+
+    def is_pooled(thread: threading.Thread) -> bool:
+        return thread.name == "pooled-thread"
+
+    try:
+        result = harness.run(
+            [
+                fake_workload({SUBJECT: pooled}, may_linger=is_pooled),
+                fake_workload({SUBJECT: ending}, name="ending", check=let_it_end),
+                fake_workload({SUBJECT: leak}, name="leaky"),
+            ],
+            Settings(repeat=1),
+        )
+    finally:
+        release.set()
+        for thread in started:
+            thread.join()
+    assert result.problems == ["leaky of 100: thread 'leaked-thread' is still running"]
+
+
+def test_run_ends_the_progress_display_when_interrupted() -> None:
+    def interrupted(_n: int) -> float:
+        raise KeyboardInterrupt
+
+    progress = RecordingProgress()
+    with pytest.raises(KeyboardInterrupt):
+        harness.run(
+            [fake_workload({SUBJECT: interrupted})], Settings(), progress=progress
+        )
+    assert progress.events[-1] == ("end", None)
+
+
+# -- The real workloads, tiny --------------------------------------------------
+
+
+def own_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name != IDLE_THREAD_NAME}
+
+
+def test_every_real_workload_runs_clean_at_a_tiny_size(pykka_here: bool) -> None:
+    threads_before = own_threads()
+    unavailable = {} if pykka_here else {PYKKA: "absent"}
+    result = harness.run(
+        harness.discover_workloads(),
+        Settings(size=3, repeat=1),
+        unavailable=unavailable,
+    )
+    assert result.problems == []
+    expected = [SUBJECT, PYKKA, RAW] if pykka_here else [SUBJECT, RAW]
+    assert result.implementations == expected
+    for res in result.results:
+        assert res.errors == {}
+        assert list(res.figures) == expected
+        for figure in res.figures.values():
+            assert len(figure.samples) == 1
+            if res.workload.kind is not Kind.AMOUNT:
+                assert figure.median > 0, (res.title, figure)
+    assert limelight.ActorRegistry.get_all() == []
+    assert own_threads() == threads_before
+
+
+@pytest.mark.parametrize(
+    "measure",
+    [
+        tw.ask_round_trip,
+        tw.proxy_call,
+        tw.traversable_call,
+        tw.tell_throughput,
+        tw.pipelined_asks,
+        tw.spawn_stop,
+        tw.stop_all,
+    ],
+)
+def test_limelight_measurements_time_a_batch_and_stop_their_actors(
+    measure: Callable[[tw.Library, int], float],
+) -> None:
+    assert measure(tw.limelight_library(), 5) > 0
+    assert limelight.ActorRegistry.get_all() == []
+
+
+def test_pykka_measurements_stop_their_actors(pykka_here: bool) -> None:
+    if not pykka_here:
+        pytest.skip("the real Pykka is not installed")
+    import pykka  # noqa: PLC0415
+
+    library = tw.pykka_library()
+    assert library.name == PYKKA
+    for measure in (tw.ask_round_trip, tw.traversable_call, tw.stop_all):
+        assert measure(library, 5) > 0
+    assert pykka.ActorRegistry.get_all() == []
+    # In this process, memory is measured the same way (a fresh one is better).
+    assert isinstance(tw.rss_pykka(5), float)
+    assert tw.pykka_library() is library
+
+
+def test_actor_classes_are_separate_per_library(pykka_here: bool) -> None:
+    assert issubclass(tw.LimelightEcho, limelight.ThreadingActor)
+    ref = tw.limelight_library().start_echo()
+    try:
+        assert ref.ask("ping") == "ping"
+        assert ref.proxy().sub.call(3).get() == 3
+    finally:
+        ref.stop()
+    if pykka_here:
+        import pykka  # noqa: PLC0415
+
+        from limelight._bench.pykka_actors import PykkaEcho  # noqa: PLC0415
+
+        assert issubclass(PykkaEcho, pykka.ThreadingActor)
+        assert not issubclass(PykkaEcho, limelight.Actor)
+        pykka_ref = tw.pykka_library().start_echo()
+        try:
+            assert pykka_ref.ask("ping") == "ping"
+            assert pykka_ref.proxy().sub.call(3).get() == 3
+        finally:
+            pykka_ref.stop()
+
+
+def test_threading_check_reports_registered_actors() -> None:
+    check = harness.discover_workloads()[0].check
+    assert check() == []
+    ref = tw.LimelightEcho.start()
+    try:
+        assert check() == ["1 limelight actor(s) still registered"]
+    finally:
+        ref.stop()
+
+
+def test_threading_check_looks_at_pykka_once_it_is_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = tw.Library(
+        name=PYKKA,
+        start_echo=tw.LimelightEcho.start,
+        get_all=limelight.get_all,
+        stop_all=limelight.ActorRegistry.stop_all,
+        count_actors=lambda: 3,
+    )
+    tw.pykka_library.cache_clear()
+    monkeypatch.setattr(tw, "pykka_library", _cached(fake))
+    check = harness.discover_workloads()[0].check
+    assert check() == []  # Pykka not loaded yet: not looked at
+    assert tw.pykka_library() is fake
+    assert check() == ["3 pykka actor(s) still registered"]
+
+
+def _cached(library: tw.Library) -> Any:
+    import functools  # noqa: PLC0415
+
+    @functools.cache
+    def pykka_library() -> tw.Library:
+        return library
+
+    return pykka_library
+
+
+def test_idle_limelight_threads_may_linger_and_can_be_ended() -> None:
+    tw.LimelightEcho.start().stop()
+    assert RUNTIME.threads.idle_count() >= 1
+    idle = [t for t in threading.enumerate() if t.name == IDLE_THREAD_NAME]
+    assert idle
+    may_linger = harness.discover_workloads()[0].may_linger
+    assert all(may_linger(t) for t in idle)
+    assert not may_linger(threading.current_thread())
+    tw.limelight_library().settle()
+    assert RUNTIME.threads.idle_count() == 0
+    assert not any(t.is_alive() for t in idle)
+    # The cache is open again: the next stopped actor's thread is kept.
+    tw.LimelightEcho.start().stop()
+    assert RUNTIME.threads.idle_count() == 1
+
+
+def test_limelight_rss_per_actor_is_a_plausible_size() -> None:
+    kib = tw.rss_limelight(200)
+    # A thread's stack pages alone are several KiB; nothing needs a MiB.
+    assert 1 < kib < 1024
+    assert limelight.ActorRegistry.get_all() == []
+
+
+# -- Raw primitives ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "measure",
+    [
+        raw.ask_round_trip,
+        raw.call_round_trip,
+        raw.nested_call_round_trip,
+        raw.tell_throughput,
+        raw.pipelined_asks,
+        raw.spawn_stop,
+        raw.stop_all,
+    ],
+)
+def test_raw_measurements_time_a_batch_and_end_their_threads(
+    measure: Callable[[int], float],
+) -> None:
+    before = own_threads()
+    assert measure(5) > 0
+    assert own_threads() == before
+
+
+def test_raw_rss_per_thread_is_a_plausible_size() -> None:
+    before = own_threads()
+    assert 1 < raw.rss_per_thread(200) < 1024
+    assert own_threads() == before
+
+
+def test_raw_waiting_threads_are_stopped_even_if_interrupted() -> None:
+    before = own_threads()
+    with pytest.raises(RuntimeError, match="interrupted"), raw._waiting_threads(4):
+        raise RuntimeError("interrupted")
+    assert own_threads() == before
+
+
+# -- Memory and fresh processes ------------------------------------------------
+
+
+def test_resident_bytes_reads_proc_or_falls_back_to_the_peak(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    current = harness.resident_bytes()
+    assert current > 1024 * 1024
+    monkeypatch.setattr(harness, "_STATM", tmp_path / "absent")
+    peak = harness.resident_bytes()
+    assert peak >= current // 2  # the peak, in bytes as well
+
+
+def test_fresh_sample_runs_the_function_in_a_new_process() -> None:
+    assert fresh.sample("math:sqrt", 16) == 4.0
+    # The child has its own memory: a new interpreter's, not this one's.
+    child_kib = fresh.sample("limelight._bench.raw:rss_per_thread", 50)
+    assert 1 < child_kib < 1024
+
+
+def test_fresh_sample_reports_the_childs_error() -> None:
+    with pytest.raises(RuntimeError, match=r"math:nope\(1\) failed.*AttributeError"):
+        fresh.sample("math:nope", 1)
+
+
+def test_fresh_sample_reports_a_silent_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    with pytest.raises(RuntimeError, match="exit status 1"):
+        fresh.sample("math:sqrt", 1)
+
+
+def test_fresh_main_prints_the_result(capsys: pytest.CaptureFixture[str]) -> None:
+    fresh.main(["math:factorial", "5"])
+    assert capsys.readouterr().out == "120.0\n"
+
+
+# -- Finding Pykka -------------------------------------------------------------
+
+
+def test_pykka_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pykka", None)
+    found = competitors.detect_pykka()
+    assert not found.available
+    assert found.version is None
+    assert "Pykka is not installed" in found.note
+    assert "limelight[bench]" in found.note
+
+
+def test_pykka_aliased_to_limelight_is_not_pykka(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "pykka", limelight)
+    found = competitors.detect_pykka()
+    assert not found.available
+    assert "limelight.as_pykka" in found.note
+
+
+def test_pykka_version_is_read_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pykka", types.ModuleType("pykka"))
+    versions = {"pykka": "4.5.0"}
+    monkeypatch.setattr(importlib.metadata, "version", versions.__getitem__)
+    assert competitors.detect_pykka() == competitors.Availability("4.5.0", "")
+    versions["pykka"] = "3.1.1"
+    found = competitors.detect_pykka()
+    assert found.available
+    assert found.version == "3.1.1"
+    assert "Pykka 3.1.1 found" in found.note
+
+
+def test_pykka_without_metadata_has_an_unknown_version(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "pykka", types.ModuleType("pykka"))
+
+    def no_metadata(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", no_metadata)
+    found = competitors.detect_pykka()
+    assert found.version == "unknown"
+    assert found.available
+
+
+# -- Output --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1234567.8, "1,234,568"),
+        (-2500.0, "-2,500"),
+        (123.4, "123"),
+        (27.25, "27.2"),
+        (2.718, "2.72"),
+        (0.031234, "0.0312"),
+        (0.0, "0"),
+        (math.inf, "inf"),
+    ],
+)
+def test_format_figure(value: float, text: str) -> None:
+    assert report.format_figure(value) == text
+
+
+@pytest.mark.parametrize(
+    ("ratio", "text"),
+    [
+        (2.7, "2.70× faster"),
+        (1.0, "1.00× faster"),
+        (0.5, "2.00× slower"),
+        (17.34, "17.3× faster"),
+        (250.0, "250× faster"),
+        (None, "n/a"),
+    ],
+)
+def test_format_speedup(ratio: float | None, text: str) -> None:
+    assert report.format_speedup(ratio, ("faster", "slower")) == text
+
+
+def test_format_target_marks_and_ratio() -> None:
+    words = ("faster", "slower")
+    pykka_goal = Target("≥2× pykka", PYKKA, 2.0)
+    row_goal = Target("≤1.1× proxy call", SUBJECT, 1 / 1.1, workload="proxy")
+    assert report.format_target(TargetResult(pykka_goal, 2.5), words) == "✓ ≥2× pykka"
+    assert report.format_target(TargetResult(pykka_goal, 1.5), words) == "✗ ≥2× pykka"
+    assert (
+        report.format_target(TargetResult(pykka_goal, None), words) == "n/a ≥2× pykka"
+    )
+    assert (
+        report.format_target(TargetResult(row_goal, 1 / 1.05), words)
+        == "✓ ≤1.1× proxy call (1.05× slower)"
+    )
+    assert (
+        report.format_target(TargetResult(row_goal, None), words)
+        == "n/a ≤1.1× proxy call"
+    )
+
+
+VERSIONS = {SUBJECT: "0.1.0", PYKKA: "4.5.0", RAW: "Python 3.x"}
+
+
+def sample_report(*, with_pykka: bool = True) -> Report:
+    ask = fake_workload(
+        {SUBJECT: failing, PYKKA: failing, RAW: failing},
+        name="ask",
+        kind=Kind.LATENCY,
+        targets=(Target("≥2× pykka", PYKKA, 2.0), Target("≤1.5× raw", RAW, 1 / 1.5)),
+        raw_meaning="ping-pong",
+    )
+    tell = fake_workload(
+        {SUBJECT: failing, PYKKA: failing, RAW: failing},
+        name="tell",
+        kind=Kind.THROUGHPUT,
+        targets=(Target("≥5× pykka", PYKKA, 5.0),),
+        raw_meaning="",
+    )
+    columns = [SUBJECT, PYKKA, RAW] if with_pykka else [SUBJECT, RAW]
+    unavailable = {} if with_pykka else {PYKKA: "Pykka is not installed"}
+    run = Report(Settings(quick=True), columns, unavailable)
+    run.results.append(
+        Result(
+            ask,
+            1000,
+            {
+                SUBJECT: Figure(SUBJECT, (10.0, 11.0, 12.0)),
+                **({PYKKA: Figure(PYKKA, (30.0, 27.0, 33.0))} if with_pykka else {}),
+                RAW: Figure(RAW, (8.0, 8.0, 8.0)),
+            },
+        )
+    )
+    run.results.append(
+        Result(
+            tell,
+            10000,
+            {
+                SUBJECT: Figure(SUBJECT, (1e6,)),
+                **({PYKKA: Figure(PYKKA, (1e5,))} if with_pykka else {}),
+                RAW: Figure(RAW, (math.inf,)),
+            },
+            {},
+        )
+    )
+    return run
+
+
+def test_table_data_shows_medians_ratios_and_targets() -> None:
+    data = report.table_data(sample_report(), VERSIONS, ["a note"])
+    assert data.columns == [
+        "workload",
+        "unit",
+        SUBJECT,
+        PYKKA,
+        RAW,
+        "vs pykka",
+        "vs raw",
+        "target",
+        "raw is",
+    ]
+    assert data.numeric == [False, False, True, True, True, True, True, False, False]
+    assert "Limelight 0.1.0 vs Pykka 4.5.0 vs raw threads" in data.heading
+    assert "quick run" in data.heading
+    [(runtime, rows)] = data.sections
+    assert runtime == "fake"
+    # Medians 11 µs, 30 µs and 8 µs: 30/11 = 2.73× faster, 11/8 = 1.38× slower.
+    assert rows[0] == [
+        "ask of 1,000",
+        "s",
+        "11.0",
+        "30.0",
+        "8.00",
+        "2.73× faster",
+        "1.38× slower",
+        "✓ ≥2× pykka; ✓ ≤1.5× raw",
+        "ping-pong",
+    ]
+    # Throughput: 1M/s against 100k/s is 10× faster; against inf, no ratio.
+    assert rows[1][2:8] == [
+        "1,000,000",
+        "100,000",
+        "inf",
+        "10.0× faster",
+        "n/a",
+        "✓ ≥5× pykka",
+    ]
+    assert data.notes[0] == "a note"
+    assert "median of 1-3 samples" in data.notes[1]
+    assert data.notes[2] == "Targets met: 3 of 3."
+
+
+def test_table_data_without_pykka_says_why_and_marks_targets_na() -> None:
+    run = sample_report(with_pykka=False)
+    run.settings = Settings(repeat=4, size=20)
+    data = report.table_data(run, VERSIONS)
+    assert PYKKA not in data.columns
+    assert "vs pykka" not in data.columns
+    assert "full run, 4 samples each, size 20" in data.heading
+    rows = data.sections[0][1]
+    assert rows[0][-2] == "n/a ≥2× pykka; ✓ ≤1.5× raw"
+    assert data.notes[0] == "Pykka is not installed"
+    assert data.notes[-1] == "Targets met: 1 of 3 (2 n/a)."
+
+
+def test_table_data_lists_errors_and_problems() -> None:
+    workload = fake_workload({SUBJECT: failing, PYKKA: failing}, name="w")
+    run = Report(Settings(), [SUBJECT, PYKKA], {})
+    run.results.append(result_with(workload, {SUBJECT: 1.0}, {PYKKA: "ValueError: x"}))
+    run.problems.append("w of 1,000: thread 'x' is still running")
+    data = report.table_data(run, VERSIONS)
+    assert data.sections[0][1][0][2:5] == ["1.00", "error", "n/a"]
+    assert data.notes[-2:] == [
+        "w of 1,000: pykka failed: ValueError: x",
+        "Problem: w of 1,000: thread 'x' is still running",
+    ]
+
+
+def test_table_data_of_an_empty_run() -> None:
+    data = report.table_data(Report(Settings(), [], {}), VERSIONS)
+    assert data.sections == []
+    assert data.notes == []
+
+
+def test_records_have_the_fields_and_the_ratios() -> None:
+    records = report.records(sample_report(), VERSIONS)
+    assert [(r["name"], r["implementation"]) for r in records] == [
+        ("ask", SUBJECT),
+        ("ask", PYKKA),
+        ("ask", RAW),
+        ("tell", SUBJECT),
+        ("tell", PYKKA),
+        ("tell", RAW),
+    ]
+    ours = records[0]
+    assert {
+        k: ours[k]
+        for k in (
+            "name",
+            "label",
+            "runtime",
+            "implementation",
+            "version",
+            "median",
+            "unit",
+        )
+    } == {
+        "name": "ask",
+        "label": "ask of 1,000",
+        "runtime": "fake",
+        "implementation": SUBJECT,
+        "version": "0.1.0",
+        "median": 11.0,
+        "unit": "s",
+    }
+    assert ours["samples"] == [10.0, 11.0, 12.0]
+    assert ours["n"] == 1000
+    assert ours["higher_is_better"] is False
+    assert ours["speedup_vs_pykka"] == pytest.approx(30 / 11)
+    assert ours["speedup_vs_raw"] == pytest.approx(8 / 11)
+    assert ours["targets"] == [
+        {
+            "label": "≥2× pykka",
+            "against": PYKKA,
+            "workload": "ask",
+            "min_speedup": 2.0,
+            "speedup": pytest.approx(30 / 11),
+            "met": True,
+        },
+        {
+            "label": "≤1.5× raw",
+            "against": RAW,
+            "workload": "ask",
+            "min_speedup": pytest.approx(1 / 1.5),
+            "speedup": pytest.approx(8 / 11),
+            "met": True,
+        },
+    ]
+    assert "speedup_vs_pykka" not in records[1]
+    assert records[2]["raw_meaning"] == "ping-pong"
+    # A figure that is not finite is null: JSON has no infinity.
+    assert records[5]["median"] is None
+    assert records[5]["samples"] == [None]
+    assert records[3]["speedup_vs_raw"] is None
+    json.dumps(records, allow_nan=False)
+
+
+def test_records_of_failed_and_unmeasured_implementations() -> None:
+    workload = fake_workload({SUBJECT: failing, PYKKA: failing}, name="w")
+    other = fake_workload({RAW: failing}, name="other")
+    run = Report(Settings(), [SUBJECT, PYKKA, RAW], {})
+    run.results.append(result_with(workload, {SUBJECT: 1.0}, {PYKKA: "ValueError: x"}))
+    run.results.append(result_with(other, {RAW: 2.0}))
+    records = report.records(run, VERSIONS)
+    assert [(r["name"], r["implementation"]) for r in records] == [
+        ("w", SUBJECT),
+        ("w", PYKKA),
+        ("other", RAW),
+    ]
+    assert records[0]["speedup_vs_pykka"] is None
+    assert "speedup_vs_raw" not in records[0]  # w has no raw implementation
+    assert records[1]["median"] is None
+    assert records[1]["samples"] == []
+    assert records[1]["error"] == "ValueError: x"
+
+
+def test_print_plain_aligns_the_table() -> None:
+    out = io.StringIO()
+    report.print_plain(report.table_data(sample_report(), VERSIONS), out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("limelight bench: ")
+    header, rule = lines[2], lines[3]
+    assert header.split() == [
+        "workload",
+        "unit",
+        SUBJECT,
+        PYKKA,
+        RAW,
+        "vs",
+        "pykka",
+        "vs",
+        "raw",
+        "target",
+        "raw",
+        "is",
+    ]
+    assert set(rule) == {"-", " "}
+    assert lines[4] == "[fake runtime]"
+    row = lines[5]
+    assert row.startswith("ask of 1,000")
+    assert "2.73× faster" in row
+    assert "✓ ≥2× pykka" in row
+    # Numbers are right-aligned under their heading.
+    assert header.index(PYKKA) + len(PYKKA) == row.index("30.0") + len("30.0")
+    assert "Targets met: 3 of 3." in lines
+
+
+def test_print_plain_falls_back_to_ascii() -> None:
+    out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    report.print_plain(report.table_data(sample_report(), VERSIONS), out)
+    out.seek(0)
+    text = out.read()
+    assert "2.73x faster" in text
+    assert "ok >=2x pykka; ok <=1.5x raw" in text
+    assert "✓" not in text
+
+
+def test_print_rich_draws_the_table() -> None:
+    from rich.console import Console  # noqa: PLC0415
+
+    out = io.StringIO()
+    data = report.table_data(sample_report(), VERSIONS, ["a note"])
+    report.print_rich(data, Console(file=out, width=200))
+    text = out.getvalue()
+    assert "fake runtime" in text
+    assert "ask of 1,000" in text
+    assert "s · raw: ping-pong" in text
+    assert "2.73× faster" in text
+    assert "✓ ≥2× pykka" in text
+    assert "✓ ≤1.5× raw" in text
+    assert "a note" in text
+
+
+def test_plain_progress_on_a_log_prints_a_line_per_workload() -> None:
+    out = io.StringIO()
+    progress = report.PlainProgress(out)
+    progress.begin(4)
+    progress.workload("ask")
+    progress.advance()
+    progress.advance()
+    progress.workload("tell")
+    progress.end()
+    assert out.getvalue() == "[0/4] ask\n[2/4] tell\n"
+
+
+def test_plain_progress_on_a_terminal_redraws_a_bar() -> None:
+    out = io.StringIO()
+    progress = report.PlainProgress(out, interactive=True)
+    progress.begin(2)
+    progress.workload("ask")
+    progress.advance()
+    progress.advance()
+    progress.end()
+    frames = out.getvalue().split("\r")
+    assert frames[1].startswith("[" + "." * 30 + "] 0/2 ask")
+    assert frames[2].startswith("[" + "#" * 15 + "." * 15 + "] 1/2 ask")
+    assert frames[3].startswith("[" + "#" * 30 + "] 2/2 ask")
+    assert frames[-1] == ""  # cleared at the end
+    assert frames[-2].strip() == ""
+
+
+def test_rich_progress_counts_samples() -> None:
+    from rich.console import Console  # noqa: PLC0415
+
+    out = io.StringIO()
+    progress = report.RichProgress(Console(file=out, force_terminal=True, width=100))
+    progress.begin(2)
+    progress.workload("ask round trip")
+    progress.advance()
+    progress.advance()
+    progress.end()
+    assert "ask round trip" in out.getvalue()
+    assert "2/2" in out.getvalue()

@@ -1,0 +1,103 @@
+"""The public surface, pinned: a change to it must change this file too."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+
+import limelight
+import limelight.debug
+import limelight.messages
+import limelight.typing
+
+PUBLIC_API = {
+    limelight: [
+        "Actor",
+        "ActorDeadError",
+        "ActorProxy",
+        "ActorRef",
+        "ActorRegistry",
+        "CallableProxy",
+        "Future",
+        "ThreadingActor",
+        "ThreadingFuture",
+        "Timeout",
+        "__version__",
+        "get_all",
+        "traversable",
+    ],
+    limelight.messages: ["ProxyCall", "ProxyGetAttr", "ProxySetAttr"],
+    limelight.typing: ["ActorMemberMixin", "proxy_field", "proxy_method"],
+    limelight.debug: ["log_thread_tracebacks"],
+}
+
+PUBLIC_SUBMODULES = {
+    "actor",
+    "as_pykka",
+    "debug",
+    "future",
+    "messages",
+    "proxy",
+    "registry",
+    "typing",
+}
+"""Submodules of `limelight` that may show up in ``dir(limelight)`` once imported."""
+
+DIR_BUG = (
+    "module-level helpers (`from __future__ import annotations`, typing names, "
+    "stdlib modules, `logger`, type variables) are public names of the module: "
+    "prefix them with `_` or define a module `__dir__`"
+)
+
+MODULES = [
+    limelight,
+    *(
+        pytest.param(module, marks=pytest.mark.xfail(strict=True, reason=DIR_BUG))
+        for module in (limelight.messages, limelight.typing, limelight.debug)
+    ),
+]
+
+
+def public_names(module: types.ModuleType) -> set[str]:
+    return {name for name in dir(module) if not name.startswith("_")}
+
+
+@pytest.mark.parametrize("module", PUBLIC_API, ids=lambda m: m.__name__)
+def test_all_is_exactly_the_pinned_sorted_list(module: types.ModuleType) -> None:
+    expected = PUBLIC_API[module]
+    assert expected == sorted(expected)
+
+    assert module.__all__ == expected
+
+
+@pytest.mark.parametrize("module", PUBLIC_API, ids=lambda m: m.__name__)
+def test_every_name_in_all_exists(module: types.ModuleType) -> None:
+    for name in module.__all__:
+        assert getattr(module, name) is not None, name
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_nothing_else_is_public(module: types.ModuleType) -> None:
+    extra = public_names(module) - set(module.__all__)
+
+    submodules = {
+        name
+        for name in extra
+        if isinstance(getattr(module, name), types.ModuleType)
+        and getattr(module, name).__name__ == f"{module.__name__}.{name}"
+    }
+    assert submodules <= PUBLIC_SUBMODULES
+    assert extra - submodules == set()
+
+
+def test_version_is_a_string() -> None:
+    assert isinstance(limelight.__version__, str)
+    assert limelight.__version__.count(".") == 2
+
+
+def test_the_public_classes_say_they_are_limelight_s() -> None:
+    for name in PUBLIC_API[limelight]:
+        obj = getattr(limelight, name)
+        if isinstance(obj, type):
+            assert obj.__module__.startswith("limelight"), name

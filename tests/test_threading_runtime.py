@@ -1,0 +1,199 @@
+"""What is particular to the threading runtime: threads, their names, their reuse."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import limelight
+from limelight._runtimes import threads
+from limelight._runtimes.threads import IDLE_THREAD_NAME, RUNTIME, ThreadCache
+
+TIMEOUT = 10.0
+
+
+class WhereAmI(limelight.ThreadingActor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.init_thread = threading.current_thread().name
+
+    def on_start(self) -> None:
+        self.start_thread = threading.current_thread().name
+
+    def here(self) -> dict[str, Any]:
+        thread = threading.current_thread()
+        return {
+            "init": self.init_thread,
+            "on_start": self.start_thread,
+            "method": thread.name,
+            "daemon": thread.daemon,
+        }
+
+
+class DaemonWhereAmI(WhereAmI):
+    use_daemon_thread = True
+
+
+class LocalReader(limelight.ThreadingActor):
+    """Reports what a thread-local holds when it starts, then marks it."""
+
+    local = threading.local()
+
+    def on_start(self) -> None:
+        self.found = getattr(self.local, "owner", None)
+        self.local.owner = self.actor_urn
+
+    def found_at_start(self) -> str | None:
+        return self.found
+
+
+def end_idle_threads() -> None:
+    """End the runtime's idle threads and wait until they are gone; no sleeping."""
+    RUNTIME.close_idle_threads()
+    try:
+        for thread in threading.enumerate():
+            if thread.name == IDLE_THREAD_NAME:
+                thread.join(TIMEOUT)
+                assert not thread.is_alive(), "an idle thread did not end"
+    finally:
+        RUNTIME.threads.reopen()
+        RUNTIME.daemon_threads.reopen()
+
+
+@pytest.fixture
+def no_idle_threads() -> Iterator[None]:
+    end_idle_threads()
+    yield
+    end_idle_threads()
+
+
+def test_an_actor_runs_in_its_own_thread_named_after_its_class() -> None:
+    ref = WhereAmI.start()
+
+    seen = ref.proxy().here().get(TIMEOUT)
+
+    caller = threading.current_thread().name
+    assert seen["init"] == caller  # __init__ runs in the caller
+    assert re.fullmatch(r"WhereAmI-\d+", seen["on_start"])
+    assert seen["method"] == seen["on_start"]
+    assert seen["daemon"] is False
+
+
+def test_use_daemon_thread_runs_the_actor_in_a_daemon_thread() -> None:
+    ref = DaemonWhereAmI.start()
+
+    seen = ref.proxy().here().get(TIMEOUT)
+
+    assert seen["daemon"] is True
+    assert re.fullmatch(r"DaemonWhereAmI-\d+", seen["method"])
+
+
+def test_every_running_actor_has_a_thread_of_its_own() -> None:
+    refs = [WhereAmI.start() for _ in range(10)]
+
+    names = {ref.proxy().here().get(TIMEOUT)["method"] for ref in refs}
+
+    assert len(names) == 10
+
+
+@pytest.mark.usefixtures("no_idle_threads")
+def test_a_stopped_actor_s_thread_is_idle_and_ends_when_closed() -> None:
+    baseline = threading.active_count()
+    refs = [WhereAmI.start() for _ in range(3)]
+    assert threading.active_count() == baseline + 3
+
+    for ref in refs:
+        ref.stop()
+
+    names = [t.name for t in threading.enumerate()]
+    assert names.count(IDLE_THREAD_NAME) == 3
+    end_idle_threads()
+    assert threading.active_count() == baseline
+
+
+THREAD_LOCAL_BUG = (
+    "threads are reused from a cache, so an actor inherits the thread-local "
+    "state (threading.local, asyncio's current loop, ...) of an earlier actor; "
+    "in Pykka every actor starts on a fresh thread"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=THREAD_LOCAL_BUG)
+def test_an_actor_starts_with_fresh_thread_local_state() -> None:
+    first = LocalReader.start()
+    assert first.proxy().found_at_start().get(TIMEOUT) is None
+    first.stop()
+
+    second = LocalReader.start()
+
+    assert second.proxy().found_at_start().get(TIMEOUT) is None
+
+
+class Remembers(limelight.ThreadingActor):
+    """Remembers the thread it ran in, in a list shared with the test."""
+
+    def __init__(self, threads_seen: list[threading.Thread]) -> None:
+        super().__init__()
+        self.threads_seen = threads_seen
+
+    def on_start(self) -> None:
+        self.threads_seen.append(threading.current_thread())
+
+
+def run_and_stop(cache: ThreadCache, count: int) -> list[threading.Thread]:
+    """Run `count` actors in `cache`'s threads, stop them; return their threads."""
+    seen: list[threading.Thread] = []
+    actors = [Remembers(seen) for _ in range(count)]
+    for actor in actors:
+        limelight.ActorRegistry.register(actor.actor_ref)  # as start() does
+        cache.run(actor)
+    for actor in actors:
+        assert actor.actor_ref.stop(timeout=TIMEOUT) is True
+    assert len(seen) == count
+    return seen
+
+
+def test_a_cache_with_max_idle_zero_keeps_no_thread() -> None:
+    cache = ThreadCache(daemon=True, max_idle=0)
+
+    for thread in run_and_stop(cache, 3):
+        thread.join(TIMEOUT)
+        assert not thread.is_alive()
+    assert cache.idle_count() == 0
+
+
+def test_an_idle_thread_ends_after_keep_alive() -> None:
+    cache = ThreadCache(daemon=True, keep_alive=0.01)
+
+    (thread,) = run_and_stop(cache, 1)
+
+    thread.join(TIMEOUT)
+    assert not thread.is_alive()
+    assert cache.idle_count() == 0
+
+
+def test_a_closed_cache_ends_idle_threads_and_reopens() -> None:
+    cache = ThreadCache(daemon=True, keep_alive=TIMEOUT)
+    (first,) = run_and_stop(cache, 1)
+
+    cache.close()
+    first.join(TIMEOUT)
+    assert not first.is_alive()
+
+    cache.reopen()
+    (second,) = run_and_stop(cache, 1)
+    assert second is not first
+    cache.close()
+    second.join(TIMEOUT)
+    assert not second.is_alive()
+
+
+def test_the_runtime_module_exports() -> None:
+    assert threads.ThreadingActor is limelight.ThreadingActor
+    assert threads.ThreadingFuture is limelight.ThreadingFuture
+    assert RUNTIME.name == "threading"
+    assert RUNTIME.future_class is limelight.ThreadingFuture

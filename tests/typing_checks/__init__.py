@@ -1,0 +1,1 @@
+"""Files whose point is what type checkers infer; tests run them too."""
