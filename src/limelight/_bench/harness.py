@@ -185,6 +185,13 @@ class Workload:
     check: Callable[[], list[str]] = field(default=lambda: [])
     """Return what the samples left behind (actors still registered, say)."""
 
+    group: str = ""
+    """Workloads of the same group, listed one after another, are sampled together.
+
+    Their rows can then be compared as fairly as the implementations in a
+    row (see `Target.workload`).
+    """
+
     may_linger: Callable[[threading.Thread], bool] = field(
         default=lambda _thread: False
     )
@@ -393,6 +400,11 @@ def run(
 ) -> Report:
     """Measure `workloads`, one interleaved round of samples after another.
 
+    Consecutive workloads of the same `Workload.group` are measured
+    together: each round takes a sample of each of their implementations,
+    so that their rows can be compared with each other as fairly as the
+    implementations within a row.
+
     Args:
         workloads: what to measure, in order.
         settings: how big the run is.
@@ -413,19 +425,14 @@ def run(
             if name not in unavailable and name not in columns
         )
     report = Report(settings, columns, unavailable)
-    progress.begin(
-        sum(
-            settings.samples_of(w)
-            * sum(1 for name in w.implementations if name not in unavailable)
-            for w in workloads
-        )
-    )
+    samplers = [_Sampler(w, settings, unavailable) for w in workloads]
+    progress.begin(sum(s.planned for s in samplers))
     try:
-        for workload in workloads:
+        for batch in _batches(samplers):
             before = set(threading.enumerate())
-            result = _run_workload(workload, settings, unavailable, progress)
-            report.results.append(result)
-            problems = _leftovers(workload, result.title, before)
+            _sample_together(batch, progress)
+            report.results.extend(sampler.result() for sampler in batch)
+            problems = _leftovers(batch, before)
             if problems:
                 report.problems.extend(problems)
                 break
@@ -434,65 +441,99 @@ def run(
     return report
 
 
-def _run_workload(
-    workload: Workload,
-    settings: Settings,
-    unavailable: Mapping[str, str],
-    progress: Progress,
-) -> Result:
-    n = settings.size_of(workload)
-    title = workload.title(n)
-    progress.workload(title)
-    active = {
-        name: implementation
-        for name, implementation in workload.implementations.items()
-        if name not in unavailable
-    }
-    samples: dict[str, list[float]] = {name: [] for name in active}
-    errors: dict[str, str] = {}
-    rounds = settings.samples_of(workload)
+class _Sampler:
+    """Takes one workload's samples, and keeps them."""
 
-    def attempt(name: str, size: int) -> float | None:
+    def __init__(
+        self, workload: Workload, settings: Settings, unavailable: Mapping[str, str]
+    ) -> None:
+        self.workload = workload
+        self.n = settings.size_of(workload)
+        self.title = workload.title(self.n)
+        self.rounds = settings.samples_of(workload)
+        self.active = {
+            name: implementation
+            for name, implementation in workload.implementations.items()
+            if name not in unavailable
+        }
+        self.samples: dict[str, list[float]] = {name: [] for name in self.active}
+        self.errors: dict[str, str] = {}
+        self.planned = self.rounds * len(self.active)
+
+    def _attempt(self, name: str, size: int) -> float | None:
         try:
-            return active[name](size)
+            return self.active[name](size)
         except Exception as exc:  # noqa: BLE001 -- reported, and the run goes on
-            errors[name] = f"{type(exc).__name__}: {exc}"
-            del active[name]
+            self.errors[name] = f"{type(exc).__name__}: {exc}"
+            del self.active[name]
             return None
 
-    warmup = min(workload.warmup, n)
-    if warmup:
-        for name in list(active):
-            attempt(name, warmup)
-    for _ in range(rounds):
-        for name in list(samples):
-            if name in active:
+    def warm_up(self) -> None:
+        """Call each implementation once, untimed, with a small batch."""
+        warmup = min(self.workload.warmup, self.n)
+        if warmup:
+            for name in list(self.active):
+                self._attempt(name, warmup)
+
+    def sample_round(self, progress: Progress) -> None:
+        """Take one sample of each implementation, in turn."""
+        for name in self.samples:
+            if name in self.active:
                 # Garbage left by the previous sample is no one's cost.
                 gc.collect()
-                value = attempt(name, n)
+                value = self._attempt(name, self.n)
                 if value is not None:
-                    samples[name].append(workload.kind.figure(value, n))
+                    figure = self.workload.kind.figure(value, self.n)
+                    self.samples[name].append(figure)
             progress.advance()
-    figures = {
-        name: Figure(name, tuple(values))
-        for name, values in samples.items()
-        if name not in errors and values
-    }
-    return Result(workload, n, figures, errors)
+
+    def result(self) -> Result:
+        """The figures of the implementations that did not fail."""
+        figures = {
+            name: Figure(name, tuple(values))
+            for name, values in self.samples.items()
+            if name not in self.errors and values
+        }
+        return Result(self.workload, self.n, figures, self.errors)
 
 
-def _leftovers(
-    workload: Workload, title: str, before: set[threading.Thread]
-) -> list[str]:
-    """What `workload` left behind: problems from its check, and threads it started."""
-    problems = [f"{title}: {problem}" for problem in workload.check()]
+def _batches(samplers: list[_Sampler]) -> list[list[_Sampler]]:
+    """Group consecutive samplers of workloads in the same (non-empty) group."""
+    batches: list[list[_Sampler]] = []
+    for sampler in samplers:
+        group = sampler.workload.group
+        if batches and group and batches[-1][-1].workload.group == group:
+            batches[-1].append(sampler)
+        else:
+            batches.append([sampler])
+    return batches
+
+
+def _sample_together(batch: list[_Sampler], progress: Progress) -> None:
+    progress.workload(" + ".join(sampler.title for sampler in batch))
+    for sampler in batch:
+        sampler.warm_up()
+    for round_ in range(max(sampler.rounds for sampler in batch)):
+        for sampler in batch:
+            if round_ < sampler.rounds:
+                sampler.sample_round(progress)
+
+
+def _leftovers(batch: list[_Sampler], before: set[threading.Thread]) -> list[str]:
+    """What `batch` left behind: problems from its checks, and threads it started."""
+    problems = [
+        f"{sampler.title}: {problem}"
+        for sampler in batch
+        for problem in sampler.workload.check()
+    ]
+    titles = " + ".join(sampler.title for sampler in batch)
     for thread in threading.enumerate():
-        if thread in before or workload.may_linger(thread):
+        if thread in before or any(s.workload.may_linger(thread) for s in batch):
             continue
         # Threads whose actor just stopped may still be on their way out.
         thread.join(THREAD_END_TIMEOUT)
         if thread.is_alive():
-            problems.append(f"{title}: thread {thread.name!r} is still running")
+            problems.append(f"{titles}: thread {thread.name!r} is still running")
     return problems
 
 

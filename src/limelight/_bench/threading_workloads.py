@@ -308,6 +308,7 @@ def workloads() -> list[Workload]:
     return [
         threading_workload(
             name="ask",
+            group="round trips",
             label="ask round trip",
             kind=Kind.LATENCY,
             unit="µs/op",
@@ -319,6 +320,7 @@ def workloads() -> list[Workload]:
         ),
         threading_workload(
             name="proxy",
+            group="round trips",
             label="proxy method call round trip",
             kind=Kind.LATENCY,
             unit="µs/op",
@@ -330,6 +332,7 @@ def workloads() -> list[Workload]:
         ),
         threading_workload(
             name="traversable",
+            group="round trips",
             label="traversable call proxy.sub.method()",
             kind=Kind.LATENCY,
             unit="µs/op",
@@ -384,7 +387,7 @@ def workloads() -> list[Workload]:
             unit="s",
             implementations=_implementations(stop_all, raw.stop_all),
             size=10_000,
-            quick_size=2_000,
+            quick_size=1_000,
             samples=5,
             quick_samples=3,
             warmup=0,

@@ -13,6 +13,7 @@ from limelight._core._exceptions import ActorDeadError
 from limelight._core._introspection import resolve
 from limelight._core._ref import ActorRef
 from limelight._core._registry import ActorRegistry
+from limelight._core._stopped import StoppedEvent
 from limelight.messages import ProxyCall, ProxyGetAttr, ProxySetAttr, _ActorStop
 
 if TYPE_CHECKING:
@@ -21,10 +22,10 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from limelight._core._future import Future
-    from limelight._core._runtime import Inbox, Runtime, StoppedFlag
+    from limelight._core._runtime import Inbox, Runtime
     from limelight._core._types import Envelope
 
-__all__ = ["Actor"]
+__all__ = ["STOP_HANDLER", "Actor", "handler_for"]
 
 logger = logging.getLogger("limelight")
 
@@ -42,8 +43,8 @@ def _set_attr(actor: Actor, message: ProxySetAttr) -> None:
     setattr(parent, message.attr_path[-1], message.value)
 
 
-# What the stop handler replies: the reply is deferred until the actor is
-# completely done (see Actor._actor_loop_teardown()).
+# What a stop request is answered with at first: the reply is deferred until
+# the actor is completely done (see Actor._actor_loop_teardown()).
 _REPLY_WHEN_STOPPED: Any = object()
 
 
@@ -61,6 +62,8 @@ _BUILTIN_HANDLERS: dict[type, Callable[[Actor, Any], Any]] = {
     _ActorStop: _stop,
 }
 _handler_cache: dict[type, Callable[[Actor, Any], Any] | None] = dict(_BUILTIN_HANDLERS)
+STOP_HANDLER = _stop
+"""The handler_for() a stop request; async drivers run on_stop() themselves."""
 _HANDLER_CACHE_LIMIT = 1024
 _UNKNOWN: Any = object()
 
@@ -128,7 +131,7 @@ class Actor:
     Fill it with [`ActorRef.tell()`][limelight.ActorRef.tell] and friends.
     """
 
-    actor_stopped: StoppedFlag
+    actor_stopped: StoppedEvent
     """An event (``threading.Event``-like) that is set when the actor stops.
 
     Use [`stop()`][limelight.Actor.stop] to stop the actor, not this event.
@@ -172,7 +175,7 @@ class Actor:
             raise TypeError(msg)
         self.actor_urn = uuid.uuid4().urn
         self.actor_inbox = runtime.create_inbox(self)
-        self.actor_stopped = runtime.create_stopped_flag(self)
+        self.actor_stopped = StoppedEvent()
         self._stop_replies = []
         self._actor_ref = ActorRef(self)
         next_init = self._next_init
@@ -212,7 +215,7 @@ class Actor:
         runtime = actor._runtime
         assert runtime is not None  # checked in __init__()
         ActorRegistry.register(actor._actor_ref)
-        logger.debug(f"Starting {actor}")
+        logger.debug("Starting %s", actor)
         runtime.start(actor)
         return actor._actor_ref
 
@@ -259,7 +262,7 @@ class Actor:
         replies `None`; call ``super().on_receive(message)`` for messages you
         do not handle to get the same.
         """
-        logger.warning(f"Unexpected message received by {self}: {message}")
+        logger.warning("Unexpected message received by %s: %s", self, message)
 
     # -- The loop, driven by the runtime -------------------------------------
 
@@ -267,27 +270,22 @@ class Actor:
         """Run the actor: on_start, messages until stopped, teardown.
 
         Runtimes whose inbox ``get()`` blocks the calling context (threads,
-        greenlets) run exactly this; others drive the same steps themselves.
+        greenlets) run exactly this; event-loop runtimes drive the same steps
+        themselves (see ``_core/_async_loop.py``).
         """
-        if self._actor_loop_setup():
+        self._run_hook(self.on_start)
+        if not self.actor_stopped.is_set():
             get = self.actor_inbox.get
             handle = self._handle_envelope
             while handle(get()):
                 pass
         self._actor_loop_teardown()
 
-    def _actor_loop_setup(self) -> bool:
-        """Run on_start(); return whether the actor should handle messages."""
-        try:
-            self.on_start()
-        except Exception:  # noqa: BLE001 -- user code may raise anything
-            self._handle_failure(*sys.exc_info())
-        return not self.actor_stopped.is_set()
-
     def _handle_envelope(self, envelope: Envelope) -> bool:
         """Handle one message; return whether the actor is still running."""
         message, reply_to = envelope
         try:
+            # (handler_for() inlined: this is the hot path of every message.)
             handler = _handler_cache.get(message.__class__, _UNKNOWN)
             if handler is _UNKNOWN:
                 handler = _find_handler(message.__class__)
@@ -296,40 +294,55 @@ class Actor:
             else:
                 result = handler(self, message)
         except Exception:  # noqa: BLE001 -- user code may raise anything
-            self._handle_exception(reply_to)
+            if self._reply_or_crash(reply_to):
+                self._run_hook(self.on_failure, *sys.exc_info())
         except BaseException as exc:  # noqa: BLE001 -- user code may raise anything
-            self._handle_base_exception(exc, reply_to)
+            logger.debug("%r in %s. Stopping all actors.", exc, self)
+            self._stop()
+            self._stop_everything(exc, reply_to)
         else:
             if reply_to is not None:
-                if result is _REPLY_WHEN_STOPPED:
-                    self._stop_replies.append(reply_to)
-                else:
-                    reply_to.set(result)
-        return not self.actor_stopped.is_set()
+                self._reply(reply_to, result)
+        return not self.actor_stopped._flag
 
-    def _handle_exception(self, reply_to: Future[Any] | None) -> None:
-        """Deal with the exception being handled: the asker's, or a crash."""
-        if reply_to is not None:
-            logger.info(f"Exception returned from {self} to caller:", exc_info=True)
-            reply_to.set_exception()
-            return
-        exc_info = sys.exc_info()
-        self._handle_failure(*exc_info)
+    # -- Steps shared by every driver of the loop ----------------------------
+
+    def _run_hook(self, hook: Callable[..., Any], *args: Any) -> None:
+        """Call a life-cycle hook; an exception in it is a crash."""
         try:
-            self.on_failure(*exc_info)
+            hook(*args)
         except Exception:  # noqa: BLE001 -- user code may raise anything
             self._handle_failure(*sys.exc_info())
 
-    def _handle_base_exception(
+    def _reply(self, reply_to: Future[Any], result: Any) -> None:
+        """Answer an ask with a handler's result."""
+        if result is _REPLY_WHEN_STOPPED:
+            self._stop_replies.append(reply_to)
+        else:
+            reply_to.set(result)
+
+    def _reply_or_crash(self, reply_to: Future[Any] | None) -> bool:
+        """Deal with the exception being handled; True if it is a crash.
+
+        An asker gets the exception; without an asker, the exception is a
+        crash: it is logged, the actor is marked stopped, and the caller must
+        then run ``on_failure()``.
+        """
+        if reply_to is not None:
+            logger.info("Exception returned from %s to caller:", self, exc_info=True)
+            reply_to.set_exception()
+            return False
+        self._handle_failure(*sys.exc_info())
+        return True
+
+    def _stop_everything(
         self, exc: BaseException, reply_to: Future[Any] | None
     ) -> None:
-        """Stop every actor: SystemExit and friends mean the program is ending."""
-        logger.debug(f"{exc!r} in {self}. Stopping all actors.")
+        """After a BaseException (SystemExit...) stopped this actor: stop all others."""
         if reply_to is not None:
             error = ActorDeadError(f"{self._actor_ref} stopped by {exc!r}")
             error.__cause__ = exc
             reply_to.set_exception(error)
-        self._stop()
         ActorRegistry.stop_all(block=False)
 
     def _actor_loop_teardown(self) -> None:
@@ -342,15 +355,16 @@ class Actor:
             reply_to.set(None)
         self._stop_replies.clear()
 
-    def _stop(self) -> None:
-        """Stop now, without handling the rest of the inbox."""
+    def _begin_stop(self) -> None:
+        """Unregister and mark the actor stopped: no message is handled after this."""
         ActorRegistry.unregister(self._actor_ref)
         self.actor_stopped.set()
-        logger.debug(f"Stopped {self}")
-        try:
-            self.on_stop()
-        except Exception:  # noqa: BLE001 -- user code may raise anything
-            self._handle_failure(*sys.exc_info())
+        logger.debug("Stopped %s", self)
+
+    def _stop(self) -> None:
+        """Stop now, without handling the rest of the inbox."""
+        self._begin_stop()
+        self._run_hook(self.on_stop)
 
     def _handle_failure(
         self,
@@ -360,11 +374,22 @@ class Actor:
     ) -> None:
         """Log a crash, unregister and mark the actor stopped."""
         logger.error(
-            f"Unhandled exception in {self}:",
+            "Unhandled exception in %s:",
+            self,
             exc_info=(exception_type, exception_value, traceback),  # type: ignore[arg-type]
         )
         ActorRegistry.unregister(self._actor_ref)
         self.actor_stopped.set()
+
+
+def handler_for(message_class: type) -> Callable[[Actor, Any], Any] | None:
+    """The built-in handler of a message type, or None for ``on_receive()``."""
+    handler: Callable[[Actor, Any], Any] | None = _handler_cache.get(
+        message_class, _UNKNOWN
+    )
+    if handler is _UNKNOWN:
+        handler = _find_handler(message_class)
+    return handler
 
 
 def _next_init_after_actor(cls: type) -> Callable[..., None] | None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import asyncio
+    import asyncio  # at run time, only if the program imported it (see below)
 
     from limelight._core._future import Future
 
@@ -48,8 +49,12 @@ def wait_until_ready(future: Future[Any]) -> Generator[Any, None, bool]:
         yield None
         return True
     waiter: asyncio.Future[None] = loop.create_future()
+    loop_thread = threading.get_ident()
 
     def wake() -> None:
+        if threading.get_ident() == loop_thread:
+            _resolve(waiter)  # completed on the loop itself: no thread hop
+            return
         # A closed loop raises RuntimeError: its task is gone, nobody to wake.
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(_resolve, waiter)
@@ -58,10 +63,11 @@ def wait_until_ready(future: Future[Any]) -> Generator[Any, None, bool]:
         return False
     try:
         yield from waiter
-    finally:
-        # On cancellation, stop holding a callback for a task that is gone;
-        # the future keeps its value for everyone else.
+    except BaseException:
+        # Cancelled: stop holding a callback for a task that is gone; the
+        # future keeps its value for everyone else.
         future._remove_done_callback(wake)
+        raise
     return True
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ActorDeadError", "Timeout"]
+__all__ = ["ActorDeadError", "DeadlockError", "Timeout"]
 
 
 class ActorDeadError(Exception):
@@ -17,3 +17,12 @@ class ActorDeadError(Exception):
 
 class Timeout(Exception):  # noqa: N818 -- the name is Pykka's public API
     """A future's value did not arrive within the given timeout."""
+
+
+class DeadlockError(RuntimeError):
+    """Waiting here could never end, so Limelight refuses to wait.
+
+    Raised, for example, by ``get()`` on an asyncio actor's future in the
+    thread running that actor's event loop: blocking would stop the very
+    loop that must produce the value. ``await`` the future instead.
+    """

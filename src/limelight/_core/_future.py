@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from limelight._core import _waiting
+from limelight._core import _awaiting, _waiting
 from limelight._core._exceptions import Timeout
 
 if TYPE_CHECKING:
@@ -40,10 +40,7 @@ GetHookFunc = Callable[[float | None], T]
 
 DoneCallback = Callable[[], None]
 
-# Guards every state transition of every future. A future's critical sections
-# are a handful of attribute writes and never call out, so one lock for all
-# is cheaper than allocating one per future and is never held for long.
-_state_lock = _waiting.allocate_lock()
+_state_lock = _waiting.state_lock
 _allocate_lock = _waiting.allocate_lock
 
 
@@ -265,15 +262,10 @@ class Future(Generic[T]):
 
     def __await__(self) -> Generator[Any, None, T]:
         """Wait for the value without blocking the event loop."""
-        if not self._is_ready():
-            from limelight._core._awaiting import wait_until_ready  # noqa: PLC0415
-
-            if not (yield from wait_until_ready(self)):
-                # Readiness cannot be observed (a get hook of unknown
-                # sources): compute the value off the event loop.
-                from limelight._core._awaiting import get_off_loop  # noqa: PLC0415
-
-                return cast("T", (yield from get_off_loop(self)))
+        if not self._is_ready() and not (yield from _awaiting.wait_until_ready(self)):
+            # Readiness cannot be observed (a get hook of unknown sources):
+            # compute the value off the event loop.
+            return cast("T", (yield from _awaiting.get_off_loop(self)))
         return self.get()
 
     __iter__ = __await__

@@ -30,7 +30,7 @@ def reject(envelope: Envelope, actor_ref: ActorRef[Any]) -> None:
     """Answer an envelope that reached an actor too late to be handled."""
     message, reply_to = envelope
     if reply_to is None:
-        logger.debug(f"Dropped message to stopped {actor_ref}: {message!r}")
+        logger.debug("Dropped message to stopped %s: %r", actor_ref, message)
     elif isinstance(message, _ActorStop):
         # Stopping a stopping actor succeeds: it is stopped, as asked.
         reply_to.set(None)

@@ -12,10 +12,13 @@ from limelight._core._proxy import ActorProxy
 from limelight.messages import _ActorStop
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from limelight._core._actor import Actor
     from limelight._core._future import Future
     from limelight._core._introspection import AttrInfo
-    from limelight._core._runtime import Inbox, StoppedFlag
+    from limelight._core._runtime import Inbox
+    from limelight._core._stopped import StoppedEvent
     from limelight._core._types import AttrPath
 
 __all__ = ["ActorRef"]
@@ -42,7 +45,7 @@ class ActorRef(Generic[A]):
     actor_inbox: Inbox
     """The actor's inbox; [`tell()`][limelight.ActorRef.tell] and friends fill it."""
 
-    actor_stopped: StoppedFlag
+    actor_stopped: StoppedEvent
     """Set when the actor stops; see ``Actor.actor_stopped``."""
 
     def __init__(self, actor: A) -> None:
@@ -53,7 +56,7 @@ class ActorRef(Generic[A]):
         self.actor_stopped = actor.actor_stopped
         runtime = actor._runtime
         assert runtime is not None  # Actor.__init__() refuses to run without
-        self._create_future = runtime.future_class
+        self._create_future = runtime.future_factory(actor)
         self._put = actor.actor_inbox.put
         self._is_stopped = actor.actor_stopped.is_set
 
@@ -172,6 +175,23 @@ class ActorRef(Generic[A]):
         if block:
             return result.get(timeout)
         return result
+
+    def __enter__(self) -> Self:
+        """``with Actor.start() as ref:`` stops the actor when the block ends."""
+        return self
+
+    def __exit__(self, *_exc_info: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Self:
+        """``async with Actor.start() as ref:`` stops the actor when the block ends.
+
+        The stop is awaited, so the event loop keeps running meanwhile.
+        """
+        return self
+
+    async def __aexit__(self, *_exc_info: object) -> None:
+        await self.stop(block=False)
 
     def proxy(self) -> ActorProxy[A]:
         """Return an [`ActorProxy`][limelight.ActorProxy] for this actor.

@@ -52,7 +52,7 @@ class ActorRegistry:
             try:
                 ref.tell(message)
             except ActorDeadError:  # it stopped since get_all(): skip it
-                logger.debug(f"Broadcast skipped {ref}: it stopped")
+                logger.debug("Broadcast skipped %s: it stopped", ref)
 
     @classmethod
     def get_all(cls) -> list[ActorRef[Any]]:
@@ -85,7 +85,7 @@ class ActorRegistry:
         """Add an actor; [`Actor.start()`][limelight.Actor.start] does this for you."""
         with cls._lock:
             cls._refs[actor_ref.actor_urn] = actor_ref
-        logger.debug(f"Registered {actor_ref}")
+        logger.debug("Registered %s", actor_ref)
 
     @classmethod
     def unregister(cls, actor_ref: ActorRef[Any]) -> None:
@@ -93,9 +93,9 @@ class ActorRegistry:
         with cls._lock:
             removed = cls._refs.pop(actor_ref.actor_urn, None) is not None
         if removed:
-            logger.debug(f"Unregistered {actor_ref}")
+            logger.debug("Unregistered %s", actor_ref)
         else:
-            logger.debug(f"Unregistered {actor_ref} (not found in registry)")
+            logger.debug("Unregistered %s (not found in registry)", actor_ref)
 
     @overload
     @classmethod

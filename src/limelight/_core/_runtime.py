@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from limelight._core._actor import Actor
     from limelight._core._future import SettableFuture
     from limelight._core._types import Envelope
 
-__all__ = ["Inbox", "Runtime", "StoppedFlag"]
+__all__ = ["Inbox", "Runtime"]
 
 
 class Inbox(Protocol):
@@ -37,37 +39,18 @@ class Inbox(Protocol):
         ...  # pragma: no cover
 
 
-class StoppedFlag(Protocol):
-    """An event that is set once, when the actor stops (``threading.Event``-like)."""
-
-    def is_set(self) -> bool:
-        """Whether the actor has stopped."""
-        ...  # pragma: no cover
-
-    def set(self) -> None:
-        """Mark the actor stopped."""
-        ...  # pragma: no cover
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the actor has stopped or `timeout` seconds have passed."""
-        ...  # pragma: no cover
-
-
 class Runtime(Protocol):
     """What a runtime supplies to run actors."""
 
     name: str
     """A short name, such as ``"threading"``, for logs and introspection."""
 
-    future_class: type[SettableFuture[Any]]
-    """The future type replies to this runtime's actors' asks are made of."""
+    def future_factory(self, actor: Actor) -> Callable[[], SettableFuture[Any]]:
+        """Return what makes the futures of asks to `actor` (called once per ref)."""
+        ...  # pragma: no cover
 
     def create_inbox(self, actor: Actor) -> Inbox:
         """Make the inbox of a new actor."""
-        ...  # pragma: no cover
-
-    def create_stopped_flag(self, actor: Actor) -> StoppedFlag:
-        """Make the event that tells the world the actor has stopped."""
         ...  # pragma: no cover
 
     def start(self, actor: Actor) -> None:

@@ -42,6 +42,12 @@ _factories: list[WaiterFactory] = []
 _allocate_lock = _thread.allocate_lock
 
 
+# Guards the state transitions of futures and stopped events. Its critical
+# sections are a handful of attribute writes that never call out, so one lock
+# for all is cheaper than allocating one per object, and never held for long.
+state_lock = _allocate_lock()
+
+
 def register_waiter_factory(factory: WaiterFactory) -> None:
     """Let a runtime decide how callers in its own contexts block.
 

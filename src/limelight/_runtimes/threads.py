@@ -20,7 +20,7 @@ from limelight._core._future import SettableFuture
 from limelight._core._waiting import allocate_lock
 
 if TYPE_CHECKING:
-    from limelight._core._runtime import Inbox, StoppedFlag
+    from limelight._core._runtime import Inbox
     from limelight._core._types import Envelope
 
 __all__ = ["ThreadCache", "ThreadingActor", "ThreadingFuture", "ThreadingRuntime"]
@@ -138,18 +138,17 @@ class ThreadingRuntime:
     """The runtime of [`ThreadingActor`][limelight.ThreadingActor]."""
 
     name = "threading"
-    future_class: type[SettableFuture[Any]] = ThreadingFuture
 
     def __init__(self) -> None:
         self.threads = ThreadCache(daemon=False)
         self.daemon_threads = ThreadCache(daemon=True)
 
+    def future_factory(self, actor: Actor) -> type[ThreadingFuture[Any]]:
+        return ThreadingFuture
+
     def create_inbox(self, actor: Actor) -> Inbox:
         inbox: queue.SimpleQueue[Envelope] = queue.SimpleQueue()
         return inbox
-
-    def create_stopped_flag(self, actor: Actor) -> StoppedFlag:
-        return threading.Event()
 
     def start(self, actor: Actor) -> None:
         daemon = getattr(actor, "use_daemon_thread", False)

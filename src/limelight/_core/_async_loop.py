@@ -1,0 +1,273 @@
+"""Running an actor on an event loop, as callbacks rather than as a task.
+
+An idle actor on an event loop costs no task and no coroutine: its inbox
+schedules a drain callback when a message arrives, and the drain handles
+messages one at a time, in order, with the same semantics as the blocking
+loop in ``Actor._actor_loop()``. Only a handler, hook or proxied method that
+returns a coroutine (is an ``async def``) makes the actor start a task, which awaits it
+and then keeps draining until the inbox is empty again. Handlers never run
+concurrently: while the task runs, drain callbacks step aside.
+
+This module needs only ``call_soon``, ``call_soon_threadsafe`` and
+``create_task`` of an asyncio-compatible loop; the asyncio runtime supplies
+the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import queue
+import sys
+import threading
+from collections.abc import Callable, Coroutine
+from types import CoroutineType
+from typing import TYPE_CHECKING, Any
+
+from limelight._core._actor import _UNKNOWN, STOP_HANDLER, _handler_cache, handler_for
+from limelight._core._exceptions import ActorDeadError
+
+if TYPE_CHECKING:
+    from limelight._core._actor import Actor
+    from limelight._core._future import Future
+    from limelight._core._types import Envelope
+
+__all__ = ["LoopInbox"]
+
+logger = logging.getLogger("limelight")
+
+_Work = Coroutine[Any, Any, None]
+
+# Messages handled per drain before yielding to other callbacks and tasks.
+BATCH = 128
+
+_get_ident = threading.get_ident
+
+
+class LoopInbox:
+    """An actor's inbox on an event loop, and the driver of its messages.
+
+    ``put()`` may be called from any thread; everything else runs in the
+    loop's thread.
+    """
+
+    __slots__ = (
+        "_actor",
+        "_busy",
+        "_items",
+        "_scheduled",
+        "_started",
+        "_torn_down",
+        "loop",
+        "loop_thread",
+    )
+
+    def __init__(
+        self, actor: Actor, loop: asyncio.AbstractEventLoop, loop_thread: int
+    ) -> None:
+        self._actor = actor
+        self.loop = loop
+        self.loop_thread = loop_thread
+        self._items: collections.deque[Envelope] = collections.deque()
+        # A drain is scheduled or running. Set by whoever schedules one and
+        # cleared by the drain only once the inbox is empty; after the actor
+        # has stopped it stays set, so nothing is scheduled any more.
+        self._scheduled = False
+        # A task is running the actor (awaiting a coroutine of it).
+        self._busy = False
+        self._started = False
+        self._torn_down = False
+
+    # -- The Inbox protocol ---------------------------------------------------
+
+    def put(self, envelope: Envelope, /) -> None:
+        """Queue an envelope and make sure a drain will see it."""
+        self._items.append(envelope)
+        if not self._scheduled:
+            self._scheduled = True
+            self._schedule_drain()
+
+    def get(self) -> Envelope:
+        """Not supported: an event loop's actor is driven by callbacks."""
+        msg = "an event-loop actor's inbox cannot be read by blocking"
+        raise TypeError(msg)
+
+    def get_nowait(self) -> Envelope:
+        """Remove and return the oldest envelope; ``queue.Empty`` if none."""
+        try:
+            return self._items.popleft()
+        except IndexError:
+            raise queue.Empty from None
+
+    def empty(self) -> bool:
+        """Whether no envelope is queued."""
+        return not self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    # -- Driving the actor ----------------------------------------------------
+
+    def start(self) -> None:
+        """Run on_start(), then the messages, from the loop."""
+        self._scheduled = True
+        self._schedule_drain()
+
+    def _schedule_drain(self) -> None:
+        if _get_ident() == self.loop_thread:
+            self.loop.call_soon(self._drain)
+            return
+        try:
+            self.loop.call_soon_threadsafe(self._drain)
+        except RuntimeError:
+            # The loop is closed: its actors are gone, and the sender's
+            # late-message check answers what it put.
+            logger.debug("Not scheduled on closed loop: %s", self._actor)
+
+    def _drain(self) -> None:
+        if self._busy:
+            return  # the actor's task is running: it drains when done
+        work = self._drain_step()
+        if work is not None:
+            self._busy = True
+            self.loop.create_task(self._run_task(work))
+
+    async def _run_task(self, work: _Work) -> None:
+        next_work: _Work | None = work
+        try:
+            while next_work is not None:
+                await next_work
+                next_work = self._drain_step()
+        except asyncio.CancelledError:
+            self._cancelled()
+            raise
+        finally:
+            self._busy = False
+
+    def _drain_step(self) -> _Work | None:
+        """Handle messages until one needs awaiting (returned) or none is left."""
+        actor = self._actor
+        stopped = actor.actor_stopped
+        if not self._started:
+            self._started = True
+            work = self._call_hook(actor.on_start)
+            if work is not None:
+                return work
+        items = self._items
+        budget = BATCH
+        while not stopped._flag:
+            if not items:
+                self._scheduled = False
+                if not items:  # (re-checked: a put() may have seen it still set)
+                    return None
+                self._scheduled = True
+            if budget == 0:
+                self.loop.call_soon(self._drain)
+                return None
+            budget -= 1
+            message, reply_to = items.popleft()
+            work = self._handle(message, reply_to)
+            if work is not None:
+                return work
+        self._tear_down()
+        return None
+
+    def _tear_down(self) -> None:
+        if not self._torn_down:
+            self._torn_down = True
+            self._scheduled = True  # for good: nothing needs scheduling any more
+            self._actor._actor_loop_teardown()
+
+    def _handle(self, message: Any, reply_to: Future[Any] | None) -> _Work | None:
+        """Handle one message; return what is left to await, if anything."""
+        actor = self._actor
+        try:
+            # (handler_for() inlined: this is the hot path of every message.)
+            handler = _handler_cache.get(message.__class__, _UNKNOWN)
+            if handler is _UNKNOWN:
+                handler = handler_for(message.__class__)
+            if handler is None:
+                result = actor.on_receive(message)
+            elif handler is STOP_HANDLER:
+                actor._begin_stop()
+                if reply_to is not None:  # answered after the teardown
+                    actor._stop_replies.append(reply_to)
+                return self._call_hook(actor.on_stop)
+            else:
+                result = handler(actor, message)
+        except Exception:  # noqa: BLE001 -- user code may raise anything
+            return self._after_exception(reply_to)
+        except BaseException as exc:  # noqa: BLE001 -- user code may raise anything
+            return self._after_base_exception(exc, reply_to)
+        if result.__class__ is CoroutineType:  # an `async def` handler's call
+            return self._finish(result, reply_to)
+        if reply_to is not None:
+            actor._reply(reply_to, result)
+        return None
+
+    async def _finish(
+        self, coroutine: Coroutine[Any, Any, Any], reply_to: Future[Any] | None
+    ) -> None:
+        """Await a handler's coroutine, then reply as a plain handler would."""
+        try:
+            result = await coroutine
+        except asyncio.CancelledError:
+            if reply_to is not None:
+                error = ActorDeadError(f"{self._actor.actor_ref} was cancelled")
+                reply_to.set_exception(error)
+            raise
+        except Exception:  # noqa: BLE001 -- user code may raise anything
+            work = self._after_exception(reply_to)
+        except BaseException as exc:  # noqa: BLE001 -- user code may raise anything
+            work = self._after_base_exception(exc, reply_to)
+        else:
+            if reply_to is not None:
+                self._actor._reply(reply_to, result)
+            return
+        if work is not None:
+            await work
+
+    def _after_exception(self, reply_to: Future[Any] | None) -> _Work | None:
+        actor = self._actor
+        if actor._reply_or_crash(reply_to):
+            return self._call_hook(actor.on_failure, *sys.exc_info())
+        return None
+
+    def _after_base_exception(
+        self, exc: BaseException, reply_to: Future[Any] | None
+    ) -> _Work | None:
+        actor = self._actor
+        logger.debug("%r in %s. Stopping all actors.", exc, actor)
+        actor._begin_stop()
+        work = self._call_hook(actor.on_stop)
+        actor._stop_everything(exc, reply_to)
+        return work
+
+    def _call_hook(self, hook: Callable[..., Any], *args: Any) -> _Work | None:
+        """Call a life-cycle hook; return its coroutine's wrapper if it is async."""
+        actor = self._actor
+        try:
+            result = hook(*args)
+        except Exception:  # noqa: BLE001 -- user code may raise anything
+            actor._handle_failure(*sys.exc_info())
+            return None
+        if result.__class__ is CoroutineType:
+            return self._await_hook(result)
+        return None
+
+    async def _await_hook(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        try:
+            await coroutine
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 -- user code may raise anything
+            self._actor._handle_failure(*sys.exc_info())
+
+    def _cancelled(self) -> None:
+        """The actor's task was cancelled (its loop is shutting down): it is dead."""
+        actor = self._actor
+        logger.debug("Task of %s was cancelled: stopping it", actor)
+        if not actor.actor_stopped.is_set():
+            actor._begin_stop()
+        self._tear_down()
