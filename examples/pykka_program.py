@@ -55,7 +55,9 @@ class PantryProxy(ActorMemberMixin, pykka.ActorProxy[Pantry]):
 def main() -> None:
     print(f"Running on: {pykka.__name__}")
 
-    ref = Pantry.start()
+    # Pykka types start() with typing.Self, which a type checker set to
+    # Python 3.10 cannot see: say what it returns.
+    ref: pykka.ActorRef[Pantry] = Pantry.start()  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
     pantry = cast("PantryProxy", ref.proxy())
     print(f"Pantry of {pantry.owner.get()}")
 

@@ -60,6 +60,9 @@ def test_install_makes_pykka_and_its_submodules_limelight() -> None:
 
     limelight.as_pykka.install()
     limelight.as_pykka.install()  # a second time changes nothing
+    for name in pykka_module_names():  # as if installed in a fresh program
+        del sys.modules[name]
+    limelight.as_pykka.install()
 
     assert sys.modules["pykka"] is limelight
     for name in PYKKA_MODULES[1:]:

@@ -253,6 +253,8 @@ def test_threading_workloads_are_discovered_with_all_three_implementations() -> 
         assert workload.raw_meaning
         assert workload.quick_size <= workload.size
     by_name = {w.name: w for w in found}
+    # Rows compared with each other are sampled together.
+    assert [w.name for w in found if w.group] == ["ask", "proxy", "traversable"]
     assert by_name["stop_all"].size == 10_000
     assert by_name["stop_all"].title(2000) == "ActorRegistry.stop_all(), 2,000 actors"
     goals = {
@@ -303,6 +305,37 @@ def test_run_interleaves_one_sample_of_each_implementation_per_round() -> None:
         *[("advance", None)] * 9,
         ("end", None),
     ]
+
+
+def test_run_interleaves_the_workloads_of_a_group() -> None:
+    calls: list[tuple[str, int]] = []
+    first = fake_workload(
+        {SUBJECT: constant(1.0, calls, "a-ll"), RAW: constant(1.0, calls, "a-raw")},
+        name="a",
+        group="pair",
+        warmup=1,
+    )
+    second = fake_workload(
+        {SUBJECT: constant(2.0, calls, "b-ll")}, name="b", group="pair", samples=1
+    )
+    alone = fake_workload({SUBJECT: constant(3.0, calls, "c-ll")}, name="c")
+    third = fake_workload(
+        {SUBJECT: constant(4.0, calls, "d-ll")}, name="d", group="pair"
+    )
+    progress = RecordingProgress()
+    result = harness.run([first, second, alone, third], Settings(), progress=progress)
+    assert [name for name, _n in calls] == [
+        *["a-ll", "a-raw"],  # warm-up
+        *["a-ll", "a-raw", "b-ll"],  # round 1: both workloads
+        *["a-ll", "a-raw"] * 2,  # rounds 2 and 3: b takes only one sample
+        *["c-ll"] * 3,  # not in the group
+        *["d-ll"] * 3,  # in the group, but not next to its other members
+    ]
+    assert [r.workload.name for r in result.results] == ["a", "b", "c", "d"]
+    assert result.results[1].figures[SUBJECT].samples == (2.0,)
+    titles = [title for event, title in progress.events if event == "workload"]
+    assert titles == ["a of 100 + b of 100", "c of 100", "d of 100"]
+    assert progress.events[0] == ("begin", 2 * 3 + 1 + 3 + 3)
 
 
 def test_run_leaves_out_unavailable_implementations() -> None:

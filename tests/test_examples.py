@@ -65,10 +65,6 @@ Stopped: True
 PYKKA_PROGRAM = "pykka_program.py"
 """Imports `pykka`, so it runs through the shim."""
 
-COOPERATIVE_INIT_BUG = (
-    "LastfmFrontend(ThreadingActor, BaseFrontend): Actor.__init__ passes self "
-    "twice to BaseFrontend.__init__ (see test_lifecycle's cooperative init test)"
-)
 
 
 def python(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -110,11 +106,7 @@ def test_every_example_has_an_expected_output() -> None:
 @pytest.mark.parametrize(
     "script",
     [
-        pytest.param(
-            name, marks=pytest.mark.xfail(strict=True, reason=COOPERATIVE_INIT_BUG)
-        )
-        if name == "seed_traits_lastfm.py"
-        else name
+        name
         for name in sorted(EXPECTED_OUTPUT)
         if name != PYKKA_PROGRAM
     ],

@@ -7,6 +7,7 @@ import types
 import pytest
 
 import limelight
+import limelight.asyncio
 import limelight.debug
 import limelight.messages
 import limelight.typing
@@ -19,6 +20,7 @@ PUBLIC_API = {
         "ActorRef",
         "ActorRegistry",
         "CallableProxy",
+        "DeadlockError",
         "Future",
         "ThreadingActor",
         "ThreadingFuture",
@@ -30,11 +32,13 @@ PUBLIC_API = {
     limelight.messages: ["ProxyCall", "ProxyGetAttr", "ProxySetAttr"],
     limelight.typing: ["ActorMemberMixin", "proxy_field", "proxy_method"],
     limelight.debug: ["log_thread_tracebacks"],
+    limelight.asyncio: ["AsyncioActor", "AsyncioFuture"],
 }
 
 PUBLIC_SUBMODULES = {
     "actor",
     "as_pykka",
+    "asyncio",
     "debug",
     "future",
     "messages",
@@ -44,18 +48,13 @@ PUBLIC_SUBMODULES = {
 }
 """Submodules of `limelight` that may show up in ``dir(limelight)`` once imported."""
 
-DIR_BUG = (
-    "module-level helpers (`from __future__ import annotations`, typing names, "
-    "stdlib modules, `logger`, type variables) are public names of the module: "
-    "prefix them with `_` or define a module `__dir__`"
-)
 
 MODULES = [
     limelight,
-    *(
-        pytest.param(module, marks=pytest.mark.xfail(strict=True, reason=DIR_BUG))
-        for module in (limelight.messages, limelight.typing, limelight.debug)
-    ),
+    limelight.asyncio,
+    limelight.messages,
+    limelight.typing,
+    limelight.debug,
 ]
 
 

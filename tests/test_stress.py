@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 import limelight
 from limelight._runtimes.threads import IDLE_THREAD_NAME, RUNTIME
 from tests.conformance.actors import Echo
+from tests.conformance.test_registry import Stopper
 from tests.runtimes import Runtime
 
 pytestmark = pytest.mark.stress
@@ -160,8 +162,8 @@ def test_concurrent_starts_stops_and_broadcasts_keep_the_registry_consistent(
     run_in_threads(starters + 1, work)
 
     assert limelight.ActorRegistry.get_all() == []
-    hellos = [m for m in heard if isinstance(m, tuple)]
-    assert len(hellos) == starters * actors_each
+    hellos = sum(1 for message in heard if isinstance(message, tuple))
+    assert hellos == starters * actors_each
 
 
 def test_many_threads_wait_for_one_future(runtime: Runtime) -> None:
@@ -214,4 +216,28 @@ def test_no_actor_thread_is_left_after_stop_all() -> None:
     leftover = [t for t in threading.enumerate() if t.ident not in baseline]
     assert {t.name for t in leftover} <= {IDLE_THREAD_NAME}
     end_idle_threads()
-    assert {t.ident for t in threading.enumerate()} == baseline
+    assert {t.ident for t in threading.enumerate()} <= baseline
+
+
+
+
+def test_stop_all_returns_only_when_every_actor_has_stopped(runtime: Runtime) -> None:
+    rounds, actors = 300, 5
+    stopped = runtime.shared_list()
+    cls = runtime.actor(Stopper)
+    early: list[tuple[int, int]] = []
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, to widen any race
+    try:
+        for _ in range(rounds):
+            refs = [cls.start(str(n), stopped) for n in range(actors)]
+            results = limelight.ActorRegistry.stop_all(timeout=REPLY_TIMEOUT)
+            running = sum(ref.is_alive() for ref in refs)
+            if len(results) != actors or running:
+                early.append((len(results), running))
+            for ref in refs:  # clean up before the next round
+                ref.stop(timeout=REPLY_TIMEOUT)
+    finally:
+        sys.setswitchinterval(interval)
+
+    assert early == [], f"stop_all() returned early {len(early)} times: {early[:5]}"

@@ -43,3 +43,8 @@ def log_thread_tracebacks(*_args: Any, **_kwargs: Any) -> None:
         logger.critical(
             f"Current state of {names.get(ident, '?')} (ident: {ident}):\n{stack}"
         )
+
+
+def __dir__() -> list[str]:
+    # The public names only, not what the implementation imports.
+    return sorted(__all__)

@@ -57,3 +57,8 @@ class ProxySetAttr(NamedTuple):
 
     value: Any
     """The value to set."""
+
+
+def __dir__() -> list[str]:
+    # The public names only, not what the implementation imports.
+    return sorted(__all__)

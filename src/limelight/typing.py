@@ -72,9 +72,9 @@ def proxy_field(field: T) -> Future[T]:
     return cast("Future[T]", field)
 
 
-def proxy_method(method: Callable[Concatenate[Any, P], T]) -> Method[P, Future[T]]:
+def proxy_method(field: Callable[Concatenate[Any, P], T]) -> Method[P, Future[T]]:
     """Type an actor method as seen through a proxy: same arguments, a future back."""
-    return cast("Method[P, Future[T]]", method)
+    return cast("Method[P, Future[T]]", field)
 
 
 class ActorMemberMixin:
@@ -85,3 +85,8 @@ class ActorMemberMixin:
     on_stop = proxy_method(Actor.on_stop)
     on_failure = proxy_method(Actor.on_failure)
     on_receive = proxy_method(Actor.on_receive)
+
+
+def __dir__() -> list[str]:
+    # The public names only, not what the implementation imports.
+    return sorted(__all__)

@@ -33,17 +33,24 @@ class Recorder(limelight.Actor):
     Messages: ``("fail", text)`` raises `RuntimeError(text)`; ``("stop",)``
     makes the actor stop itself; ``("wait", gate)`` blocks until `gate` is
     set; anything else is recorded and answered with ``"ok"``.
+
+    `done`, if given, is set when ``on_stop()`` or ``on_failure()`` has
+    finished: the stopped event is set *before* those hooks run, so it cannot
+    tell a test that they did.
     """
 
-    def __init__(self, log: list[Any]) -> None:
+    def __init__(self, log: list[Any], done: Event | None = None) -> None:
         super().__init__()
         self.log = log
+        self.done = done
 
     def on_start(self) -> None:
         self.log.append("on_start")
 
     def on_stop(self) -> None:
         self.log.append("on_stop")
+        if self.done is not None:
+            self.done.set()
 
     def on_failure(
         self,
@@ -52,6 +59,8 @@ class Recorder(limelight.Actor):
         traceback: TracebackType | None,
     ) -> None:
         self.log.append(("on_failure", exception_type, str(exception_value)))
+        if self.done is not None:
+            self.done.set()
 
     def on_receive(self, message: Any) -> Any:
         match message:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import traceback
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -51,6 +53,30 @@ class FailsToFail(Recorder):
         raise RuntimeError("on_failure failed")
 
 
+class LogWaiter(logging.Handler):
+    """Sets `seen` when a matching record has been logged (and captured).
+
+    It listens on the root logger, after pytest's capturing handler, so once
+    `seen` is set the record is in ``caplog`` too.
+    """
+
+    def __init__(self, matches: Callable[[logging.LogRecord], bool]) -> None:
+        super().__init__()
+        self.matches = matches
+        self.seen = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.matches(record):
+            self.seen.set()
+
+    def __enter__(self) -> LogWaiter:
+        logging.getLogger().addHandler(self)
+        return self
+
+    def __exit__(self, *_exc_info: object) -> None:
+        logging.getLogger().removeHandler(self)
+
+
 def errors(logs: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [
         r for r in logs.records if r.name == "limelight" and r.levelno == logging.ERROR
@@ -89,12 +115,15 @@ def test_an_exception_in_tell_is_logged_calls_on_failure_and_stops(
     runtime: Runtime, limelight_logs: pytest.LogCaptureFixture
 ) -> None:
     log = runtime.shared_list()
-    ref = runtime.actor(Recorder).start(log)
-
+    done, gate = runtime.event_class(), runtime.event_class()
+    ref = runtime.actor(Recorder).start(log, done)
+    ref.tell(("wait", gate))
     ref.tell(("fail", "told to fail"))
     ref.tell("never handled")
 
-    assert ref.actor_stopped.wait(TIMEOUT)
+    gate.set()
+
+    assert done.wait(TIMEOUT)
     assert not ref.is_alive()
     assert limelight.ActorRegistry.get_by_urn(ref.actor_urn) is None
     (error,) = errors(limelight_logs)
@@ -106,6 +135,7 @@ def test_an_exception_in_tell_is_logged_calls_on_failure_and_stops(
     # on_failure ran last; on_stop never ran.
     assert list(log) == [
         "on_start",
+        "wait",
         ("fail", "told to fail"),
         ("on_failure", RuntimeError, "told to fail"),
     ]
@@ -132,11 +162,13 @@ def test_an_exception_in_a_deferred_call_is_a_crash(
     runtime: Runtime, limelight_logs: pytest.LogCaptureFixture
 ) -> None:
     log = runtime.shared_list()
-    ref = runtime.actor(Recorder).start(log)
+    done = runtime.event_class()
+    ref = runtime.actor(Recorder).start(log, done)
 
     ref.proxy().on_receive.defer(("fail", "deferred"))
 
-    assert ref.actor_stopped.wait(TIMEOUT)
+    assert done.wait(TIMEOUT)
+    assert ref.actor_stopped.is_set()
     assert len(errors(limelight_logs)) == 1
     assert ("on_failure", RuntimeError, "deferred") in list(log)
 
@@ -178,10 +210,15 @@ def test_an_exception_in_on_failure_is_logged_too(
 ) -> None:
     log = runtime.shared_list()
     ref = runtime.actor(FailsToFail).start(log)
+    logged = LogWaiter(
+        lambda r: "on_failure failed" in str(r.exc_info and r.exc_info[1])
+    )
 
-    ref.tell(("fail", "first"))
+    with logged:
+        ref.tell(("fail", "first"))
+        assert logged.seen.wait(TIMEOUT)
 
-    assert ref.actor_stopped.wait(TIMEOUT)
+    assert ref.actor_stopped.is_set()
     messages = [str(r.exc_info[1]) for r in errors(limelight_logs) if r.exc_info]
     assert messages == ["first", "on_failure failed"]
     assert list(log)[-1] == "on_failure"
@@ -192,14 +229,16 @@ def test_a_base_exception_in_tell_stops_every_actor(
     runtime: Runtime, exception: type[BaseException]
 ) -> None:
     log = runtime.shared_list()
-    bystanders = [runtime.actor(Recorder).start(log) for _ in range(3)]
+    done = [runtime.event_class() for _ in range(3)]
+    bystanders = [runtime.actor(Recorder).start(log, event) for event in done]
     raiser = runtime.actor(Raiser).start()
 
     raiser.tell(exception())
 
-    everyone: list[limelight.ActorRef[Any]] = [raiser, *bystanders]
-    for ref in everyone:
-        assert ref.actor_stopped.wait(TIMEOUT)
+    assert raiser.actor_stopped.wait(TIMEOUT)
+    for ref, event in zip(bystanders, done, strict=True):
+        assert event.wait(TIMEOUT)  # on_stop ran
+        assert ref.actor_stopped.is_set()
     assert list(log).count("on_stop") == 3
     assert limelight.ActorRegistry.get_all() == []
 
@@ -248,17 +287,10 @@ class BaseExceptionInHook(limelight.Actor):
         return message
 
 
-HOOK_BASE_EXCEPTION_BUG = (
-    "a BaseException raised by on_start(), on_stop() or on_failure() escapes the "
-    "actor loop: the actor is left registered/alive (on_start), or teardown is "
-    "skipped so queued asks hang (on_failure), or on_stop() runs twice and stop() "
-    "returns False (on_stop); and the other actors are not stopped"
-)
 SHORT = 2.0
-"""Seconds to wait in the xfail tests below, so that they fail quickly."""
+"""Seconds to wait below: a broken stop fails the test quickly instead of hanging."""
 
 
-@pytest.mark.xfail(strict=True, reason=HOOK_BASE_EXCEPTION_BUG)
 @pytest.mark.parametrize("hook", ["on_start", "on_stop", "on_failure"])
 def test_a_base_exception_in_a_hook_stops_every_actor(
     runtime: Runtime, hook: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import sys
+import threading
 import traceback
 from collections.abc import Generator, Iterable
 from typing import Any
@@ -36,6 +37,14 @@ class Completer(limelight.Actor):
 
 def raise_inside_actor(text: str) -> None:
     raise ValueError(text)
+
+
+def concatenate(acc: str, item: str) -> str:
+    return acc + item
+
+
+def append_digit(acc: int, digit: int) -> int:
+    return acc * 10 + digit
 
 
 def frame_names(exc: BaseException) -> list[str]:
@@ -279,7 +288,7 @@ def test_filter_of_a_non_iterable_raises_type_error(runtime: Runtime) -> None:
 def test_reduce_without_an_initial_value(runtime: Runtime) -> None:
     future: limelight.Future[Iterable[str]] = runtime.future_class()
 
-    reduced = future.reduce(lambda acc, item: acc + item)
+    reduced = future.reduce(concatenate)
     future.set(["a", "b", "c"])
 
     assert reduced.get(TIMEOUT) == "abc"
@@ -288,7 +297,7 @@ def test_reduce_without_an_initial_value(runtime: Runtime) -> None:
 def test_reduce_with_an_initial_value(runtime: Runtime) -> None:
     future: limelight.Future[Iterable[int]] = runtime.future_class()
 
-    reduced = future.reduce(lambda acc, item: acc * 10 + item, 7)
+    reduced = future.reduce(append_digit, 7)
     future.set([1, 2])
 
     assert reduced.get(TIMEOUT) == 712
@@ -302,9 +311,9 @@ def test_reduce_of_nothing_is_the_initial_value_or_a_type_error(
     with_initial.set([])
     without.set([])
 
-    assert with_initial.reduce(lambda a, b: a + b, 5).get(TIMEOUT) == 5
+    assert with_initial.reduce(append_digit, 5).get(TIMEOUT) == 5
     with pytest.raises(TypeError):
-        without.reduce(lambda a, b: a + b).get(TIMEOUT)
+        without.reduce(append_digit).get(TIMEOUT)
 
 
 def test_join_collects_values_in_order(runtime: Runtime) -> None:
@@ -547,3 +556,47 @@ def test_the_future_interface_with_a_get_hook_works() -> None:
 
     assert future.get() == 5
     assert future.map(lambda x: x + 1).get() == 6
+
+
+def test_a_second_get_of_a_lazy_future_waits_for_the_first(runtime: Runtime) -> None:
+    entered, gate = runtime.event_class(), runtime.event_class()
+    calls: list[float | None] = []
+
+    def slow_hook(timeout: float | None) -> str:
+        calls.append(timeout)
+        entered.set()
+        assert gate.wait(TIMEOUT)
+        return "computed once"
+
+    lazy: limelight.Future[str] = runtime.future_class()
+    lazy.set_get_hook(slow_hook)
+    first: list[str] = []
+    getter = threading.Thread(target=lambda: first.append(lazy.get(TIMEOUT)))
+    getter.start()
+    assert entered.wait(TIMEOUT)
+
+    with pytest.raises(limelight.Timeout):
+        lazy.get(timeout=0.01)  # the hook is still running for the first getter
+
+    gate.set()
+    getter.join(TIMEOUT)
+    assert first == ["computed once"]
+    assert lazy.get(TIMEOUT) == "computed once"
+    assert len(calls) == 1
+
+
+def test_await_a_join_of_a_computed_lazy_future_and_a_pending_one(
+    runtime: Runtime,
+) -> None:
+    proxy = runtime.actor(Completer).start().proxy()
+    lazy: limelight.Future[str] = runtime.future_class()
+    lazy.set_get_hook(lambda _timeout: "lazy")
+    assert lazy.get() == "lazy"  # computed: ready, though its sources are unknown
+    pending: limelight.Future[str] = runtime.future_class()
+
+    async def main() -> list[Any]:
+        joined = lazy.join(pending)
+        proxy.complete(pending, "pending")
+        return list(await joined)
+
+    assert asyncio.run(main()) == ["lazy", "pending"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 import uuid
 from typing import Any
 
@@ -214,12 +216,14 @@ def test_two_stops_queued_together_both_report_true(runtime: Runtime) -> None:
 
 def test_an_actor_can_stop_itself_after_its_queued_messages(runtime: Runtime) -> None:
     log = runtime.shared_list()
-    ref = runtime.actor(Recorder).start(log)
+    done = runtime.event_class()
+    ref = runtime.actor(Recorder).start(log, done)
 
     ref.tell(("stop",))
     ref.tell("queued before the stop message")
 
-    assert ref.actor_stopped.wait(TIMEOUT)
+    assert done.wait(TIMEOUT)
+    assert ref.actor_stopped.is_set()
     assert list(log) == [
         "on_start",
         "stop",
@@ -287,14 +291,8 @@ def test_forgetting_super_init_is_a_clear_error_at_start(runtime: Runtime) -> No
     assert limelight.ActorRegistry.get_all() == []
 
 
-COOPERATIVE_INIT_BUG = (
-    "Actor.__init__ calls the next base's __init__ through self._next_init, a "
-    "function stored on the class, so it is bound to self and then gets self "
-    "twice: TypeError for every actor that also has a base with an __init__"
-)
 
 
-@pytest.mark.xfail(strict=True, reason=COOPERATIVE_INIT_BUG)
 @pytest.mark.parametrize("behaviour", [NamedActor, NamedActorWithInit])
 def test_init_is_cooperative_with_other_base_classes(
     runtime: Runtime, behaviour: type[limelight.Actor]
@@ -319,3 +317,82 @@ def test_a_stopped_actor_cannot_be_restarted_but_its_class_can_start_another(
     assert new != old
     assert not old.is_alive()
     assert new.ask("again", timeout=TIMEOUT) == "again"
+
+
+def test_stop_times_out_while_the_actor_is_busy(runtime: Runtime) -> None:
+    ref = runtime.actor(Blocker).start()
+    entered, gate = runtime.event_class(), runtime.event_class()
+    blocked = ref.proxy().block(entered, gate)
+    assert entered.wait(TIMEOUT)
+
+    with pytest.raises(limelight.Timeout):
+        ref.stop(timeout=0.05)
+
+    gate.set()
+    assert blocked.get(TIMEOUT) is True
+    assert ref.actor_stopped.wait(TIMEOUT)  # the stop was queued all the same
+
+
+def test_a_stop_future_can_be_awaited(runtime: Runtime) -> None:
+    ref = runtime.actor(Echo).start()
+
+    async def main() -> bool:
+        return await ref.stop(block=False)
+
+    assert asyncio.run(main()) is True
+    assert not ref.is_alive()
+
+
+def test_waiting_for_a_running_actor_to_stop_times_out(runtime: Runtime) -> None:
+    ref = runtime.actor(Echo).start()
+
+    assert ref.actor_stopped.wait(0.01) is False
+    assert ref.actor_stopped.wait(0) is False
+
+    ref.stop(timeout=TIMEOUT)
+    assert ref.actor_stopped.wait(0) is True
+    assert ref.actor_stopped.wait() is True
+
+
+def test_many_can_wait_for_an_actor_to_stop(runtime: Runtime) -> None:
+    ref = runtime.actor(Echo).start()
+    woken: list[bool] = []
+    waiters = [
+        threading.Thread(target=lambda: woken.append(ref.actor_stopped.wait(TIMEOUT)))
+        for _ in range(4)
+    ]
+    for waiter in waiters:
+        waiter.start()
+
+    ref.stop(timeout=TIMEOUT)
+
+    for waiter in waiters:
+        waiter.join(TIMEOUT)
+    assert woken == [True] * 4
+
+
+def test_a_ref_as_a_context_manager_stops_the_actor(runtime: Runtime) -> None:
+    with runtime.actor(Echo).start() as ref:
+        assert ref.ask("inside", timeout=TIMEOUT) == "inside"
+
+    assert not ref.is_alive()
+
+
+def test_a_ref_as_an_async_context_manager_stops_the_actor(runtime: Runtime) -> None:
+    async def main() -> limelight.ActorRef[Echo]:
+        async with runtime.actor(Echo).start() as ref:
+            assert await ref.ask("inside", block=False) == "inside"
+        return ref
+
+    assert not asyncio.run(main()).is_alive()
+
+
+def test_a_context_manager_stops_the_actor_when_the_block_raises(
+    runtime: Runtime,
+) -> None:
+    ref = runtime.actor(Echo).start()
+
+    with pytest.raises(KeyError), ref:
+        raise KeyError("in the block")
+
+    assert not ref.is_alive()

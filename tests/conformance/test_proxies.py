@@ -15,6 +15,10 @@ from tests.conformance.actors import TIMEOUT, Echo
 from tests.runtimes import Runtime
 
 
+def double(x: int) -> int:
+    return x * 2
+
+
 class Account(limelight.Actor):
     """An actor with fields, a property, methods and private members."""
 
@@ -46,7 +50,7 @@ class Account(limelight.Actor):
 
     def grow(self) -> None:
         self.added_later = "new field"
-        self.added_method = lambda x: x * 2
+        self.added_method = double
 
     def _private_method(self) -> str:
         return "private"
@@ -144,33 +148,35 @@ def test_setting_an_attribute_waits_until_the_actor_has_set_it(
         def level(self, value: int) -> None:
             log.append(value)
 
-    proxy = runtime.actor(Watched).start().proxy()
+    ref = runtime.actor(Watched).start()
+    writer, reader = ref.proxy(), ref.proxy()
 
-    proxy.level = 7
+    writer.level = 7
 
     assert list(log) == [7]  # already done when the assignment returned
-    assert proxy.level.get(TIMEOUT) == 1
+    assert reader.level.get(TIMEOUT) == 1
 
 
 def test_setting_a_plain_attribute_changes_it_in_the_actor(runtime: Runtime) -> None:
-    proxy = runtime.actor(Account).start().proxy()
+    ref = runtime.actor(Account).start()
+    writer, reader = ref.proxy(), ref.proxy()
 
-    proxy.balance = 100
-    proxy.brand_new = "created by assignment"
+    writer.balance = 100
+    writer.brand_new = "created by assignment"
 
-    assert proxy.balance.get(TIMEOUT) == 100
-    assert proxy.deposit(1).get(TIMEOUT) == 101
-    assert proxy.brand_new.get(TIMEOUT) == "created by assignment"
+    assert reader.balance.get(TIMEOUT) == 100
+    assert reader.deposit(1).get(TIMEOUT) == 101
+    assert reader.brand_new.get(TIMEOUT) == "created by assignment"
 
 
 def test_setting_a_read_only_property_raises_in_the_caller(runtime: Runtime) -> None:
     ref = runtime.actor(Account).start()
-    proxy = ref.proxy()
+    writer, reader = ref.proxy(), ref.proxy()
 
     with pytest.raises(AttributeError):
-        proxy.frozen = True
+        writer.frozen = True
 
-    assert proxy.frozen.get(TIMEOUT) is False
+    assert reader.frozen.get(TIMEOUT) is False
     assert ref.is_alive()
 
 
@@ -335,3 +341,38 @@ def test_proxy_messages_never_reach_on_receive(runtime: Runtime) -> None:
     assert reply == "x"
     with pytest.raises(AttributeError, match=re.escape("nothing_here")):
         ref.ask(ProxyGetAttr(attr_path=("nothing_here",)), timeout=TIMEOUT)
+
+
+def test_a_private_attribute_set_on_a_proxy_stays_on_the_proxy(
+    runtime: Runtime,
+) -> None:
+    ref = runtime.actor(Account).start()
+    proxy = ref.proxy()
+
+    proxy._note = "kept by the proxy"
+
+    assert proxy._note == "kept by the proxy"
+    with pytest.raises(AttributeError):
+        ref.ask(ProxyGetAttr(attr_path=("_note",)), timeout=TIMEOUT)
+
+
+class LoudCall(ProxyCall):
+    """A subclass of a proxy message is still that proxy message."""
+
+
+def test_subclasses_of_proxy_messages_are_handled_as_such(runtime: Runtime) -> None:
+    ref = runtime.actor(Account).start()
+
+    assert ref.ask(LoudCall(attr_path=("deposit",), args=(3,), kwargs={})) == 3
+
+
+def test_messages_of_many_types_are_all_handled(runtime: Runtime) -> None:
+    ref = runtime.actor(Echo).start()
+    kinds = [type(f"Kind{i}", (), {}) for i in range(1100)]  # more than any cache
+
+    messages = [kind() for kind in kinds]
+    replies = limelight.get_all(
+        [ref.ask(message, block=False) for message in messages], timeout=TIMEOUT
+    )
+
+    assert list(replies) == messages

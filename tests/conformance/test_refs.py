@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ URN = r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]
 
 
 class SelfAware(limelight.Actor):
-    def own_ref(self) -> limelight.ActorRef[SelfAware]:
+    def own_ref(self) -> limelight.ActorRef[Any]:
         return self.actor_ref
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
 import limelight
@@ -89,9 +91,10 @@ def test_a_marked_attribute_gives_a_proxy_that_runs_in_the_actor(
     ref = runtime.actor(Player).start()
     proxy = ref.proxy()
 
-    sub = getattr(proxy, name)
+    found = getattr(proxy, name)
 
-    assert isinstance(sub, limelight.ActorProxy)
+    assert isinstance(found, limelight.ActorProxy)
+    sub = cast("limelight.ActorProxy[Player]", found)
     assert sub.actor_ref == ref
     assert sub.louder(5).get(TIMEOUT) == 55
     assert sub.level.get(TIMEOUT) == 55  # the actor's object changed, not a copy
@@ -111,12 +114,13 @@ def test_an_unmarked_attribute_gives_a_future_of_the_object(runtime: Runtime) ->
 
 
 def test_attributes_of_a_traversable_can_be_read_and_set(runtime: Runtime) -> None:
-    proxy = runtime.actor(Player).start().proxy()
+    ref = runtime.actor(Player).start()
+    writer, reader = ref.proxy(), ref.proxy()
 
-    proxy.by_class.level = 3
+    writer.by_class.level = 3
 
-    assert proxy.by_class.level.get(TIMEOUT) == 3
-    assert proxy.by_class.louder(1).get(TIMEOUT) == 4
+    assert reader.by_class.level.get(TIMEOUT) == 3
+    assert reader.by_class.louder(1).get(TIMEOUT) == 4
 
 
 def test_traversal_nests(runtime: Runtime) -> None:

@@ -21,9 +21,10 @@ __all__ = ["DESCRIPTION", "configure", "run"]
 
 DESCRIPTION = """\
 Measure Limelight against Pykka and against the raw primitives underneath
-(plain threads and queues), all in this process, one sample of each in turn,
-and print the medians with their ratios and Limelight's targets.
-The full run takes a few minutes; --quick takes well under a minute.
+(plain threads and queues), all in this process (memory in fresh ones), one
+sample of each in turn, and print the medians with their ratios and
+Limelight's targets. The full run takes about five minutes on two cores;
+--quick takes under 30 s.
 """
 
 EXIT_OK = 0
@@ -49,7 +50,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smaller batches and fewer samples: about 30 s instead of minutes",
+        help="smaller batches and fewer samples: under 30 s instead of minutes",
     )
     parser.add_argument(
         "--json",
@@ -71,7 +72,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--repeat",
         type=_positive_int,
         metavar="N",
-        help="take N samples of each implementation (default: 15, or 5 with --quick)",
+        help="take N samples of each implementation (default: set per workload)",
     )
     parser.add_argument(
         "--size",

@@ -293,6 +293,9 @@ def _is_idle_limelight_thread(thread: threading.Thread) -> bool:
     return thread.name == IDLE_THREAD_NAME
 
 
+# Round trips are sampled often and briefly: how fast one is depends on where
+# the scheduler puts the two threads (one core or two), which is decided
+# anew for each sample's actor; many samples make the median steady.
 _TWICE_PYKKA = Target("≥2× pykka", PYKKA, 2.0)
 _NEAR_RAW = Target("≤1.5× raw", RAW, 1 / 1.5)
 
@@ -313,8 +316,10 @@ def workloads() -> list[Workload]:
             kind=Kind.LATENCY,
             unit="µs/op",
             implementations=_implementations(ask_round_trip, raw.ask_round_trip),
-            size=5_000,
-            quick_size=1_000,
+            size=2_000,
+            quick_size=400,
+            samples=31,
+            quick_samples=11,
             raw_meaning="2 threads ping-pong via SimpleQueue",
             targets=[_TWICE_PYKKA, _NEAR_RAW],
         ),
@@ -325,8 +330,10 @@ def workloads() -> list[Workload]:
             kind=Kind.LATENCY,
             unit="µs/op",
             implementations=_implementations(proxy_call, raw.call_round_trip),
-            size=5_000,
-            quick_size=1_000,
+            size=2_000,
+            quick_size=400,
+            samples=31,
+            quick_samples=11,
             raw_meaning="ping-pong; worker calls method by name",
             targets=[_TWICE_PYKKA, _NEAR_RAW],
         ),
@@ -339,8 +346,10 @@ def workloads() -> list[Workload]:
             implementations=_implementations(
                 traversable_call, raw.nested_call_round_trip
             ),
-            size=5_000,
-            quick_size=1_000,
+            size=2_000,
+            quick_size=400,
+            samples=31,
+            quick_samples=11,
             raw_meaning="ping-pong; worker calls obj.sub.method",
             targets=[Target("≤1.1× proxy call", SUBJECT, 1 / 1.1, workload="proxy")],
         ),
@@ -387,8 +396,8 @@ def workloads() -> list[Workload]:
             unit="s",
             implementations=_implementations(stop_all, raw.stop_all),
             size=10_000,
-            quick_size=1_000,
-            samples=5,
+            quick_size=2_000,
+            samples=3,
             quick_samples=3,
             warmup=0,
             raw_meaning="stop & join n threads blocked on queues",

@@ -252,6 +252,9 @@ class LoopInbox:
         except Exception:  # noqa: BLE001 -- user code may raise anything
             actor._handle_failure(*sys.exc_info())
             return None
+        except BaseException as exc:  # noqa: BLE001 -- user code may raise anything
+            actor._hook_raised_base_exception(exc)
+            return None
         if result.__class__ is CoroutineType:
             return self._await_hook(result)
         return None
@@ -263,6 +266,8 @@ class LoopInbox:
             raise
         except Exception:  # noqa: BLE001 -- user code may raise anything
             self._actor._handle_failure(*sys.exc_info())
+        except BaseException as exc:  # noqa: BLE001 -- user code may raise anything
+            self._actor._hook_raised_base_exception(exc)
 
     def _cancelled(self) -> None:
         """The actor's task was cancelled (its loop is shutting down): it is dead."""

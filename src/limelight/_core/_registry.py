@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 
 from limelight._core._exceptions import ActorDeadError
-from limelight._core._future import Future
+from limelight._core._future import Future, SettableFuture
 from limelight._core._waiting import allocate_lock
 
 if TYPE_CHECKING:
@@ -139,10 +139,21 @@ class ActorRegistry:
             return [ref.stop(False) for ref in refs]
         chain = _StopChain(refs)
         chain.advance()
-        return [
-            stopped.get(timeout) if isinstance(stopped, Future) else stopped
-            for stopped in chain.results
-        ]
+        results: list[bool] = []
+        for started in chain.started:
+            # Each actor is asked to stop only once the one before it has
+            # stopped, so waiting for the request to go out is part of the
+            # per-actor timeout.
+            results.append(_result_of(started.get(timeout), timeout))
+        return results
+
+
+def _result_of(stopped: Any, timeout: float | None) -> Any:
+    """The bool a stop() future holds (or what a test double's stop() returned)."""
+    if isinstance(stopped, Future):
+        future: Future[Any] = stopped  # pyright: ignore[reportUnknownVariableType]
+        return future.get(timeout)
+    return stopped
 
 
 class _StopChain:
@@ -157,15 +168,23 @@ class _StopChain:
     def __init__(self, refs: list[ActorRef[Any]]) -> None:
         self._refs = refs
         self._next = 0
-        # Futures of bool; whatever a test double's stop() returned otherwise.
-        self.results: list[Any] = []
+        # started[i] gets what refs[i].stop(block=False) returned, once called:
+        # a future of bool (or whatever a test double's stop() returns).
+        self.started: list[Future[Any]] = [_Slot() for _ in refs]
 
     def advance(self) -> None:
         # A loop, not recursion: a dead actor's stop completes at once.
         while self._next < len(self._refs):
-            stopped: Any = self._refs[self._next].stop(False)
+            index = self._next
             self._next += 1
-            self.results.append(stopped)
+            stopped: Any = self._refs[index].stop(False)
+            self.started[index].set(stopped)
             if isinstance(stopped, Future) and not stopped._is_ready():
                 stopped._add_done_callback(self.advance)
                 return
+
+
+class _Slot(SettableFuture[Any]):
+    """A plain future for the caller of stop_all() to wait on."""
+
+    __slots__ = ()

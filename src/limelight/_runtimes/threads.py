@@ -9,6 +9,7 @@ saved.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import logging
 import queue
@@ -112,9 +113,13 @@ class ThreadCache:
     def _work(self, actor: Actor | None) -> None:
         while actor is not None:
             try:
-                actor._actor_loop()
+                # A fresh context per actor, as a fresh thread would have: no
+                # context variable leaks from one actor to the next.
+                contextvars.Context().run(actor._actor_loop)
             except BaseException:  # the loop handles its own errors; this is a bug
-                logger.exception(f"Actor loop of {actor} failed")
+                logger.exception("Actor loop of %s failed", actor)
+            if not getattr(actor, "reuse_thread", True):
+                return
             actor = self._wait_for_actor()
 
     def _wait_for_actor(self) -> Actor | None:
@@ -181,6 +186,18 @@ class ThreadingActor(Actor):
     """
 
     _runtime = RUNTIME
+
+    reuse_thread: ClassVar[bool] = True
+    """Let another actor run in this actor's thread after it stops.
+
+    Starting a thread costs more than everything else in starting an actor,
+    so Limelight keeps a stopped actor's thread for a while to run the next
+    one. Each actor still gets a fresh ``contextvars`` context, but
+    ``threading.local`` values an actor leaves behind would be seen by the
+    next actor in the thread: an actor that sets thread-local state (itself
+    or through a library) should set this to `False`, so that its thread
+    ends with it, as in Pykka.
+    """
 
     use_daemon_thread: ClassVar[bool] = False
     """Run the actor in a daemon thread.

@@ -1,0 +1,7 @@
+"""``python -m limelight`` is the ``limelight`` command."""
+
+import sys
+
+from limelight._cli import main
+
+sys.exit(main())

@@ -1,0 +1,273 @@
+"""Internal protocols the runtimes rely on, tested directly.
+
+These reach into private names on purpose: each protocol here has races or
+hooks that the public API cannot trigger on demand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import textwrap
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import limelight
+from limelight._core import _waiting
+from limelight._core._waiting import Waiter
+from tests.test_examples import python
+
+TIMEOUT = 10.0
+
+
+class Echo(limelight.ThreadingActor):
+    def on_receive(self, message: Any) -> Any:
+        return message
+
+
+# -- Closing an inbox: a message put just as the actor stops ----------------------
+
+
+def stopped_just_after_the_check(ref: limelight.ActorRef[Any]) -> Iterator[bool]:
+    """Answers for ``_is_stopped()``: running at the first check, stopped after."""
+    assert ref.actor_stopped.is_set()
+    yield False
+    while True:
+        yield True
+
+
+def test_an_ask_put_just_as_the_actor_stopped_fails_instead_of_hanging(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ref = Echo.start()
+    ref.stop()
+    answers = stopped_just_after_the_check(ref)
+    monkeypatch.setattr(ref, "_is_stopped", lambda: next(answers))
+
+    future = ref.ask("too late", block=False)
+
+    with pytest.raises(limelight.ActorDeadError, match="stopped before handling"):
+        future.get(TIMEOUT)
+    assert ref.actor_inbox.empty()
+
+
+def test_a_tell_put_just_as_the_actor_stopped_is_dropped(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    ref = Echo.start()
+    ref.stop()
+    answers = stopped_just_after_the_check(ref)
+    monkeypatch.setattr(ref, "_is_stopped", lambda: next(answers))
+
+    with caplog.at_level(logging.DEBUG, logger="limelight"):
+        ref.tell("too late")  # does not raise: it was accepted, then dropped
+
+    assert ref.actor_inbox.empty()
+    assert any("Dropped message" in r.getMessage() for r in caplog.records)
+
+
+def test_a_stop_put_just_as_the_actor_stopped_succeeds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ref = Echo.start()
+    ref.stop()
+    answers = stopped_just_after_the_check(ref)
+    monkeypatch.setattr(ref, "_is_stopped", lambda: next(answers))
+
+    assert ref.stop(timeout=TIMEOUT) is True  # stopped, as asked
+
+
+# -- How callers wait: waiter factories -----------------------------------------------
+
+
+@pytest.fixture
+def recording_waiter_factory() -> Iterator[list[Waiter]]:
+    """A waiter factory that hands out plain locks and remembers them."""
+    made: list[Waiter] = []
+
+    def factory() -> Waiter | None:
+        lock = _waiting.allocate_lock()
+        lock.acquire()
+        made.append(lock)
+        return lock
+
+    _waiting.register_waiter_factory(factory)
+    try:
+        yield made
+    finally:
+        _waiting.unregister_waiter_factory(factory)
+    assert not _waiting.has_waiter_factories()
+
+
+def test_a_registered_waiter_factory_decides_how_callers_wait(
+    recording_waiter_factory: list[Waiter],
+) -> None:
+    ref = Echo.start()
+
+    assert ref.ask("via the factory's waiter", timeout=TIMEOUT) == (
+        "via the factory's waiter"
+    )
+    assert len(recording_waiter_factory) >= 1
+
+
+def test_a_waiter_from_a_factory_times_out(
+    recording_waiter_factory: list[Waiter],
+) -> None:
+    future: limelight.Future[int] = limelight.ThreadingFuture()
+
+    with pytest.raises(limelight.Timeout):
+        future.get(timeout=0.01)
+
+    future.set(1)  # the timed-out waiter was forgotten: nobody to wake
+    assert future.get(timeout=0) == 1
+    assert len(recording_waiter_factory) == 1
+
+
+def test_a_factory_that_declines_leaves_waiting_to_an_os_lock() -> None:
+    asked: list[bool] = []
+
+    def declining() -> Waiter | None:
+        asked.append(True)
+        return None
+
+    _waiting.register_waiter_factory(declining)
+    try:
+        assert Echo.start().ask("fallback", timeout=TIMEOUT) == "fallback"
+    finally:
+        _waiting.unregister_waiter_factory(declining)
+
+    assert asked
+
+
+# -- Completion callbacks --------------------------------------------------------------
+
+
+def test_a_failing_done_callback_is_logged_and_harms_nobody(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    future: limelight.Future[str] = limelight.ThreadingFuture()
+    called: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("callback bug")
+
+    assert future._add_done_callback(broken)
+    assert future._add_done_callback(lambda: called.append("second"))
+
+    with caplog.at_level(logging.ERROR, logger="limelight"):
+        future.set("value")
+
+    assert future.get(TIMEOUT) == "value"
+    assert called == ["second"]
+    assert any("callback" in r.getMessage() for r in caplog.records)
+
+
+def test_a_removed_done_callback_is_not_called() -> None:
+    future: limelight.Future[str] = limelight.ThreadingFuture()
+    called: list[str] = []
+
+    def callback() -> None:
+        called.append("called")
+
+    future._add_done_callback(callback)
+    future._remove_done_callback(callback)
+    future._remove_done_callback(callback)  # twice is harmless
+    future.set("value")
+
+    assert called == []
+
+
+def test_a_done_callback_on_a_completed_future_runs_at_once() -> None:
+    future: limelight.Future[str] = limelight.ThreadingFuture()
+    future.set("value")
+    called: list[str] = []
+
+    assert future._add_done_callback(lambda: called.append("now"))
+    assert called == ["now"]
+
+
+def test_a_future_completed_as_its_awaiting_task_is_cancelled() -> None:
+    future: limelight.Future[str] = limelight.ThreadingFuture()
+
+    async def main() -> bool:
+        async def wait() -> str:
+            return await future
+
+        task = asyncio.ensure_future(wait())
+        await asyncio.sleep(0)  # the task now waits for the future
+        future.set("done")  # schedules the task's wake-up...
+        task.cancel()  # ...which then finds the task cancelled
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return task.cancelled()
+
+    assert asyncio.run(main()) is True
+    assert future.get(TIMEOUT) == "done"
+
+
+def test_importing_limelight_does_not_import_asyncio() -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        import limelight
+
+        assert "asyncio" not in sys.modules, "import limelight imported asyncio"
+        future = limelight.ThreadingFuture()
+
+        def consume():
+            return (yield from future)
+
+        waiting = consume()
+        next(waiting)
+        future.set(5)
+        try:
+            next(waiting)
+        except StopIteration as done:
+            print(done.value)
+        assert "asyncio" not in sys.modules, "yield from imported asyncio"
+        """
+    )
+
+    result = python("-c", script)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "5\n"
+
+
+def test_reprs_say_what_state_a_future_is_in() -> None:
+    pending: limelight.Future[int] = limelight.ThreadingFuture()
+    done: limelight.Future[int] = limelight.ThreadingFuture()
+    done.set(1)
+    failed: limelight.Future[int] = limelight.ThreadingFuture()
+    failed.set_exception(ValueError())
+    lazy: limelight.Future[int] = limelight.ThreadingFuture()
+    lazy.set_get_hook(lambda _timeout: 1)
+
+    assert repr(pending) == "<ThreadingFuture pending>"
+    assert repr(done) == "<ThreadingFuture done>"
+    assert repr(failed) == "<ThreadingFuture failed>"
+    assert repr(lazy) == "<ThreadingFuture lazy>"
+    interface: limelight.Future[int] = limelight.Future()
+    assert repr(interface) == "<Future>"
+
+
+def test_a_future_completed_after_its_awaiting_loop_closed() -> None:
+    future: limelight.Future[int] = limelight.ThreadingFuture()
+
+    async def wait() -> int:
+        return await future
+
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(wait())
+    loop.run_until_complete(asyncio.sleep(0))  # the task now waits for the future
+    loop.close()
+
+    future.set(3)  # nobody left to wake: must not raise
+
+    assert future.get(TIMEOUT) == 3
+    coroutine = task.get_coro()
+    assert coroutine is not None
+    coroutine.close()  # ends the abandoned wait
+    task._log_destroy_pending = False  # type: ignore[attr-defined]
