@@ -66,7 +66,6 @@ PYKKA_PROGRAM = "pykka_program.py"
 """Imports `pykka`, so it runs through the shim."""
 
 
-
 def python(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the current interpreter with the tested `limelight` importable."""
     env = dict(os.environ)
@@ -105,11 +104,7 @@ def test_every_example_has_an_expected_output() -> None:
 
 @pytest.mark.parametrize(
     "script",
-    [
-        name
-        for name in sorted(EXPECTED_OUTPUT)
-        if name != PYKKA_PROGRAM
-    ],
+    [name for name in sorted(EXPECTED_OUTPUT) if name != PYKKA_PROGRAM],
 )
 def test_example_runs(script: str) -> None:
     result = python(str(EXAMPLES / script))

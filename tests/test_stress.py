@@ -219,8 +219,6 @@ def test_no_actor_thread_is_left_after_stop_all() -> None:
     assert {t.ident for t in threading.enumerate()} <= baseline
 
 
-
-
 def test_stop_all_returns_only_when_every_actor_has_stopped(runtime: Runtime) -> None:
     rounds, actors = 300, 5
     stopped = runtime.shared_list()

@@ -137,9 +137,7 @@ class ContextReader(limelight.ThreadingActor):
 OWNER: contextvars.ContextVar[str] = contextvars.ContextVar("OWNER")
 
 
-def test_an_actor_that_opts_out_of_thread_reuse_leaves_no_thread_local_state() -> (
-    None
-):
+def test_an_actor_that_opts_out_of_thread_reuse_leaves_no_thread_local_state() -> None:
     first = ThreadLocalUser.start()
     assert first.proxy().found_at_start().get(TIMEOUT) is None
     first.stop()

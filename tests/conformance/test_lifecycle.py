@@ -291,8 +291,6 @@ def test_forgetting_super_init_is_a_clear_error_at_start(runtime: Runtime) -> No
     assert limelight.ActorRegistry.get_all() == []
 
 
-
-
 @pytest.mark.parametrize("behaviour", [NamedActor, NamedActorWithInit])
 def test_init_is_cooperative_with_other_base_classes(
     runtime: Runtime, behaviour: type[limelight.Actor]
