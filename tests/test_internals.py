@@ -271,3 +271,57 @@ def test_a_future_completed_after_its_awaiting_loop_closed() -> None:
     assert coroutine is not None
     coroutine.close()  # ends the abandoned wait
     task._log_destroy_pending = False  # type: ignore[attr-defined]
+
+
+# -- stop_all() with refs that are test doubles ------------------------------------
+
+
+def test_stop_all_passes_on_what_a_test_doubles_stop_returns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stopped: list[str] = []
+
+    class FakeRef:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def stop(self, block: bool = True, timeout: float | None = None) -> str:
+            stopped.append(self.name)
+            return f"{self.name} stopped"
+
+    fakes = [FakeRef("first"), FakeRef("second")]
+    monkeypatch.setattr(limelight.ActorRegistry, "get_all", lambda: fakes)
+
+    results = limelight.ActorRegistry.stop_all()
+
+    assert stopped == ["second", "first"]
+    assert results == ["second stopped", "first stopped"]  # type: ignore[comparison-overlap]
+
+
+# -- Cooperative __init__ past a mixin without one ---------------------------------
+
+
+class Base:
+    def __init__(self, *args: object) -> None:
+        self.base_args = args
+
+
+class Mixin:
+    """Defines no __init__: the one after it in the MRO is the next to call."""
+
+
+class Cooperative(limelight.ThreadingActor, Mixin, Base):
+    pass
+
+
+def test_the_next_init_is_found_past_classes_that_define_none() -> None:
+    actor = Cooperative(1, 2)
+
+    assert actor.base_args == (1, 2)
+
+
+def test_python_dash_m_limelight_runs_the_command() -> None:
+    found = python("-m", "limelight", "--help")
+
+    assert found.returncode == 0, found.stderr
+    assert "bench" in found.stdout

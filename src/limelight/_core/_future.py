@@ -44,14 +44,7 @@ _state_lock = _waiting.state_lock
 _allocate_lock = _waiting.allocate_lock
 
 
-class _Unset:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "<unset>"
-
-
-_UNSET: Any = _Unset()
+_UNSET: Any = object()  # no value yet (None is a value)
 
 
 def _deadline(timeout: float | None) -> float | None:
@@ -443,8 +436,7 @@ class _GetHook(Generic[T]):
             if last:
                 callback()
 
-        if not sources:
-            callback()
+        # (Never empty: a derived future reads at least the future it came from.)
         return all(source._add_done_callback(source_done) for source in sources)
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from limelight._core._actor import Actor
 from limelight._core._future import SettableFuture
+from limelight._core._runtime import Runtime
 from limelight._core._waiting import allocate_lock
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ class ThreadCache:
         return idle.actor
 
 
-class ThreadingRuntime:
+class ThreadingRuntime(Runtime):
     """The runtime of [`ThreadingActor`][limelight.ThreadingActor]."""
 
     name = "threading"

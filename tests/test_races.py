@@ -1,0 +1,169 @@
+"""Races between completing and timing out, replayed deterministically.
+
+Each test substitutes a lock or waiter whose timed ``acquire()`` lets the
+other side win at exactly the worst moment (the value arrives, or a thread is
+handed an actor, just as the wait times out), then reports the timeout. The
+code must notice and carry on, rather than raise or lose anything.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import limelight
+from limelight._core import _future, _waiting
+from limelight._core._stopped import StoppedEvent
+from limelight._runtimes import threads
+from limelight._runtimes.threads import ThreadCache, ThreadingFuture
+
+TIMEOUT = 10.0
+
+
+class LateLock:
+    """A held lock whose timed acquire runs `meanwhile` and then times out."""
+
+    def __init__(self, meanwhile: Callable[[], None]) -> None:
+        self.meanwhile = meanwhile
+        self.released = False
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if timeout >= 0:
+            self.meanwhile()
+            return False
+        return True
+
+    def release(self) -> None:
+        self.released = True
+
+
+def test_a_thread_wait_that_times_out_as_the_value_arrives_returns_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    future: ThreadingFuture[str] = ThreadingFuture()
+    lock = LateLock(lambda: future.set("just in time"))
+    monkeypatch.setattr(_future, "_allocate_lock", lambda: lock)
+
+    assert future.get(timeout=0.5) == "just in time"
+    assert lock.released  # completion released the waiter's lock
+
+
+def test_a_context_wait_that_times_out_as_the_value_arrives_returns_it() -> None:
+    future: ThreadingFuture[str] = ThreadingFuture()
+    waiter = LateLock(lambda: future.set("just in time"))
+
+    def factory() -> _waiting.Waiter | None:
+        return waiter
+
+    _waiting.register_waiter_factory(factory)
+    try:
+        assert future.get(timeout=0.5) == "just in time"
+    finally:
+        _waiting.unregister_waiter_factory(factory)
+
+
+def test_a_stopped_event_set_between_its_check_and_its_lock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    event = StoppedEvent()
+
+    def set_while_making_a_waiter() -> _waiting.Waiter:
+        event.set()
+        return LateLock(lambda: None)
+
+    monkeypatch.setattr(_waiting, "new_waiter", set_while_making_a_waiter)
+
+    assert event.wait(timeout=0.5) is True
+
+
+def test_a_stopped_event_set_just_as_its_wait_times_out() -> None:
+    event = StoppedEvent()
+    waiter = LateLock(event.set)
+
+    def factory() -> _waiting.Waiter | None:
+        return waiter
+
+    _waiting.register_waiter_factory(factory)
+    try:
+        assert event.wait(timeout=0.5) is True
+    finally:
+        _waiting.unregister_waiter_factory(factory)
+    assert waiter.released  # set() woke it, even though it had given up
+
+
+def test_a_stopped_event_says_whether_it_is_set() -> None:
+    event = StoppedEvent()
+    assert repr(event) == "<StoppedEvent unset>"
+    assert event.wait(timeout=0) is False
+    event.set()
+    event.set()  # setting twice is harmless
+    assert repr(event) == "<StoppedEvent set>"
+
+
+def test_an_idle_thread_handed_an_actor_as_its_keep_alive_ends_runs_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cache = ThreadCache(daemon=True, keep_alive=0.5)
+    actor = Echo()
+
+    class HandedOverAtTheDeadline:
+        """The idle wait times out just as run() takes the thread and releases."""
+
+        def __init__(self, idle: Any) -> None:
+            self.idle = idle
+
+        def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+            if timeout < 0:
+                return True  # run() has released it
+            with cache._lock:  # what run() does, at the worst moment
+                cache._idle.remove(self.idle)
+            self.idle.actor = actor
+            return False
+
+        def release(self) -> None:  # pragma: no cover -- not reached here
+            pass
+
+    class RacingIdleThread(threads._IdleThread):
+        def __init__(self, thread: threading.Thread) -> None:
+            super().__init__(thread)
+            self.wake = HandedOverAtTheDeadline(self)  # type: ignore[assignment]
+
+    monkeypatch.setattr(threads, "_IdleThread", RacingIdleThread)
+
+    assert cache._wait_for_actor() is actor
+
+
+class Echo(limelight.ThreadingActor):
+    def on_receive(self, message: Any) -> Any:
+        return message
+
+
+class Broken(limelight.ThreadingActor):
+    """An actor whose loop itself fails: a bug the thread must survive."""
+
+    def _actor_loop(self) -> None:
+        self._begin_stop()
+        self._actor_loop_teardown()
+        raise RuntimeError("a bug in the loop")
+
+
+def test_a_thread_survives_a_failing_actor_loop_and_logs_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    logged = threading.Event()
+    messages: list[str] = []
+
+    def exception(message: str, *args: object) -> None:
+        messages.append(message % args)
+        logged.set()
+
+    monkeypatch.setattr(threads.logger, "exception", exception)
+    ref = Broken.start()
+
+    assert logged.wait(TIMEOUT)
+    assert messages == [f"Actor loop of {ref} failed"]
+    follower = Echo.start()  # the thread went on to serve (or be cached)
+    assert follower.ask("still works", timeout=TIMEOUT) == "still works"
