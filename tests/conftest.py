@@ -18,6 +18,9 @@ STOP_ALL_TIMEOUT = 30.0
 def runtime(request: pytest.FixtureRequest) -> Runtime:
     """Each runtime in turn; conformance tests use only this to reach one."""
     param: Runtime = request.param
+    reason = param.skips.get(request.function.__name__)
+    if reason is not None:
+        pytest.skip(f"{param.name}: {reason}")
     return param
 
 

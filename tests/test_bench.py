@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 import io
 import json
@@ -16,7 +17,15 @@ from typing import Any
 import pytest
 
 import limelight
-from limelight._bench import competitors, fresh, harness, raw, report
+from limelight._bench import asyncio_workloads as aw
+from limelight._bench import (
+    competitors,
+    fresh,
+    harness,
+    raw,
+    raw_asyncio,
+    report,
+)
 from limelight._bench import threading_workloads as tw
 from limelight._bench.harness import (
     PYKKA,
@@ -213,6 +222,66 @@ def test_target_met_at_exactly_the_goal() -> None:
     assert TargetResult(target, None).met is None
 
 
+def test_fixed_targets_compare_with_a_set_figure() -> None:
+    million = Target.fixed("≥1M msg/s", 1e6)
+    assert (million.against, million.min_speedup, million.figure) == ("", 1.0, 1e6)
+    tell = fake_workload(
+        {SUBJECT: failing, RAW: failing},
+        name="tell",
+        kind=Kind.THROUGHPUT,
+        targets=(million,),
+    )
+    rss = fake_workload(
+        {}, name="rss", kind=Kind.AMOUNT, targets=(Target.fixed("≤2 KiB", 2.0),)
+    )
+    run = Report(Settings(), [SUBJECT, RAW], {})
+    # The raw figure is no concern of a fixed target, however it compares.
+    run.results.append(result_with(tell, {SUBJECT: 1.5e6, RAW: 1e9}))
+    run.results.append(result_with(rss, {SUBJECT: 2.5}))
+    [fast_enough] = run.targets(run.results[0])
+    [too_big] = run.targets(run.results[1])
+    assert fast_enough.speedup == pytest.approx(1.5)
+    assert fast_enough.met is True
+    assert too_big.speedup == pytest.approx(0.8)
+    assert too_big.met is False
+    unmeasured = Report(Settings(), [SUBJECT], {})
+    unmeasured.results.append(result_with(tell, {RAW: 1.0}))
+    assert unmeasured.targets(unmeasured.results[0])[0].met is None
+    words = Kind.THROUGHPUT.words
+    assert report.format_target(fast_enough, words) == "✓ ≥1M msg/s"
+    records = report.records(run, VERSIONS)
+    assert [(r["name"], r["implementation"]) for r in records][:2] == [
+        ("tell", SUBJECT),
+        ("tell", RAW),
+    ]
+    assert records[0]["targets"] == [
+        {
+            "label": "≥1M msg/s",
+            "against": None,
+            "workload": "tell",
+            "figure": 1e6,
+            "min_speedup": 1.0,
+            "speedup": pytest.approx(1.5),
+            "met": True,
+        }
+    ]
+
+
+def test_workload_notes_are_in_the_table_once() -> None:
+    first = fake_workload({}, name="a", notes=("shared note", "a's note"))
+    second = fake_workload({}, name="b", notes=("shared note",))
+    run = Report(Settings(), [SUBJECT], {PYKKA: "Pykka is not installed"})
+    run.results.append(result_with(first, {SUBJECT: 1.0}))
+    run.results.append(result_with(second, {SUBJECT: 1.0}))
+    data = report.table_data(run, VERSIONS, ["given"])
+    assert data.notes[:4] == [
+        "given",
+        "Pykka is not installed",
+        "shared note",
+        "a's note",
+    ]
+
+
 # -- Workloads, selection and settings -----------------------------------------
 
 
@@ -235,9 +304,13 @@ def test_select_matches_name_runtime_or_label_in_any_case() -> None:
     assert harness.select([ask, tell], ["nothing"]) == []
 
 
+def threading_workloads() -> list[Workload]:
+    return [w for w in harness.discover_workloads() if w.runtime == tw.RUNTIME_NAME]
+
+
 def test_threading_workloads_are_discovered_with_all_three_implementations() -> None:
-    found = harness.discover_workloads()
-    names = [w.name for w in found if w.runtime == tw.RUNTIME_NAME]
+    found = threading_workloads()
+    names = [w.name for w in found]
     assert names == [
         "ask",
         "proxy",
@@ -463,7 +536,9 @@ def test_run_ends_the_progress_display_when_interrupted() -> None:
 
 
 def own_threads() -> set[threading.Thread]:
-    return {t for t in threading.enumerate() if t.name != IDLE_THREAD_NAME}
+    """The threads running, but Limelight's pooled ones and its background loop."""
+    shared = {IDLE_THREAD_NAME, aw.BACKGROUND_THREAD_NAME}
+    return {t for t in threading.enumerate() if t.name not in shared}
 
 
 def test_every_real_workload_runs_clean_at_a_tiny_size(pykka_here: bool) -> None:
@@ -475,10 +550,12 @@ def test_every_real_workload_runs_clean_at_a_tiny_size(pykka_here: bool) -> None
         unavailable=unavailable,
     )
     assert result.problems == []
-    expected = [SUBJECT, PYKKA, RAW] if pykka_here else [SUBJECT, RAW]
-    assert result.implementations == expected
+    everything = [SUBJECT, PYKKA, RAW] if pykka_here else [SUBJECT, RAW]
+    assert result.implementations == everything
+    assert {res.workload.runtime for res in result.results} == {"asyncio", "threading"}
     for res in result.results:
         assert res.errors == {}
+        expected = [i for i in res.workload.implementations if i in everything]
         assert list(res.figures) == expected
         for figure in res.figures.values():
             assert len(figure.samples) == 1
@@ -546,7 +623,7 @@ def test_actor_classes_are_separate_per_library(pykka_here: bool) -> None:
 
 
 def test_threading_check_reports_registered_actors() -> None:
-    check = harness.discover_workloads()[0].check
+    check = threading_workloads()[0].check
     assert check() == []
     ref = tw.LimelightEcho.start()
     try:
@@ -567,7 +644,7 @@ def test_threading_check_looks_at_pykka_once_it_is_loaded(
     )
     tw.pykka_library.cache_clear()
     monkeypatch.setattr(tw, "pykka_library", _cached(fake))
-    check = harness.discover_workloads()[0].check
+    check = threading_workloads()[0].check
     assert check() == []  # Pykka not loaded yet: not looked at
     assert tw.pykka_library() is fake
     assert check() == ["3 pykka actor(s) still registered"]
@@ -588,7 +665,7 @@ def test_idle_limelight_threads_may_linger_and_can_be_ended() -> None:
     assert RUNTIME.threads.idle_count() >= 1
     idle = [t for t in threading.enumerate() if t.name == IDLE_THREAD_NAME]
     assert idle
-    may_linger = harness.discover_workloads()[0].may_linger
+    may_linger = threading_workloads()[0].may_linger
     assert all(may_linger(t) for t in idle)
     assert not may_linger(threading.current_thread())
     tw.limelight_library().settle()
@@ -604,6 +681,198 @@ def test_limelight_rss_per_actor_is_a_plausible_size() -> None:
     # A thread's stack pages alone are several KiB; nothing needs a MiB.
     assert 1 < kib < 1024
     assert limelight.ActorRegistry.get_all() == []
+
+
+# -- The asyncio workloads -----------------------------------------------------
+
+
+def fake_uvloop(version: str | None) -> types.ModuleType:
+    """A module that passes for uvloop; its loops are asyncio's own."""
+    module = types.ModuleType("uvloop")
+    module.__dict__["new_event_loop"] = asyncio.new_event_loop
+    if version is not None:
+        module.__dict__["__version__"] = version
+    return module
+
+
+IN_LOOP_NAMES = ["ask", "proxy", "thread_ask", "tell", "spawn", "start", "rss"]
+
+
+def test_asyncio_workloads_without_uvloop(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "uvloop", None)
+    found = aw.workloads()
+    assert [w.name for w in found] == IN_LOOP_NAMES
+    assert {w.runtime for w in found} == {"asyncio"}
+    by_name = {w.name: w for w in found}
+    for name in ("ask", "proxy", "thread_ask", "tell", "spawn"):
+        assert list(by_name[name].implementations) == [SUBJECT, PYKKA, RAW]
+    for name in ("start", "rss"):
+        assert list(by_name[name].implementations) == [SUBJECT, RAW]
+    # Round trips are sampled together, so that they can be compared.
+    assert [w.name for w in found if w.group == "asyncio round trips"] == [
+        "ask",
+        "proxy",
+        "thread_ask",
+    ]
+    goals = {
+        w.name: [(t.against, round(t.min_speedup, 4), t.figure) for t in w.targets]
+        for w in found
+    }
+    assert goals == {
+        "ask": [(RAW, 0.6667, None), (PYKKA, 10.0, None)],
+        "proxy": [(RAW, 0.6667, None), (PYKKA, 10.0, None)],
+        "thread_ask": [(RAW, 0.6667, None)],
+        "tell": [("", 1.0, 1e6)],
+        "spawn": [("", 1.0, 1e5)],
+        "start": [("", 1.0, 1e5)],
+        "rss": [("", 1.0, 2.0)],
+    }
+    assert by_name["start"].title(100_000) == "start 100,000 live actors in a loop"
+    assert (by_name["start"].size, by_name["start"].quick_size) == (100_000, 10_000)
+    assert (by_name["rss"].size, by_name["rss"].quick_size) == (100_000, 10_000)
+    for workload in found:
+        assert workload.raw_meaning
+        assert workload.quick_size <= workload.size
+        assert "ask round" not in workload.label  # (the CLI tests' filter)
+        assert workload.notes == (aw.PYKKA_NOTE, aw.XOSCAR_NOTE, aw.find_uvloop()[1])
+    assert "uvloop is not installed" in aw.find_uvloop()[1]
+    assert "36.6 µs" in aw.XOSCAR_NOTE
+    assert "13.5k spawn + stop/s" in aw.XOSCAR_NOTE
+
+
+def test_asyncio_workloads_with_uvloop_run_the_in_loop_rows_on_it_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "uvloop", fake_uvloop("0.99.1"))
+    found = aw.workloads()
+    assert [w.name for w in found] == [
+        "ask",
+        "proxy",
+        "ask_uvloop",
+        "proxy_uvloop",
+        "thread_ask",
+        "tell",
+        "tell_uvloop",
+        "spawn",
+        "spawn_uvloop",
+        "start",
+        "rss",
+    ]
+    assert [w.group for w in found[:5]] == ["asyncio round trips"] * 5
+    assert found[5].group == found[6].group == "asyncio tells"
+    assert found[7].group == found[8].group == "asyncio spawns"
+    by_name = {w.name: w for w in found}
+    for name in ("ask", "proxy", "tell", "spawn"):
+        on_uvloop = by_name[f"{name}_uvloop"]
+        assert on_uvloop.label == f"{by_name[name].label} [uvloop]"
+        # Pykka's thread actors do not depend on the loop: measured once.
+        assert list(on_uvloop.implementations) == [SUBJECT, RAW]
+        assert on_uvloop.raw_meaning == by_name[name].raw_meaning
+        assert PYKKA not in {t.against for t in on_uvloop.targets}
+        assert on_uvloop.implementations[SUBJECT](3) > 0
+        assert on_uvloop.implementations[RAW](3) > 0
+    assert found[0].notes[-1] == (
+        "[uvloop] rows: the same on uvloop 0.99.1's event loop, raw included."
+    )
+    assert limelight.ActorRegistry.get_all() == []
+
+
+def test_find_uvloop_without_a_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "uvloop", fake_uvloop(None))
+    loop, note = aw.find_uvloop()
+    assert loop is not None
+    assert loop.name == "uvloop"
+    assert loop.new is asyncio.new_event_loop
+    assert "uvloop unknown" in note
+
+
+def test_asyncio_workloads_are_discovered_before_the_threading_ones() -> None:
+    runtimes = [w.runtime for w in harness.discover_workloads()]
+    first_threading = runtimes.index("threading")
+    assert set(runtimes[:first_threading]) == {"asyncio"}
+    assert set(runtimes[first_threading:]) == {"threading"}
+
+
+@pytest.mark.parametrize(
+    "measure",
+    [
+        aw.ask_in_loop,
+        aw.proxy_in_loop,
+        aw.tell_in_loop,
+        aw.spawn_stop_in_loop,
+        aw.start_live,
+    ],
+)
+def test_asyncio_measurements_time_a_batch_and_stop_their_actors(
+    measure: Callable[[int], Any],
+) -> None:
+    assert aw.ASYNCIO_LOOP.run(measure)(5) > 0
+    assert limelight.ActorRegistry.get_all() == []
+
+
+def test_asyncio_measurements_run_in_the_loop() -> None:
+    seen: list[asyncio.AbstractEventLoop] = []
+
+    def new_loop() -> asyncio.AbstractEventLoop:
+        seen.append(asyncio.new_event_loop())
+        return seen[-1]
+
+    async def where_the_actor_lives(_n: int) -> float:
+        ref = aw.AsyncEcho.start()
+        inbox: Any = ref.actor_inbox
+        assert inbox.loop is asyncio.get_running_loop()
+        assert await ref.ask("ping", block=False) == "ping"
+        assert await ref.proxy().call(3) == 3
+        await ref.stop(block=False)
+        return 1.0
+
+    assert aw.Loop("mine", new_loop).run(where_the_actor_lives)(1) == 1.0
+    assert len(seen) == 1
+    assert seen[0].is_closed()
+
+
+def test_live_actors_are_stopped_even_if_interrupted() -> None:
+    async def interrupted() -> None:
+        async with aw._live_actors(4):
+            assert len(limelight.ActorRegistry.get_all()) == 4
+            raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError, match="interrupted"):
+        raw_asyncio.run(asyncio.new_event_loop, interrupted())
+    assert limelight.ActorRegistry.get_all() == []
+
+
+def test_thread_ask_uses_the_background_loop_which_may_linger() -> None:
+    assert aw.thread_ask(5) > 0
+    assert limelight.ActorRegistry.get_all() == []
+    background = [
+        t for t in threading.enumerate() if t.name == aw.BACKGROUND_THREAD_NAME
+    ]
+    assert len(background) == 1
+    for workload in aw.workloads():
+        assert workload.may_linger(background[0])
+        assert not workload.may_linger(threading.current_thread())
+        assert workload.check() == []
+
+
+def test_asyncio_pykka_columns_are_pykka_thread_actors(pykka_here: bool) -> None:
+    if not pykka_here:
+        pytest.skip("the real Pykka is not installed")
+    import pykka  # noqa: PLC0415
+
+    by_name = {w.name: w for w in aw.workloads()}
+    for name in ("ask", "proxy", "thread_ask", "tell", "spawn"):
+        assert by_name[name].implementations[PYKKA](3) > 0
+    assert pykka.ActorRegistry.get_all() == []
+
+
+def test_asyncio_rss_per_actor_is_a_plausible_size() -> None:
+    assert isinstance(aw.rss_limelight(5), float)  # (in-process: for coverage)
+    assert limelight.ActorRegistry.get_all() == []
+    # In a fresh process, as the benchmark measures it: an actor on a loop
+    # costs no thread stack and no task; far under a thread actor's size.
+    kib = fresh.sample(f"{aw.__name__}:rss_limelight", 2000)
+    assert 0.1 < kib < 16
 
 
 # -- Raw primitives ------------------------------------------------------------
@@ -640,6 +909,66 @@ def test_raw_waiting_threads_are_stopped_even_if_interrupted() -> None:
     with pytest.raises(RuntimeError, match="interrupted"), raw._waiting_threads(4):
         raise RuntimeError("interrupted")
     assert own_threads() == before
+
+
+# -- Raw asyncio primitives ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "measure",
+    [
+        raw_asyncio.ask_round_trip,
+        raw_asyncio.call_round_trip,
+        raw_asyncio.tell_throughput,
+        raw_asyncio.spawn_stop,
+        raw_asyncio.start_live,
+    ],
+)
+def test_raw_asyncio_measurements_time_a_batch_and_end_their_tasks(
+    measure: Callable[[int], Any],
+) -> None:
+    async def measured() -> float:
+        seconds: float = await measure(5)
+        others = asyncio.all_tasks() - {asyncio.current_task()}
+        assert others == set()
+        return seconds
+
+    assert raw_asyncio.run(asyncio.new_event_loop, measured()) > 0
+
+
+def test_raw_asyncio_run_closes_its_loop_even_on_error() -> None:
+    made: list[asyncio.AbstractEventLoop] = []
+
+    def new_loop() -> asyncio.AbstractEventLoop:
+        made.append(asyncio.new_event_loop())
+        return made[-1]
+
+    async def broken() -> None:
+        raise RuntimeError("broken")
+
+    with pytest.raises(RuntimeError, match="broken"):
+        raw_asyncio.run(new_loop, broken())
+    assert made[0].is_closed()
+
+
+def test_raw_asyncio_workers_are_stopped_even_if_interrupted() -> None:
+    tasks: set[asyncio.Task[Any]] = set()
+
+    async def interrupted() -> None:
+        async with raw_asyncio._live_workers(4):
+            tasks.update(asyncio.all_tasks() - {asyncio.current_task()})
+            raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError, match="interrupted"):
+        raw_asyncio.run(asyncio.new_event_loop, interrupted())
+    assert len(tasks) == 4
+    assert all(task.done() for task in tasks)
+
+
+def test_raw_asyncio_rss_per_task_is_a_plausible_size() -> None:
+    assert isinstance(raw_asyncio.rss_per_task(5), float)
+    kib = fresh.sample(f"{raw_asyncio.__name__}:rss_per_task", 2000)
+    assert 0.1 < kib < 64
 
 
 # -- Memory and fresh processes ------------------------------------------------
@@ -840,7 +1169,7 @@ def test_table_data_shows_medians_ratios_and_targets() -> None:
         "raw is",
     ]
     assert data.numeric == [False, False, True, True, True, True, True, False, False]
-    assert "Limelight 0.1.0 vs Pykka 4.5.0 vs raw threads" in data.heading
+    assert "Limelight 0.1.0 vs Pykka 4.5.0 vs raw primitives" in data.heading
     assert "quick run" in data.heading
     [(runtime, rows)] = data.sections
     assert runtime == "fake"
@@ -943,6 +1272,7 @@ def test_records_have_the_fields_and_the_ratios() -> None:
             "label": "≥2× pykka",
             "against": PYKKA,
             "workload": "ask",
+            "figure": None,
             "min_speedup": 2.0,
             "speedup": pytest.approx(30 / 11),
             "met": True,
@@ -951,6 +1281,7 @@ def test_records_have_the_fields_and_the_ratios() -> None:
             "label": "≤1.5× raw",
             "against": RAW,
             "workload": "ask",
+            "figure": None,
             "min_speedup": pytest.approx(1 / 1.5),
             "speedup": pytest.approx(8 / 11),
             "met": True,

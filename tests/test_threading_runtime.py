@@ -234,3 +234,18 @@ def test_the_runtime_module_exports() -> None:
     assert threads.ThreadingActor is limelight.ThreadingActor
     assert threads.ThreadingFuture is limelight.ThreadingFuture
     assert RUNTIME.name == "threading"
+
+
+class AsyncHookOnThreads(limelight.ThreadingActor):
+    async def on_start(self) -> None:  # a mistake: nothing on a thread awaits it
+        pass
+
+
+def test_an_async_hook_on_a_thread_actor_is_a_clear_crash(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ref = AsyncHookOnThreads.start()
+
+    assert ref.actor_stopped.wait(TIMEOUT)
+    messages = [str(record.exc_info[1]) for record in caplog.records if record.exc_info]
+    assert any("is an `async def`" in message for message in messages)

@@ -48,7 +48,14 @@ from typing import (
 from limelight._core._actor import Actor
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from limelight._core._future import Future
+
+    _FailureHook = Callable[
+        [Any, type[BaseException] | None, BaseException | None, TracebackType | None],
+        None,
+    ]
 
 __all__ = ["ActorMemberMixin", "proxy_field", "proxy_method"]
 
@@ -81,9 +88,11 @@ class ActorMemberMixin:
     """Types the proxy methods every actor has: ``stop()`` and the hooks."""
 
     stop = proxy_method(Actor.stop)
-    on_start = proxy_method(Actor.on_start)
-    on_stop = proxy_method(Actor.on_stop)
-    on_failure = proxy_method(Actor.on_failure)
+    # The hooks return nothing, as far as a caller through a proxy can tell
+    # (an event-loop actor's async hook is awaited by the actor itself).
+    on_start = proxy_method(cast("Callable[[Any], None]", Actor.on_start))
+    on_stop = proxy_method(cast("Callable[[Any], None]", Actor.on_stop))
+    on_failure = proxy_method(cast("_FailureHook", Actor.on_failure))
     on_receive = proxy_method(Actor.on_receive)
 
 

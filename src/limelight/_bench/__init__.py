@@ -1,4 +1,4 @@
-"""``limelight bench``: Limelight measured against Pykka and raw threads, side by side.
+"""``limelight bench``: Limelight against Pykka and raw primitives, side by side.
 
 The harness (:mod:`limelight._bench.harness`) knows nothing about any runtime:
 it runs :class:`~limelight._bench.harness.Workload` objects. A group of

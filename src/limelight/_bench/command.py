@@ -21,10 +21,10 @@ __all__ = ["DESCRIPTION", "configure", "run"]
 
 DESCRIPTION = """\
 Measure Limelight against Pykka and against the raw primitives underneath
-(plain threads and queues), all in this process (memory in fresh ones), one
-sample of each in turn, and print the medians with their ratios and
-Limelight's targets. The full run takes about five minutes on two cores;
---quick takes under 30 s.
+(plain threads and queues; asyncio tasks and queues), all in this process
+(memory in fresh ones), one sample of each in turn, and print the medians
+with their ratios and Limelight's targets. The full run takes about eight
+minutes on two cores; --quick takes under 30 s.
 """
 
 EXIT_OK = 0

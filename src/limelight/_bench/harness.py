@@ -2,7 +2,7 @@
 
 A :class:`Workload` measures one thing (an ask round trip, say) with several
 *implementations*: Limelight, the library it is measured against (Pykka), and
-the raw primitive underneath (plain threads and queues). An implementation is
+the raw primitive underneath (threads or tasks, and queues). An implementation is
 a function that does ``n`` operations and returns what it measured.
 
 :func:`run` takes the samples *interleaved*: one sample of each
@@ -57,7 +57,7 @@ PYKKA = "pykka"
 """The library Limelight replaces."""
 
 RAW = "raw"
-"""The raw primitive a workload's operation boils down to (threads and queues)."""
+"""The raw primitive a workload's operation boils down to (threads or tasks; queues)."""
 
 Implementation = Callable[[int], float]
 """Do `n` operations; return the elapsed seconds, or the figure itself (see `Kind`)."""
@@ -123,7 +123,8 @@ class Target:
     """A goal for Limelight's figure: at least `min_speedup` times better than another.
 
     A goal such as "at most 1.5 times the raw cost" is a `min_speedup` of
-    ``1 / 1.5`` against ``raw``.
+    ``1 / 1.5`` against ``raw``. A goal set in absolute terms, such as "at
+    least a million messages a second", is made with `fixed`.
     """
 
     label: str
@@ -137,6 +138,18 @@ class Target:
 
     workload: str | None = None
     """Compare with this other workload of the same runtime, instead of this one."""
+
+    figure: float | None = None
+    """Compare with this fixed figure instead of a measured one (see `fixed`)."""
+
+    @classmethod
+    def fixed(cls, label: str, figure: float) -> Target:
+        """A goal of a fixed figure: Limelight's must be as good or better.
+
+        "Better" is in the direction of the workload's `Kind`: at least
+        `figure` operations a second, at most `figure` KiB, and so on.
+        """
+        return cls(label, "", 1.0, figure=figure)
 
 
 @dataclass(frozen=True)
@@ -181,6 +194,9 @@ class Workload:
 
     targets: Sequence[Target] = ()
     """Goals for Limelight's figure."""
+
+    notes: Sequence[str] = ()
+    """Lines for the table's notes when the workload runs (what a column means here)."""
 
     check: Callable[[], list[str]] = field(default=lambda: [])
     """Return what the samples left behind (actors still registered, say)."""
@@ -347,7 +363,9 @@ class Report:
             other: Result | None = result
             if target.workload is not None:
                 other = self.find(result.workload.runtime, target.workload)
-            theirs = None if other is None else other.median(target.against)
+            theirs = target.figure
+            if theirs is None and other is not None:
+                theirs = other.median(target.against)
             ratio = speedup(
                 result.median(SUBJECT),
                 theirs,

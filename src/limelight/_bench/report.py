@@ -98,7 +98,7 @@ class TableData:
 
 
 def _describe_run(report: Report, versions: Mapping[str, str]) -> str:
-    names = {SUBJECT: "Limelight", "pykka": "Pykka", RAW: "raw threads"}
+    names = {SUBJECT: "Limelight", "pykka": "Pykka", RAW: "raw primitives"}
     parts = [
         f"{names.get(impl, impl)} {versions.get(impl, '')}".strip()
         if impl != RAW
@@ -161,6 +161,8 @@ def table_data(
         sections[-1][1].append(row)
     all_notes = list(notes)
     all_notes += [note for note in report.unavailable.values() if note]
+    for result in report.results:
+        all_notes += [n for n in result.workload.notes if n not in all_notes]
     samples = sorted(
         {len(f.samples) for r in report.results for f in r.figures.values()}
     )
@@ -233,8 +235,9 @@ def records(report: Report, versions: Mapping[str, str]) -> list[dict[str, Any]]
                 record["targets"] = [
                     {
                         "label": t.target.label,
-                        "against": t.target.against,
+                        "against": t.target.against or None,
                         "workload": t.target.workload or workload.name,
+                        "figure": t.target.figure,
                         "min_speedup": t.target.min_speedup,
                         "speedup": t.speedup,
                         "met": t.met,

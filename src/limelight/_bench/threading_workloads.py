@@ -36,6 +36,7 @@ from limelight._runtimes.threads import IDLE_THREAD_NAME, RUNTIME
 __all__ = [
     "Library",
     "LimelightEcho",
+    "leftover_actors",
     "limelight_library",
     "pykka_library",
     "workloads",
@@ -276,8 +277,8 @@ def _implementations(
     }
 
 
-def _leftovers() -> list[str]:
-    """Actors either library still has registered."""
+def leftover_actors() -> list[str]:
+    """Actors either library still has registered (Pykka only once it is loaded)."""
     libraries = [limelight_library()]
     if pykka_library.cache_info().currsize:
         libraries.append(pykka_library())
@@ -305,7 +306,7 @@ def workloads() -> list[Workload]:
     threading_workload = functools.partial(
         Workload,
         runtime=RUNTIME_NAME,
-        check=_leftovers,
+        check=leftover_actors,
         may_linger=_is_idle_limelight_thread,
     )
     return [
@@ -396,7 +397,8 @@ def workloads() -> list[Workload]:
             unit="s",
             implementations=_implementations(stop_all, raw.stop_all),
             size=10_000,
-            quick_size=2_000,
+            # Starting the threads, untimed, takes most of a sample's time.
+            quick_size=500,
             samples=3,
             quick_samples=3,
             warmup=0,
@@ -415,7 +417,7 @@ def workloads() -> list[Workload]:
                 RAW: functools.partial(fresh.sample, f"{raw.__name__}:rss_per_thread"),
             },
             size=2_000,
-            quick_size=500,
+            quick_size=200,
             samples=5,
             quick_samples=3,
             warmup=0,

@@ -6,6 +6,7 @@ import logging
 import random
 import sys
 from collections.abc import Callable
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from limelight._core import _mailbox
@@ -230,13 +231,15 @@ class Actor:
 
     # -- Hooks ---------------------------------------------------------------
 
-    def on_start(self) -> None:
+    def on_start(self) -> object:
         """Run once, in the actor's context, before the first message is handled.
 
-        If it raises, the exception is logged and the actor stops.
+        If it raises, the exception is logged and the actor stops. Actors on
+        an event loop may make this (and the other hooks) an ``async def``;
+        other actors' hooks return nothing.
         """
 
-    def on_stop(self) -> None:
+    def on_stop(self) -> object:
         """Run once, in the actor's context, when the actor stops normally.
 
         Not called when the actor stops because of a crash; see
@@ -249,7 +252,7 @@ class Actor:
         exception_type: type[BaseException] | None,
         exception_value: BaseException | None,
         traceback: TracebackType | None,
-    ) -> None:
+    ) -> object:
         """Run in the actor's context when a told message raised, before it stops.
 
         The arguments are those of ``sys.exc_info()``. If it raises, that
@@ -311,7 +314,14 @@ class Actor:
     def _run_hook(self, hook: Callable[..., Any], *args: Any) -> None:
         """Call a life-cycle hook; an exception in it is a crash."""
         try:
-            hook(*args)
+            result = hook(*args)
+            if result.__class__ is CoroutineType:
+                result.close()  # never to be awaited: say so once, below
+                msg = (
+                    f"{hook.__qualname__}() is an `async def`, which only actors "
+                    "on an event loop (AsyncioActor) can run"
+                )
+                raise TypeError(msg)
         except Exception:  # noqa: BLE001 -- user code may raise anything
             self._handle_failure(*sys.exc_info())
         except BaseException as exc:  # noqa: BLE001 -- user code may raise anything

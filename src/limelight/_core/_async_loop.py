@@ -8,25 +8,26 @@ returns a coroutine (is an ``async def``) makes the actor start a task, which aw
 and then keeps draining until the inbox is empty again. Handlers never run
 concurrently: while the task runs, drain callbacks step aside.
 
-This module needs only ``call_soon``, ``call_soon_threadsafe`` and
-``create_task`` of an asyncio-compatible loop; the asyncio runtime supplies
-the loop.
+This module needs only ``call_soon``, ``call_soon_threadsafe``,
+``create_task`` and ``is_closed`` of an asyncio-compatible loop; the asyncio
+runtime supplies the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 import logging
 import queue
 import sys
-import threading
 from collections.abc import Callable, Coroutine
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 from limelight._core._actor import _UNKNOWN, STOP_HANDLER, _handler_cache, handler_for
 from limelight._core._exceptions import ActorDeadError
+from limelight._core._waiting import state_lock
 
 if TYPE_CHECKING:
     from limelight._core._actor import Actor
@@ -42,7 +43,7 @@ _Work = Coroutine[Any, Any, None]
 # Messages handled per drain before yielding to other callbacks and tasks.
 BATCH = 128
 
-_get_ident = threading.get_ident
+_get_running_loop = asyncio._get_running_loop
 
 
 class LoopInbox:
@@ -55,27 +56,31 @@ class LoopInbox:
     __slots__ = (
         "_actor",
         "_busy",
+        "_context",
         "_items",
         "_scheduled",
         "_started",
+        "_task",
         "_torn_down",
         "loop",
-        "loop_thread",
     )
 
-    def __init__(
-        self, actor: Actor, loop: asyncio.AbstractEventLoop, loop_thread: int
-    ) -> None:
+    def __init__(self, actor: Actor, loop: asyncio.AbstractEventLoop) -> None:
         self._actor = actor
         self.loop = loop
-        self.loop_thread = loop_thread
         self._items: collections.deque[Envelope] = collections.deque()
+        # The actor's own context, as a thread actor has its own thread's:
+        # drains run in it, not in whichever sender's context scheduled them
+        # (and its tasks copy it).
+        self._context = contextvars.Context()
         # A drain is scheduled or running. Set by whoever schedules one and
         # cleared by the drain only once the inbox is empty; after the actor
         # has stopped it stays set, so nothing is scheduled any more.
         self._scheduled = False
         # A task is running the actor (awaiting a coroutine of it).
         self._busy = False
+        # That task, held because a loop keeps only weak references to tasks.
+        self._task: asyncio.Task[None] | None = None
         self._started = False
         self._torn_down = False
 
@@ -87,6 +92,10 @@ class LoopInbox:
         if not self._scheduled:
             self._scheduled = True
             self._schedule_drain()
+        elif self.loop.is_closed():
+            # The loop closed with a drain (or the actor's task) pending,
+            # which will never run: nothing would answer this message.
+            self._loop_closed()
 
     def get(self) -> Envelope:
         """Not supported: an event loop's actor is driven by callbacks."""
@@ -115,23 +124,40 @@ class LoopInbox:
         self._schedule_drain()
 
     def _schedule_drain(self) -> None:
-        if _get_ident() == self.loop_thread:
-            self.loop.call_soon(self._drain)
+        loop = self.loop
+        # (Whether this thread is running the loop, rather than whether it is
+        # the thread that ran it when the actor started: a loop can be run by
+        # one thread, then by another.)
+        if _get_running_loop() is loop:
+            loop.call_soon(self._drain, context=self._context)
             return
         try:
-            self.loop.call_soon_threadsafe(self._drain)
-        except RuntimeError:
-            # The loop is closed: its actors are gone, and the sender's
-            # late-message check answers what it put.
-            logger.debug("Not scheduled on closed loop: %s", self._actor)
+            loop.call_soon_threadsafe(self._drain, context=self._context)
+        except RuntimeError:  # the only reason it raises: the loop is closed
+            self._loop_closed()
+
+    def _loop_closed(self) -> None:
+        """The actor's loop is closed, so nothing will ever run it: it is dead.
+
+        Called in the sender's thread. Hooks do not run (they would have to
+        run on the loop); asks still queued fail with ActorDeadError, so that
+        nobody waits forever for a loop that is gone.
+        """
+        actor = self._actor
+        logger.debug("Event loop of %s is closed: it is dead", actor)
+        if not actor.actor_stopped.is_set():
+            actor._begin_stop()
+        self._tear_down()
 
     def _drain(self) -> None:
         if self._busy:
             return  # the actor's task is running: it drains when done
         work = self._drain_step()
         if work is not None:
+            # (Set first: with an eager task factory, the task runs, and may
+            # finish, inside create_task().)
             self._busy = True
-            self.loop.create_task(self._run_task(work))
+            self._task = self.loop.create_task(self._run_task(work))
 
     async def _run_task(self, work: _Work) -> None:
         next_work: _Work | None = work
@@ -144,6 +170,7 @@ class LoopInbox:
             raise
         finally:
             self._busy = False
+            self._task = None
 
     def _drain_step(self) -> _Work | None:
         """Handle messages until one needs awaiting (returned) or none is left."""
@@ -163,7 +190,7 @@ class LoopInbox:
                     return None
                 self._scheduled = True
             if budget == 0:
-                self.loop.call_soon(self._drain)
+                self.loop.call_soon(self._drain, context=self._context)
                 return None
             budget -= 1
             message, reply_to = items.popleft()
@@ -174,10 +201,13 @@ class LoopInbox:
         return None
 
     def _tear_down(self) -> None:
-        if not self._torn_down:
+        # Once only, though senders that find the loop closed may race here.
+        with state_lock:
+            if self._torn_down:
+                return
             self._torn_down = True
-            self._scheduled = True  # for good: nothing needs scheduling any more
-            self._actor._actor_loop_teardown()
+        self._scheduled = True  # for good: nothing needs scheduling any more
+        self._actor._actor_loop_teardown()
 
     def _handle(self, message: Any, reply_to: Future[Any] | None) -> _Work | None:
         """Handle one message; return what is left to await, if anything."""

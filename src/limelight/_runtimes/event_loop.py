@@ -21,10 +21,13 @@ from limelight._core._actor import Actor
 from limelight._core._async_loop import LoopInbox
 from limelight._core._exceptions import DeadlockError
 from limelight._core._future import _PENDING, SettableFuture
+from limelight._core._registry import ActorRegistry
+from limelight._core._runtime import Runtime
 from limelight._core._waiting import allocate_lock
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Coroutine
+    from types import TracebackType
 
 __all__ = ["AsyncioActor", "AsyncioFuture", "AsyncioRuntime", "BackgroundLoop"]
 
@@ -64,13 +67,22 @@ class AsyncioFuture(SettableFuture[T]):
 
 
 class BackgroundLoop:
-    """The event loop for actors started outside any running loop."""
+    """The event loop for actors started outside any running loop.
+
+    It keeps track of the actors *running* on it (from ``acquire()`` at their
+    start to ``release()`` at their teardown), not of those merely created:
+    an actor whose ``__init__()`` raises never starts, and must not keep the
+    loop, and with it the program, alive.
+    """
 
     def __init__(self) -> None:
         self._lock = allocate_lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread_id = 0
-        self._actors = 0
+        # The URNs of the actors running on the loop: a set, so that
+        # releasing an actor that was never acquired changes nothing.
+        self._actors: set[str] = set()
+        # Set for good at interpreter exit: from then on the loop ends as
+        # soon as no actor runs on it (a loop started later too).
         self._closing = False
         self._loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
@@ -78,20 +90,32 @@ class BackgroundLoop:
         """Whether `loop` is (or was) a background loop."""
         return loop in self._loops
 
-    def acquire(self) -> tuple[asyncio.AbstractEventLoop, int]:
-        """Return the running background loop and its thread, for one more actor."""
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """Return the background loop, starting it if need be, for a new actor."""
         with self._lock:
-            if self._loop is None or self._closing:
+            if self._loop is None:
                 self._start()
             assert self._loop is not None
-            self._actors += 1
-            return self._loop, self._thread_id
+            return self._loop
 
-    def release(self) -> None:
-        """One actor on the loop has stopped; the loop ends if it was the last."""
+    def acquire(self, actor_urn: str) -> asyncio.AbstractEventLoop:
+        """Note that an actor runs on the loop from now on; return the loop.
+
+        That is the loop the actor was created on, unless that one ended
+        since (at interpreter exit, with no actor left on it): then a new one.
+        """
         with self._lock:
-            self._actors -= 1
-            if self._closing and self._actors == 0 and self._loop is not None:
+            if self._loop is None:
+                self._start()
+            assert self._loop is not None
+            self._actors.add(actor_urn)
+            return self._loop
+
+    def release(self, actor_urn: str) -> None:
+        """An actor on the loop has stopped; the loop ends if it was the last."""
+        with self._lock:
+            self._actors.discard(actor_urn)
+            if self._closing and not self._actors and self._loop is not None:
                 self._loop.call_soon_threadsafe(self._loop.stop)
                 self._loop = None
 
@@ -99,7 +123,7 @@ class BackgroundLoop:
         """End the loop as soon as no actor lives on it (at interpreter exit)."""
         with self._lock:
             self._closing = True
-            if self._actors == 0 and self._loop is not None:
+            if not self._actors and self._loop is not None:
                 self._loop.call_soon_threadsafe(self._loop.stop)
                 self._loop = None
 
@@ -107,11 +131,9 @@ class BackgroundLoop:
         loop = asyncio.new_event_loop()
         started = allocate_lock()
         started.acquire()
-        thread_id = [0]
 
         def run() -> None:
             asyncio.set_event_loop(loop)
-            thread_id[0] = threading.get_ident()
             loop.call_soon(started.release)
             try:
                 loop.run_forever()
@@ -122,11 +144,9 @@ class BackgroundLoop:
         started.acquire()
         self._loop = loop
         self._loops.add(loop)
-        self._thread_id = thread_id[0]
-        self._closing = False
 
 
-class AsyncioRuntime:
+class AsyncioRuntime(Runtime):
     """The runtime of [`AsyncioActor`][limelight.asyncio.AsyncioActor]."""
 
     name = "asyncio"
@@ -143,17 +163,30 @@ class AsyncioRuntime:
 
     def create_inbox(self, actor: Actor) -> LoopInbox:
         loop = asyncio._get_running_loop()
-        if loop is not None:
-            return LoopInbox(actor, loop, threading.get_ident())
-        loop, thread_id = self.background.acquire()
-        return LoopInbox(actor, loop, thread_id)
+        if loop is None:
+            loop = self.background.loop()
+        return LoopInbox(actor, loop)
 
     def start(self, actor: Actor) -> None:
-        _inbox(actor).start()
+        if actor.actor_stopped.is_set():
+            # A message found its loop closed already (a background loop that
+            # ended at exit, between __init__() and now): it never runs, and
+            # was registered after it died.
+            ActorRegistry.unregister(actor.actor_ref)
+            return
+        inbox = _inbox(actor)
+        # (Also when started from inside the background loop, by another
+        # actor on it.)
+        if self.background.owns(inbox.loop):
+            # Rebound only if the loop ended since __init__(), at exit; the
+            # ref's futures keep the old loop, which only the check for
+            # get() deadlocks reads, and no thread runs it any more.
+            inbox.loop = self.background.acquire(actor.actor_urn)
+        inbox.start()
 
     def release(self, actor: Actor) -> None:
         if self.background.owns(_inbox(actor).loop):
-            self.background.release()
+            self.background.release(actor.actor_urn)
 
 
 def _inbox(actor: Actor) -> LoopInbox:
@@ -183,3 +216,20 @@ class AsyncioActor(Actor):
     """
 
     _runtime = RUNTIME
+
+    if TYPE_CHECKING:
+        # What type checkers see: each hook may be an `async def` too.
+
+        def on_start(self) -> Coroutine[Any, Any, None] | None:
+            """Run before the first message; see ``Actor.on_start()``."""
+
+        def on_stop(self) -> Coroutine[Any, Any, None] | None:
+            """Run when the actor stops normally; see ``Actor.on_stop()``."""
+
+        def on_failure(
+            self,
+            exception_type: type[BaseException] | None,
+            exception_value: BaseException | None,
+            traceback: TracebackType | None,
+        ) -> Coroutine[Any, Any, None] | None:
+            """Run when a told message raised; see ``Actor.on_failure()``."""
