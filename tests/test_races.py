@@ -167,3 +167,41 @@ def test_a_thread_survives_a_failing_actor_loop_and_logs_it(
     assert messages == [f"Actor loop of {ref} failed"]
     follower = Echo.start()  # the thread went on to serve (or be cached)
     assert follower.ask("still works", timeout=TIMEOUT) == "still works"
+
+
+def test_two_first_messages_put_at_once_share_one_inbox_deque(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import collections  # noqa: PLC0415
+
+    from limelight._core import _async_loop  # noqa: PLC0415
+    from limelight.asyncio import AsyncioActor  # noqa: PLC0415
+
+    class Quiet(AsyncioActor):
+        def on_receive(self, message: Any) -> Any:
+            return message
+
+    actor = Quiet()  # never started: only its inbox is used
+    assert isinstance(actor.actor_inbox, _async_loop.LoopInbox)
+    inbox: _async_loop.LoopInbox = actor.actor_inbox
+    other: collections.deque[Any] = collections.deque(["from the other thread"])
+
+    class OtherPutterWinsTheLock:
+        """The lock, as seen by a putter that another putter just beat to it."""
+
+        def __enter__(self) -> None:
+            inbox._items = other
+
+        def __exit__(self, *exc_info: object) -> None:
+            pass
+
+    monkeypatch.setattr(_async_loop, "state_lock", OtherPutterWinsTheLock())
+    inbox._scheduled = True  # no drain: this test reads the inbox itself
+    inbox.put(("mine", None))
+
+    assert inbox._items is other
+    assert list(other) == ["from the other thread", ("mine", None)]
+    inbox._scheduled = False
+    monkeypatch.undo()
+    limelight.ActorRegistry.unregister(actor.actor_ref)
+    actor._runtime.release(actor)

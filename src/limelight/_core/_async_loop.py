@@ -45,6 +45,12 @@ BATCH = 128
 
 _get_running_loop = asyncio._get_running_loop
 
+# The inbox of an actor that has never been sent a message: an empty deque
+# allocates a block of 64 slots (760 bytes), most of an idle actor's memory,
+# so every such inbox shares this one, which put() replaces. (It is never
+# appended to: maxlen 0 would silently discard.)
+_NO_ITEMS: collections.deque[Envelope] = collections.deque(maxlen=0)
+
 
 class LoopInbox:
     """An actor's inbox on an event loop, and the driver of its messages.
@@ -68,7 +74,7 @@ class LoopInbox:
     def __init__(self, actor: Actor, loop: asyncio.AbstractEventLoop) -> None:
         self._actor = actor
         self.loop = loop
-        self._items: collections.deque[Envelope] = collections.deque()
+        self._items: collections.deque[Envelope] = _NO_ITEMS
         # The actor's own context, as a thread actor has its own thread's:
         # drains run in it, not in whichever sender's context scheduled them
         # (and its tasks copy it).
@@ -88,7 +94,14 @@ class LoopInbox:
 
     def put(self, envelope: Envelope, /) -> None:
         """Queue an envelope and make sure a drain will see it."""
-        self._items.append(envelope)
+        items = self._items
+        if items is _NO_ITEMS:
+            with state_lock:  # made once, even if two threads put at once
+                if self._items is _NO_ITEMS:
+                    first: collections.deque[Envelope] = collections.deque()
+                    self._items = first
+                items = self._items
+        items.append(envelope)
         if not self._scheduled:
             self._scheduled = True
             self._schedule_drain()
@@ -186,7 +199,10 @@ class LoopInbox:
         while not stopped._flag:
             if not items:
                 self._scheduled = False
-                if not items:  # (re-checked: a put() may have seen it still set)
+                # Re-checked, and through self: a put() may have seen
+                # _scheduled still set, and may have made the first deque.
+                items = self._items
+                if not items:
                     return None
                 self._scheduled = True
             if budget == 0:
