@@ -204,4 +204,6 @@ def test_two_first_messages_put_at_once_share_one_inbox_deque(
     inbox._scheduled = False
     monkeypatch.undo()
     limelight.ActorRegistry.unregister(actor.actor_ref)
-    actor._runtime.release(actor)
+    runtime = actor._runtime
+    assert runtime is not None
+    runtime.release(actor)
