@@ -187,15 +187,7 @@ def test_many_threads_wait_for_one_future(runtime: Runtime) -> None:
 
 def test_no_actor_thread_is_left_after_stop_all() -> None:
     def end_idle_threads() -> None:
-        RUNTIME.close_idle_threads()
-        try:
-            for thread in threading.enumerate():
-                if thread.name == IDLE_THREAD_NAME:
-                    thread.join(REPLY_TIMEOUT)
-                    assert not thread.is_alive()
-        finally:
-            RUNTIME.threads.reopen()
-            RUNTIME.daemon_threads.reopen()
+        assert RUNTIME.end_idle_threads(REPLY_TIMEOUT)
 
     class Busy(limelight.ThreadingActor):
         def on_receive(self, message: Any) -> Any:

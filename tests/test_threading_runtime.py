@@ -54,15 +54,7 @@ class LocalReader(limelight.ThreadingActor):
 
 def end_idle_threads() -> None:
     """End the runtime's idle threads and wait until they are gone; no sleeping."""
-    RUNTIME.close_idle_threads()
-    try:
-        for thread in threading.enumerate():
-            if thread.name == IDLE_THREAD_NAME:
-                thread.join(TIMEOUT)
-                assert not thread.is_alive(), "an idle thread did not end"
-    finally:
-        RUNTIME.threads.reopen()
-        RUNTIME.daemon_threads.reopen()
+    assert RUNTIME.end_idle_threads(TIMEOUT), "an idle thread did not end"
 
 
 @pytest.fixture

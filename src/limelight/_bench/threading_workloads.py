@@ -96,14 +96,7 @@ class LimelightEcho(limelight.ThreadingActor):
 
 def _end_idle_threads() -> None:
     """End the threads Limelight keeps for reuse, and wait until they have ended."""
-    RUNTIME.close_idle_threads()
-    try:
-        for thread in threading.enumerate():
-            if thread.name == IDLE_THREAD_NAME:
-                thread.join()
-    finally:
-        RUNTIME.threads.reopen()
-        RUNTIME.daemon_threads.reopen()
+    RUNTIME.end_idle_threads()
 
 
 def limelight_library() -> Library:

@@ -330,8 +330,7 @@ class SettableFuture(Future[T]):
         """Wait with a waiter chosen by the caller's context (see _waiting)."""
         waiter = _waiting.new_waiter()
         wake = waiter.release
-        if not self._add_done_callback(wake):  # pragma: no cover -- always True
-            return
+        self._add_done_callback(wake)  # (no get hook here: always registers)
         if waiter.acquire(True, -1 if timeout is None else max(timeout, 0.0)):
             return
         self._remove_done_callback(wake)

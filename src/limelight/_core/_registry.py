@@ -170,7 +170,7 @@ class _StopChain:
         self._next = 0
         # started[i] gets what refs[i].stop(block=False) returned, once called:
         # a future of bool (or whatever a test double's stop() returns).
-        self.started: list[Future[Any]] = [_Slot() for _ in refs]
+        self.started: list[Future[Any]] = [SettableFuture() for _ in refs]
 
     def advance(self) -> None:
         # A loop, not recursion: a dead actor's stop completes at once.
@@ -182,9 +182,3 @@ class _StopChain:
             if isinstance(stopped, Future) and not stopped._is_ready():
                 stopped._add_done_callback(self.advance)
                 return
-
-
-class _Slot(SettableFuture[Any]):
-    """A plain future for the caller of stop_all() to wait on."""
-
-    __slots__ = ()

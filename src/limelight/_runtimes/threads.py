@@ -168,6 +168,23 @@ class ThreadingRuntime(Runtime):
         self.threads.close()
         self.daemon_threads.close()
 
+    def end_idle_threads(self, timeout: float | None = None) -> bool:
+        """End the idle cached threads now and wait for them, then cache again.
+
+        For leak checks (tests, benchmarks), which must not mistake the cache
+        for a leak. Returns whether every idle thread ended within `timeout`
+        seconds (each).
+        """
+        self.close_idle_threads()
+        try:
+            idle = [t for t in threading.enumerate() if t.name == IDLE_THREAD_NAME]
+            for thread in idle:
+                thread.join(timeout)
+            return not any(thread.is_alive() for thread in idle)
+        finally:
+            self.threads.reopen()
+            self.daemon_threads.reopen()
+
 
 RUNTIME = ThreadingRuntime()
 
