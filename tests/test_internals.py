@@ -16,7 +16,9 @@ import pytest
 
 import limelight
 from limelight._core import _waiting
+from limelight._core._stopped import StoppedEvent
 from limelight._core._waiting import Waiter
+from limelight.messages import Terminated
 from tests.test_examples import python
 
 TIMEOUT = 10.0
@@ -325,3 +327,36 @@ def test_python_dash_m_limelight_runs_the_command() -> None:
 
     assert found.returncode == 0, found.stderr
     assert "bench" in found.stdout
+
+
+# -- Termination callbacks -------------------------------------------------------------
+
+
+def test_a_failing_termination_callback_is_logged_and_harms_nobody(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ref = limelight.ThreadingActor.start()
+    called: list[Terminated] = []
+
+    def broken(_terminated: Terminated) -> None:
+        raise RuntimeError("callback bug")
+
+    ref.actor_stopped.add_termination_callback("broken", broken)
+    ref.actor_stopped.add_termination_callback("working", called.append)
+    with caplog.at_level(logging.ERROR, logger="limelight"):
+        ref.stop()
+    assert called == [Terminated(ref, "normal", None)]
+    assert any(
+        r.getMessage().startswith("Termination callback") for r in caplog.records
+    )
+
+
+def test_an_actor_terminates_once() -> None:
+    event = StoppedEvent()
+    called: list[Terminated] = []
+    event.add_termination_callback("key", called.append)
+    first = Terminated(limelight.ThreadingActor.start(), "normal", None)
+    event.terminate(first)
+    event.terminate(first._replace(reason="killed"))
+    assert event.terminated is first
+    assert called == [first]

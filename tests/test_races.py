@@ -26,7 +26,7 @@ TIMEOUT = 10.0
 class LateLock:
     """A held lock whose timed acquire runs `meanwhile` and then times out."""
 
-    def __init__(self, meanwhile: Callable[[], None]) -> None:
+    def __init__(self, meanwhile: Callable[[], object]) -> None:
         self.meanwhile = meanwhile
         self.released = False
 

@@ -7,12 +7,18 @@ and ``typing`` hold the rest of the API.
 import logging as _logging
 
 from limelight._core._actor import Actor
-from limelight._core._exceptions import ActorDeadError, DeadlockError, Timeout
+from limelight._core._exceptions import (
+    ActorDeadError,
+    DeadlockError,
+    LinkedActorFailed,
+    Timeout,
+)
 from limelight._core._future import Future, get_all
 from limelight._core._proxy import ActorProxy, CallableProxy, traversable
 from limelight._core._ref import ActorRef
 from limelight._core._registry import ActorRegistry
 from limelight._runtimes.threads import ThreadingActor, ThreadingFuture
+from limelight._supervision import ChildSpec, Supervisor, TooManyRestartsError
 
 __all__ = [
     "Actor",
@@ -21,11 +27,15 @@ __all__ = [
     "ActorRef",
     "ActorRegistry",
     "CallableProxy",
+    "ChildSpec",
     "DeadlockError",
     "Future",
+    "LinkedActorFailed",
+    "Supervisor",
     "ThreadingActor",
     "ThreadingFuture",
     "Timeout",
+    "TooManyRestartsError",
     "__version__",
     "get_all",
     "traversable",

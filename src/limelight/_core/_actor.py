@@ -10,12 +10,20 @@ from types import CoroutineType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from limelight._core import _mailbox
-from limelight._core._exceptions import ActorDeadError
+from limelight._core._exceptions import ActorDeadError, LinkedActorFailed
 from limelight._core._introspection import resolve
 from limelight._core._ref import ActorRef
 from limelight._core._registry import ActorRegistry
 from limelight._core._stopped import StoppedEvent
-from limelight.messages import ProxyCall, ProxyGetAttr, ProxySetAttr, _ActorStop
+from limelight.messages import (
+    ProxyCall,
+    ProxyGetAttr,
+    ProxySetAttr,
+    Terminated,
+    _ActorKilled,
+    _ActorStop,
+    _LinkExit,
+)
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -25,6 +33,7 @@ if TYPE_CHECKING:
     from limelight._core._future import Future
     from limelight._core._runtime import Inbox, Runtime
     from limelight._core._types import Envelope
+    from limelight.messages import ExitReason
 
 __all__ = ["STOP_HANDLER", "Actor", "handler_for"]
 
@@ -54,6 +63,19 @@ def _stop(actor: Actor, _message: _ActorStop) -> Any:
     return _REPLY_WHEN_STOPPED
 
 
+def _killed(_actor: Actor, _message: _ActorKilled) -> None:
+    """Nothing to do: the message only wakes the loop, which sees it must end."""
+
+
+def _link_exit(actor: Actor, message: _LinkExit) -> Any:
+    terminated = message.terminated
+    if actor.trap_exits:
+        return actor.on_receive(terminated)
+    if terminated.reason != "normal":
+        raise LinkedActorFailed(terminated)
+    return None
+
+
 # The messages an actor handles itself, by exact type; subclasses are found by
 # isinstance() once and then cached here too. Anything else goes to on_receive().
 _BUILTIN_HANDLERS: dict[type, Callable[[Actor, Any], Any]] = {
@@ -61,6 +83,8 @@ _BUILTIN_HANDLERS: dict[type, Callable[[Actor, Any], Any]] = {
     ProxyGetAttr: _get_attr,
     ProxySetAttr: _set_attr,
     _ActorStop: _stop,
+    _ActorKilled: _killed,
+    _LinkExit: _link_exit,
 }
 _handler_cache: dict[type, Callable[[Actor, Any], Any] | None] = dict(_BUILTIN_HANDLERS)
 STOP_HANDLER = _stop
@@ -138,8 +162,20 @@ class Actor:
     Use [`stop()`][limelight.Actor.stop] to stop the actor, not this event.
     """
 
+    trap_exits: ClassVar[bool] = False
+    """Receive linked actors' ends as messages instead of crashing with them.
+
+    See [`link()`][limelight.Actor.link]. With it set, the actor receives a
+    [`Terminated`][limelight.messages.Terminated] in
+    [`on_receive()`][limelight.Actor.on_receive] whenever a linked actor
+    ends, normally or not, and goes on running.
+    """
+
     _actor_ref: ActorRef[Any]
     _stop_replies: list[Future[Any]]
+    # Why the actor is ending, once known to be other than a normal stop:
+    # the first failure or kill wins.
+    _exit: tuple[ExitReason, BaseException | None] | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -228,6 +264,67 @@ class Actor:
         [`ActorRef.stop(block=False)`][limelight.ActorRef.stop].
         """
         self._actor_ref.tell(_ActorStop())
+
+    # -- Watching and linking ------------------------------------------------
+
+    def watch(self, actor_ref: ActorRef[Any]) -> None:
+        """Learn when `actor_ref` ends, from a message.
+
+        A [`Terminated`][limelight.messages.Terminated] message arrives in
+        [`on_receive()`][limelight.Actor.on_receive] once the watched actor
+        has completely ended, and says why: a normal
+        stop, a failure (with the exception), or a kill. If it has already
+        ended, the message is sent at once. Watching the same actor twice
+        still sends one message; watching does not affect the watched actor.
+
+        Raises:
+            ValueError: if `actor_ref` is this actor's own ref.
+        """
+        me = self._own_ref_other_than(actor_ref, "watch")
+        actor_ref.actor_stopped.add_termination_callback(
+            ("watch", me.actor_urn), _TellTerminated(me)
+        )
+
+    def unwatch(self, actor_ref: ActorRef[Any]) -> None:
+        """Stop watching `actor_ref`; a message already sent stays in the inbox."""
+        actor_ref.actor_stopped.remove_termination_callback(("watch", self.actor_urn))
+
+    def link(self, actor_ref: ActorRef[Any]) -> None:
+        """Tie this actor's fate to `actor_ref`'s, both ways.
+
+        When either actor fails or is killed, the other crashes too, with
+        [`LinkedActorFailed`][limelight.LinkedActorFailed] (so its
+        ``on_failure()`` runs, and its own links and watchers learn of it in
+        turn). A normal stop does not spread. An actor that sets
+        [`trap_exits`][limelight.Actor.trap_exits] receives a
+        [`Terminated`][limelight.messages.Terminated] message instead, for
+        every end of a linked actor, normal or not. The news travels as a
+        message, so it is handled after the messages already queued.
+
+        Linking to an actor that has already ended acts at once, as if it
+        had just ended.
+
+        Raises:
+            ValueError: if `actor_ref` is this actor's own ref.
+        """
+        me = self._own_ref_other_than(actor_ref, "link")
+        actor_ref.actor_stopped.add_termination_callback(
+            ("link", me.actor_urn), _SendLinkExit(me)
+        )
+        me.actor_stopped.add_termination_callback(
+            ("link", actor_ref.actor_urn), _SendLinkExit(actor_ref)
+        )
+
+    def unlink(self, actor_ref: ActorRef[Any]) -> None:
+        """Undo [`link()`][limelight.Actor.link], both ways."""
+        actor_ref.actor_stopped.remove_termination_callback(("link", self.actor_urn))
+        self.actor_stopped.remove_termination_callback(("link", actor_ref.actor_urn))
+
+    def _own_ref_other_than(self, actor_ref: ActorRef[Any], verb: str) -> ActorRef[Any]:
+        if actor_ref.actor_urn == self.actor_urn:
+            msg = f"{self} cannot {verb} itself; pass another actor's ref"
+            raise ValueError(msg)
+        return self._actor_ref
 
     # -- Hooks ---------------------------------------------------------------
 
@@ -363,6 +460,7 @@ class Actor:
         self, exc: BaseException, reply_to: Future[Any] | None
     ) -> None:
         """After a BaseException (SystemExit...) stopped this actor: stop all others."""
+        self._record_exit("failure", exc)
         if reply_to is not None:
             error = ActorDeadError(f"{self._actor_ref} stopped by {exc!r}")
             error.__cause__ = exc
@@ -370,11 +468,17 @@ class Actor:
         ActorRegistry.stop_all(block=False)
 
     def _actor_loop_teardown(self) -> None:
-        """Release the context, fail what is still queued, answer stop requests."""
+        """Release the context, fail what is still queued, tell who must know.
+
+        Watchers and links learn of the end before stop requests are
+        answered, so that when ``stop()`` returns, they have been told.
+        """
         runtime = self._runtime
         assert runtime is not None
         runtime.release(self)
         _mailbox.reject_late_messages(self._actor_ref)
+        reason, exception = self._exit or ("normal", None)
+        self.actor_stopped.terminate(Terminated(self._actor_ref, reason, exception))
         for reply_to in self._stop_replies:
             reply_to.set(None)
         self._stop_replies.clear()
@@ -384,6 +488,23 @@ class Actor:
         ActorRegistry.unregister(self._actor_ref)
         self.actor_stopped.set()
         logger.debug("Stopped %s", self)
+
+    def _record_exit(self, reason: ExitReason, exception: BaseException | None) -> None:
+        """Note why the actor is ending, unless an earlier failure or kill was noted."""
+        if self._exit is None:
+            self._exit = (reason, exception)
+
+    def _kill(self) -> bool:
+        """Stop at once, from any thread: see ``ActorRef.kill()``."""
+        if not self.actor_stopped.set():
+            return False
+        self._record_exit("killed", None)
+        ActorRegistry.unregister(self._actor_ref)
+        logger.debug("Killed %s", self)
+        # Wake the loop if it waits for a message; it finds itself stopped.
+        # (Straight into the inbox: tell() refuses a stopped actor.)
+        self.actor_inbox.put((_ActorKilled(), None))
+        return True
 
     def _stop(self) -> None:
         """Stop now, without handling the rest of the inbox."""
@@ -402,8 +523,40 @@ class Actor:
             self,
             exc_info=(exception_type, exception_value, traceback),  # type: ignore[arg-type]
         )
+        self._record_exit("failure", exception_value)
         ActorRegistry.unregister(self._actor_ref)
         self.actor_stopped.set()
+
+
+class _TellTerminated:
+    """A watch: tell the watcher how the watched actor ended."""
+
+    __slots__ = ("watcher",)
+
+    def __init__(self, watcher: ActorRef[Any]) -> None:
+        self.watcher = watcher
+
+    def __call__(self, terminated: Terminated) -> None:
+        _tell_if_alive(self.watcher, terminated)
+
+
+class _SendLinkExit:
+    """One direction of a link: tell the linked actor how this one ended."""
+
+    __slots__ = ("linked",)
+
+    def __init__(self, linked: ActorRef[Any]) -> None:
+        self.linked = linked
+
+    def __call__(self, terminated: Terminated) -> None:
+        _tell_if_alive(self.linked, _LinkExit(terminated))
+
+
+def _tell_if_alive(actor_ref: ActorRef[Any], message: Any) -> None:
+    try:
+        actor_ref.tell(message)
+    except ActorDeadError:  # it ended too: there is nobody left to tell
+        logger.debug("Not telling %s of %r: it has stopped", actor_ref, message)
 
 
 def handler_for(message_class: type) -> Callable[[Actor, Any], Any] | None:

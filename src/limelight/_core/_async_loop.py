@@ -158,6 +158,7 @@ class LoopInbox:
         """
         actor = self._actor
         logger.debug("Event loop of %s is closed: it is dead", actor)
+        actor._record_exit("killed", None)
         if not actor.actor_stopped.is_set():
             actor._begin_stop()
         self._tear_down()
@@ -319,6 +320,7 @@ class LoopInbox:
         """The actor's task was cancelled (its loop is shutting down): it is dead."""
         actor = self._actor
         logger.debug("Task of %s was cancelled: stopping it", actor)
+        actor._record_exit("killed", None)
         if not actor.actor_stopped.is_set():
             actor._begin_stop()
         self._tear_down()

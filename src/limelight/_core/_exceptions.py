@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-__all__ = ["ActorDeadError", "DeadlockError", "Timeout"]
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from limelight.messages import Terminated
+
+__all__ = ["ActorDeadError", "DeadlockError", "LinkedActorFailed", "Timeout"]
 
 
 class ActorDeadError(Exception):
@@ -26,3 +31,22 @@ class DeadlockError(RuntimeError):
     thread running that actor's event loop: blocking would stop the very
     loop that must produce the value. ``await`` the future instead.
     """
+
+
+class LinkedActorFailed(Exception):  # noqa: N818 -- it names an event, like Timeout
+    """An actor linked to this one ended abnormally, so this one crashes too.
+
+    See [`Actor.link()`][limelight.Actor.link]. It is the exception an actor
+    fails with when a linked actor fails or is killed, unless it sets
+    [`trap_exits`][limelight.Actor.trap_exits]. Its ``__cause__`` is the
+    linked actor's own exception, if it had one.
+    """
+
+    def __init__(self, terminated: Terminated) -> None:
+        detail = "" if terminated.exception is None else f": {terminated.exception!r}"
+        super().__init__(
+            f"linked actor {terminated.actor_ref} ended ({terminated.reason}{detail})"
+        )
+        self.terminated = terminated
+        """How the linked actor ended."""
+        self.__cause__ = terminated.exception

@@ -15,7 +15,7 @@ import queue
 from typing import TYPE_CHECKING, Any
 
 from limelight._core._exceptions import ActorDeadError
-from limelight.messages import _ActorStop
+from limelight.messages import _ActorKilled, _ActorStop
 
 if TYPE_CHECKING:
     from limelight._core._ref import ActorRef
@@ -41,11 +41,22 @@ def reject(envelope: Envelope, actor_ref: ActorRef[Any]) -> None:
 
 
 def reject_late_messages(actor_ref: ActorRef[Any]) -> None:
-    """Empty a stopped actor's inbox, rejecting everything in it."""
-    get_nowait = actor_ref.actor_inbox.get_nowait
+    """Empty a stopped actor's inbox, rejecting everything in it.
+
+    Except the wake-up call of a kill: a killed actor's loop may still be
+    waiting for it, so it goes back into the inbox.
+    """
+    inbox = actor_ref.actor_inbox
+    get_nowait = inbox.get_nowait
+    wake_up: Envelope | None = None
     while True:
         try:
             envelope = get_nowait()
         except queue.Empty:
-            return
-        reject(envelope, actor_ref)
+            break
+        if envelope[0].__class__ is _ActorKilled:
+            wake_up = envelope
+        else:
+            reject(envelope, actor_ref)
+    if wake_up is not None:
+        inbox.put(wake_up)

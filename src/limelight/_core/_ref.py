@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from limelight._core._runtime import Inbox
     from limelight._core._stopped import StoppedEvent
     from limelight._core._types import AttrPath
+    from limelight.messages import Terminated
 
 __all__ = ["ActorRef"]
 
@@ -47,6 +48,10 @@ class ActorRef(Generic[A]):
 
     actor_stopped: StoppedEvent
     """Set when the actor stops; see ``Actor.actor_stopped``."""
+
+    # The supervisor that started the actor, if any: it stops the actor
+    # itself, so ActorRegistry.stop_all() stops it first.
+    _owner: ActorRef[Any] | None = None
 
     def __init__(self, actor: A) -> None:
         self._actor_weakref = weakref.ref(actor)
@@ -175,6 +180,34 @@ class ActorRef(Generic[A]):
         if block:
             return result.get(timeout)
         return result
+
+    def kill(self) -> bool:
+        """Stop the actor as soon as it is done with the message it is handling.
+
+        Unlike [`stop()`][limelight.ActorRef.stop], the messages waiting in
+        its inbox are not handled (asks among them fail with
+        [`ActorDeadError`][limelight.ActorDeadError]) and ``on_stop()`` does
+        not run. Python cannot interrupt a running handler, so one that is
+        running finishes first. Watchers learn that it was ``"killed"``, and
+        linked actors crash with it. Does not wait.
+
+        Returns:
+            `True` if the actor was running, `False` if it had already stopped.
+        """
+        actor = self._actor_weakref()
+        return actor is not None and actor._kill()
+
+    def termination(self) -> Future[Terminated]:
+        """Return a future of how the actor ended.
+
+        The future's value is a
+        [`Terminated`][limelight.messages.Terminated]. It completes once the
+        actor has completely ended (at once, if it has). ``get()`` it or
+        ``await`` it; it does not stop the actor.
+        """
+        future: Future[Terminated] = self._create_future()
+        self.actor_stopped.add_termination_callback(future, future.set)
+        return future
 
     def __enter__(self) -> Self:
         """``with Actor.start() as ref:`` stops the actor when the block ends."""

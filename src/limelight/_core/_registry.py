@@ -123,6 +123,9 @@ class ActorRegistry:
 
         With `block`, each actor has stopped before the next is asked to, so
         an actor started after the ones it depends on is stopped before them.
+        A [`Supervisor`][limelight.Supervisor] is stopped before the
+        children it started, so that it stops them itself, in its own order,
+        instead of restarting them.
         For other dependencies, stop actors yourself in the order you need,
         or from each other's [`on_stop()`][limelight.Actor.on_stop].
 
@@ -134,7 +137,7 @@ class ActorRegistry:
             What [`ActorRef.stop()`][limelight.ActorRef.stop] returned for
             each actor, in stop order.
         """
-        refs = list(reversed(cls.get_all()))
+        refs = _owners_first(list(reversed(cls.get_all())))
         if not block:
             return [ref.stop(False) for ref in refs]
         chain = _StopChain(refs)
@@ -146,6 +149,20 @@ class ActorRegistry:
             # per-actor timeout.
             results.append(_result_of(started.get(timeout), timeout))
         return results
+
+
+def _owners_first(refs: list[ActorRef[Any]]) -> list[ActorRef[Any]]:
+    """Sort `refs` so that supervisors come before what they supervise (stable)."""
+
+    def depth(ref: ActorRef[Any]) -> int:
+        hops = 0
+        owner = getattr(ref, "_owner", None)  # (test doubles have none)
+        while owner is not None:
+            hops += 1
+            owner = owner._owner
+        return hops
+
+    return sorted(refs, key=depth)
 
 
 def _result_of(stopped: Any, timeout: float | None) -> Any:

@@ -1,0 +1,388 @@
+"""Supervisors: actors that start other actors, and restart them when they fail."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal, cast, get_args
+
+from limelight._core._actor import Actor
+from limelight._core._exceptions import ActorDeadError, Timeout
+from limelight._core._ref import ActorRef
+from limelight._runtimes.threads import ThreadingActor
+from limelight.messages import ProxyGetAttr, Terminated
+
+__all__ = ["ChildSpec", "RestartType", "Strategy", "Supervisor", "TooManyRestartsError"]
+
+logger = logging.getLogger("limelight")
+
+RestartType = Literal["permanent", "transient", "temporary"]
+"""When a child is restarted: always, only after a failure or kill, or never."""
+
+Strategy = Literal["one_for_one", "one_for_all", "rest_for_one"]
+"""Which children are restarted when one ends: it, all, or it and those after it."""
+
+# Answered by any actor once it has started: it reads an attribute every actor has.
+_STARTED = ProxyGetAttr(("actor_urn",))
+
+_RESTART_TYPES: tuple[str, ...] = get_args(RestartType)
+_STRATEGIES: tuple[str, ...] = get_args(Strategy)
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """How a [`Supervisor`][limelight.Supervisor] starts one of its children.
+
+    ```python
+    ChildSpec("db", Database, args=("postgres://...",))
+    ChildSpec("cache", Cache, restart="transient")
+    ChildSpec("workers", limelight.Supervisor, kwargs={"children": [...]})
+    ```
+    """
+
+    name: str
+    """Names the child within its supervisor: ``supervisor.child(name)``."""
+
+    start: type[Actor] | Callable[..., ActorRef[Any]]
+    """An actor class, started with `args` and `kwargs`; or any function
+    that takes `args` and `kwargs`, starts an actor and returns its ref."""
+
+    args: tuple[Any, ...] = ()
+    """Positional arguments for `start`."""
+
+    kwargs: Mapping[str, Any] = field(default_factory=dict[str, Any])
+    """Keyword arguments for `start`."""
+
+    restart: RestartType = "permanent"
+    """``"permanent"``: restarted whenever it ends, even normally;
+    ``"transient"``: restarted only when it fails or is killed;
+    ``"temporary"``: never restarted."""
+
+    shutdown_timeout: float | None = 5.0
+    """Seconds the child gets to stop when its supervisor stops it; then it
+    is killed. `None` waits as long as it takes."""
+
+    def __post_init__(self) -> None:
+        name = cast("object", self.name)  # (checked: callers may pass anything)
+        if not isinstance(name, str) or not name:
+            msg = f"a child's name must be a non-empty string, not {self.name!r}"
+            raise ValueError(msg)
+        start: object = self.start
+        if not callable(start):
+            msg = (
+                f"child {self.name!r}: start must be an actor class or a function "
+                f"returning an ActorRef, not {self.start!r}"
+            )
+            raise TypeError(msg)
+        if self.restart not in _RESTART_TYPES:
+            msg = (
+                f"child {self.name!r}: restart must be one of "
+                f"{', '.join(map(repr, _RESTART_TYPES))}, not {self.restart!r}"
+            )
+            raise ValueError(msg)
+        _check_seconds(f"child {self.name!r}: shutdown_timeout", self.shutdown_timeout)
+
+    def _start(self) -> ActorRef[Any]:
+        start = self.start
+        if isinstance(start, type) and issubclass(start, Actor):
+            return start.start(*self.args, **self.kwargs)
+        ref: object = start(*self.args, **self.kwargs)
+        if not isinstance(ref, ActorRef):
+            msg = (
+                f"child {self.name!r}: {start!r} returned {ref!r}, not the "
+                "ActorRef of the actor it started"
+            )
+            raise TypeError(msg)
+        return ref  # pyright: ignore[reportUnknownVariableType] -- any ActorRef
+
+
+class TooManyRestartsError(Exception):
+    """A supervisor's children failed more often than its restart limit allows.
+
+    The supervisor has stopped its remaining children and fails with this,
+    so that its own supervisor, if any, can deal with it in turn.
+    """
+
+
+class Supervisor(ThreadingActor):
+    """An actor that starts children, watches them, and restarts them as told.
+
+    ```python
+    supervisor = limelight.Supervisor.start(
+        [
+            limelight.ChildSpec("db", Database, args=(url,)),
+            limelight.ChildSpec("api", Api, restart="transient"),
+        ],
+        strategy="rest_for_one",
+        max_restarts=3,
+        within=5.0,
+    )
+    db = supervisor.proxy().child("db").get()
+    ```
+
+    Children start in order, each once the one before has finished its
+    ``on_start()``.
+    When a child ends, the `strategy` decides what is restarted:
+    ``"one_for_one"`` restarts that child; ``"one_for_all"`` stops the other
+    children (in reverse order) and restarts them all; ``"rest_for_one"``
+    does so for the children started after it. A child's
+    [`restart`][limelight.ChildSpec.restart] type decides whether its end
+    calls for a restart at all.
+
+    More than `max_restarts` restarts within `within` seconds means
+    restarting does not help: the supervisor stops all its children and
+    fails with [`TooManyRestartsError`][limelight.TooManyRestartsError], for
+    its own supervisor to handle. Supervisors nest: a child may be a
+    supervisor.
+
+    A restarted child is a new actor with a new ref: the old ref stays dead
+    (its asks fail with [`ActorDeadError`][limelight.ActorDeadError]), and
+    messages that were queued for the old one are not handed over: asks
+    among them fail with ``ActorDeadError``, and the rest are rejected as a
+    stopped actor's are. Ask the supervisor for the current ref with
+    [`child()`][limelight.Supervisor.child].
+
+    Stopping the supervisor stops its children first, in reverse start
+    order. Children are linked to their supervisor: if it is killed, they
+    crash with it, so none is left running unsupervised.
+
+    The supervisor runs in a thread of its own; its children may be actors
+    of any runtime.
+    """
+
+    trap_exits = True  # children's ends arrive as Terminated messages
+
+    restarts: int
+    """How many restarts the supervisor has made so far."""
+
+    def __init__(
+        self,
+        children: Iterable[ChildSpec],
+        *,
+        strategy: Strategy = "one_for_one",
+        max_restarts: int = 3,
+        within: float = 5.0,
+    ) -> None:
+        super().__init__()
+        specs = list(children)
+        for spec in specs:
+            if not isinstance(cast("object", spec), ChildSpec):
+                msg = f"children must be ChildSpec objects, not {spec!r}"
+                raise TypeError(msg)
+        names = [spec.name for spec in specs]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            msg = f"child names must be unique within a supervisor: {duplicates}"
+            raise ValueError(msg)
+        if strategy not in _STRATEGIES:
+            msg = (
+                f"strategy must be one of {', '.join(map(repr, _STRATEGIES))}, "
+                f"not {strategy!r}"
+            )
+            raise ValueError(msg)
+        count = cast("object", max_restarts)
+        if isinstance(count, bool) or not isinstance(count, int):
+            msg = f"max_restarts must be an int, not {max_restarts!r}"
+            raise TypeError(msg)
+        if max_restarts < 0:
+            msg = f"max_restarts must be 0 or more, not {max_restarts}"
+            raise ValueError(msg)
+        _check_seconds("within", within, allow_none=False)
+        self._specs = specs
+        self._strategy = strategy
+        self._max_restarts = max_restarts
+        self._within = within
+        self._refs: dict[str, ActorRef[Any]] = {}  # running children, by name
+        self._restart_times: collections.deque[float] = collections.deque()
+        self.restarts = 0
+
+    # -- Public, through a proxy or from the actor itself ---------------------
+
+    def child(self, name: str) -> ActorRef[Any] | None:
+        """Return the ref of the running child called `name`, or `None`.
+
+        Raises:
+            KeyError: if the supervisor has no child called `name`.
+        """
+        self._spec(name)
+        return self._refs.get(name)
+
+    def which_children(self) -> list[tuple[str, ActorRef[Any] | None]]:
+        """Return each child's name and ref (`None` if not running), in start order."""
+        return [(spec.name, self._refs.get(spec.name)) for spec in self._specs]
+
+    def start_child(self, spec: ChildSpec) -> ActorRef[Any]:
+        """Add a child after the others, start it, and return its ref.
+
+        Raises:
+            ValueError: if a child with the same name exists.
+        """
+        if any(known.name == spec.name for known in self._specs):
+            msg = f"{self} already has a child called {spec.name!r}"
+            raise ValueError(msg)
+        ref = self._start_child(spec)
+        self._specs.append(spec)
+        return ref
+
+    def stop_child(self, name: str) -> None:
+        """Stop the child called `name` and forget it: it is not restarted.
+
+        Raises:
+            KeyError: if the supervisor has no child called `name`.
+        """
+        spec = self._spec(name)
+        self._stop_children([spec])
+        self._specs.remove(spec)
+
+    # -- Life cycle -------------------------------------------------------------
+
+    def on_start(self) -> None:
+        try:
+            for spec in self._specs:
+                self._start_child(spec)
+        except BaseException:
+            self._stop_children(reversed(self._specs))
+            raise
+
+    def on_stop(self) -> None:
+        self._stop_children(reversed(self._specs))
+
+    def on_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._stop_children(reversed(self._specs))
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, Terminated):
+            self._child_ended(message)
+            return None
+        return super().on_receive(message)
+
+    # -- Restarting -------------------------------------------------------------
+
+    def _child_ended(self, terminated: Terminated) -> None:
+        spec = next(
+            (
+                spec
+                for spec in self._specs
+                if self._refs.get(spec.name) == terminated.actor_ref
+            ),
+            None,
+        )
+        if spec is None:
+            return  # a child that was stopped on purpose, or replaced already
+        del self._refs[spec.name]
+        logger.info("Child %r of %s ended: %s", spec.name, self, terminated.reason)
+        if spec.restart == "temporary" or (
+            spec.restart == "transient" and terminated.reason == "normal"
+        ):
+            return
+        index = self._specs.index(spec)
+        if self._strategy == "one_for_one":
+            affected = [spec]
+        elif self._strategy == "one_for_all":
+            affected = list(self._specs)
+        else:
+            affected = self._specs[index:]
+        # Temporary children are stopped along with the others, not restarted.
+        to_restart = [
+            other
+            for other in affected
+            if other is spec
+            or (other.name in self._refs and other.restart != "temporary")
+        ]
+        self._stop_children(reversed(affected))
+        # One restart, however many children it takes; each failed attempt
+        # to start one counts as one more.
+        self._count_restart()
+        for other in to_restart:
+            while True:
+                try:
+                    self._start_child(other)
+                except Exception:
+                    logger.exception(
+                        "Restarting child %r of %s failed", other.name, self
+                    )
+                    self._count_restart()
+                else:
+                    break
+
+    def _count_restart(self) -> None:
+        """Note one more restart; give up if that is too many."""
+        now = time.monotonic()
+        times = self._restart_times
+        times.append(now)
+        while times and times[0] < now - self._within:
+            times.popleft()
+        if len(times) > self._max_restarts:
+            msg = (
+                f"{self} gave up: more than {self._max_restarts} restarts "
+                f"within {self._within} seconds"
+            )
+            self._stop_children(reversed(self._specs))
+            raise TooManyRestartsError(msg)
+        self.restarts += 1
+
+    # -- Children ---------------------------------------------------------------
+
+    def _spec(self, name: str) -> ChildSpec:
+        for spec in self._specs:
+            if spec.name == name:
+                return spec
+        names = [spec.name for spec in self._specs]
+        msg = f"{self} has no child called {name!r}; it has {names}"
+        raise KeyError(msg)
+
+    def _start_child(self, spec: ChildSpec) -> ActorRef[Any]:
+        ref = spec._start()
+        ref._owner = self.actor_ref
+        self._refs[spec.name] = ref
+        self.link(ref)
+        # Wait for its on_start() to be over, so that children start one
+        # after another. If it fails there, the link tells, as for any end.
+        with contextlib.suppress(ActorDeadError):
+            ref.ask(_STARTED)
+        return ref
+
+    def _stop_children(self, specs: Iterable[ChildSpec]) -> None:
+        """Stop the running ones of `specs`, in the order given, each fully."""
+        for spec in specs:
+            ref = self._refs.pop(spec.name, None)
+            if ref is None:
+                continue
+            self.unlink(ref)  # stopped on purpose: not news to act on
+            try:
+                ref.stop(timeout=spec.shutdown_timeout)
+            except Timeout:
+                logger.warning(
+                    "Child %r of %s did not stop within %s s: killing it",
+                    spec.name,
+                    self,
+                    spec.shutdown_timeout,
+                )
+                ref.kill()
+
+
+def _check_seconds(
+    what: str, seconds: float | None, *, allow_none: bool = True
+) -> None:
+    value: object = seconds
+    if value is None and allow_none:
+        return
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        msg = f"{what} must be a positive number of seconds, not {value!r}"
+        raise ValueError(msg)

@@ -1,0 +1,411 @@
+"""Supervisors restarting children of every runtime."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+import limelight
+from limelight import ChildSpec, Supervisor
+from limelight.messages import Terminated
+from tests.conformance.actors import TIMEOUT
+from tests.runtimes import Runtime
+
+
+class Child(limelight.Actor):
+    """Logs ``("start", name)``/``("stop", name)``; fails, stops, or answers.
+
+    Messages: ``"fail"`` raises; ``"stop"`` stops the actor; ``"hang"``
+    blocks until `release` is set; anything else is answered with
+    ``(name, message)``.
+    """
+
+    def __init__(
+        self, name: str, log: list[Any], release: threading.Event | None = None
+    ) -> None:
+        super().__init__()
+        self.name = name
+        self.log = log
+        self.release = release
+
+    def on_start(self) -> None:
+        self.log.append(("start", self.name))
+
+    def on_stop(self) -> None:
+        self.log.append(("stop", self.name))
+
+    def on_receive(self, message: Any) -> Any:
+        if message == "fail":
+            raise RuntimeError(f"{self.name} failed")
+        if message == "stop":
+            self.stop()
+        if message == "hang":
+            assert self.release is not None
+            self.release.wait(TIMEOUT)
+        return (self.name, message)
+
+
+def specs(
+    runtime: Runtime, log: list[Any], *names: str, **options: Any
+) -> list[ChildSpec]:
+    return [
+        ChildSpec(name, runtime.actor(Child), args=(name, log), **options)
+        for name in names
+    ]
+
+
+def child(supervisor: limelight.ActorRef[Supervisor], name: str) -> Any:
+    return supervisor.proxy().child(name).get(TIMEOUT)
+
+
+def restarted(
+    supervisor: limelight.ActorRef[Supervisor], name: str, old: Any
+) -> limelight.ActorRef[Any]:
+    """Wait for `old` to end and the supervisor to have dealt with it."""
+    old.termination().get(TIMEOUT)
+    new: limelight.ActorRef[Any] | None = child(supervisor, name)
+    assert new is not None  # (asked after the supervisor got the news)
+    assert new != old
+    return new
+
+
+def test_children_start_in_order_and_stop_in_reverse(runtime: Runtime) -> None:
+    log = runtime.shared_list()
+    supervisor = Supervisor.start(specs(runtime, log, "a", "b", "c"))
+    assert child(supervisor, "c").ask("ping") == ("c", "ping")
+    supervisor.stop()
+    assert log == [
+        ("start", "a"),
+        ("start", "b"),
+        ("start", "c"),
+        ("stop", "c"),
+        ("stop", "b"),
+        ("stop", "a"),
+    ]
+    assert limelight.ActorRegistry.get_all() == []
+
+
+def test_one_for_one_restarts_only_the_failed_child(runtime: Runtime) -> None:
+    log = runtime.shared_list()
+    supervisor = Supervisor.start(specs(runtime, log, "a", "b"))
+    a, b = child(supervisor, "a"), child(supervisor, "b")
+    a.tell("fail")
+    new_a = restarted(supervisor, "a", a)
+    assert new_a.ask("ping") == ("a", "ping")
+    assert child(supervisor, "b") == b
+    assert b.is_alive()
+    assert supervisor.proxy().restarts.get(TIMEOUT) == 1
+
+
+def test_one_for_all_restarts_every_child(runtime: Runtime) -> None:
+    log = runtime.shared_list()
+    supervisor = Supervisor.start(
+        specs(runtime, log, "a", "b", "c"), strategy="one_for_all"
+    )
+    b = child(supervisor, "b")
+    b.tell("fail")
+    restarted(supervisor, "b", b)
+    assert log[3:] == [
+        ("stop", "c"),
+        ("stop", "a"),
+        ("start", "a"),
+        ("start", "b"),
+        ("start", "c"),
+    ]
+    assert supervisor.proxy().restarts.get(TIMEOUT) == 1
+
+
+def test_rest_for_one_restarts_the_failed_child_and_those_after_it(
+    runtime: Runtime,
+) -> None:
+    log = runtime.shared_list()
+    supervisor = Supervisor.start(
+        specs(runtime, log, "a", "b", "c"), strategy="rest_for_one"
+    )
+    a, b = child(supervisor, "a"), child(supervisor, "b")
+    b.tell("fail")
+    restarted(supervisor, "b", b)
+    assert log[3:] == [("stop", "c"), ("start", "b"), ("start", "c")]
+    assert child(supervisor, "a") == a
+
+
+@pytest.mark.parametrize(
+    ("restart", "how", "restarts"),
+    [
+        ("permanent", "stop", True),
+        ("permanent", "fail", True),
+        ("permanent", "kill", True),
+        ("transient", "stop", False),
+        ("transient", "fail", True),
+        ("transient", "kill", True),
+        ("temporary", "stop", False),
+        ("temporary", "fail", False),
+        ("temporary", "kill", False),
+    ],
+)
+def test_restart_types(
+    runtime: Runtime, restart: str, how: str, restarts: bool
+) -> None:
+    log = runtime.shared_list()
+    supervisor = Supervisor.start(specs(runtime, log, "a", restart=restart))
+    a = child(supervisor, "a")
+    if how == "kill":
+        a.kill()
+    else:
+        a.tell(how)
+    a.termination().get(TIMEOUT)
+    now = child(supervisor, "a")
+    if restarts:
+        assert now is not None
+        assert now != a
+    else:
+        assert now is None
+        assert supervisor.proxy().which_children().get(TIMEOUT) == [("a", None)]
+
+
+def test_too_many_restarts_stops_the_children_and_fails_the_supervisor(
+    runtime: Runtime,
+) -> None:
+    log = runtime.shared_list()
+    supervisor = Supervisor.start(
+        specs(runtime, log, "a", "b"), max_restarts=2, within=60
+    )
+    for _ in range(2):
+        a = child(supervisor, "a")
+        a.tell("fail")
+        restarted(supervisor, "a", a)
+    b = child(supervisor, "b")
+    child(supervisor, "a").tell("fail")
+    terminated = supervisor.termination().get(TIMEOUT)
+    assert terminated.reason == "failure"
+    assert isinstance(terminated.exception, limelight.TooManyRestartsError)
+    assert "more than 2 restarts within 60 seconds" in str(terminated.exception)
+    assert not b.is_alive()
+    assert log[-1] == ("stop", "b")
+    assert limelight.ActorRegistry.get_all() == []
+
+
+def test_restarts_older_than_the_period_do_not_count(runtime: Runtime) -> None:
+    supervisor = Supervisor.start(
+        specs(runtime, runtime.shared_list(), "a"), max_restarts=1, within=0.001
+    )
+    for _ in range(5):
+        a = child(supervisor, "a")
+        a.tell("fail")
+        # Each restart is at least one round trip after the previous one.
+        threading.Event().wait(0.002)
+        restarted(supervisor, "a", a)
+    assert supervisor.is_alive()
+
+
+def test_supervisors_nest(runtime: Runtime) -> None:
+    log = runtime.shared_list()
+    inner = ChildSpec(
+        "inner",
+        Supervisor,
+        args=(specs(runtime, log, "a"),),
+        kwargs={"max_restarts": 0},
+    )
+    outer = Supervisor.start([inner])
+    first_inner = child(outer, "inner")
+    a = child(first_inner, "a")
+    a.tell("fail")  # too many for the inner supervisor: it fails
+    second_inner = restarted(outer, "inner", first_inner)
+    new_a = child(second_inner, "a")
+    assert new_a.ask("ping") == ("a", "ping")
+    assert new_a != a
+    outer.stop()
+    assert log[-1] == ("stop", "a")
+    assert limelight.ActorRegistry.get_all() == []
+
+
+def test_an_old_ref_is_dead_and_queued_asks_fail(runtime: Runtime) -> None:
+    release = threading.Event()
+    supervisor = Supervisor.start(
+        [ChildSpec("a", runtime.actor(Child), args=("a", [], release))]
+    )
+    a = child(supervisor, "a")
+    a.tell("hang")
+    a.tell("fail")
+    queued = a.ask("queued", block=False)
+    release.set()
+    with pytest.raises(limelight.ActorDeadError):
+        queued.get(TIMEOUT)
+    restarted(supervisor, "a", a)
+    with pytest.raises(limelight.ActorDeadError):
+        a.ask("ping")
+
+
+def test_a_killed_supervisor_takes_its_children_with_it(runtime: Runtime) -> None:
+    supervisor = Supervisor.start(specs(runtime, runtime.shared_list(), "a"))
+    a = child(supervisor, "a")
+    supervisor.kill()
+    terminated = a.termination().get(TIMEOUT)
+    assert terminated.reason == "failure"
+    assert isinstance(terminated.exception, limelight.LinkedActorFailed)
+
+
+def test_a_child_that_does_not_stop_in_time_is_killed(runtime: Runtime) -> None:
+    release = threading.Event()
+    supervisor = Supervisor.start(
+        [
+            ChildSpec(
+                "a",
+                runtime.actor(Child),
+                args=("a", [], release),
+                shutdown_timeout=0.01,
+            )
+        ]
+    )
+    a = child(supervisor, "a")
+    a.tell("hang")
+    supervisor.stop()
+    release.set()
+    assert a.termination().get(TIMEOUT).reason == "killed"
+
+
+def test_children_can_be_added_and_removed(runtime: Runtime) -> None:
+    log = runtime.shared_list()
+    supervisor = Supervisor.start(specs(runtime, log, "a"))
+    proxy = supervisor.proxy()
+    (b_spec,) = specs(runtime, log, "b")
+    b = proxy.start_child(b_spec).get(TIMEOUT)
+    assert b.ask("ping") == ("b", "ping")
+    with pytest.raises(ValueError, match="already has a child called 'b'"):
+        proxy.start_child(b_spec).get(TIMEOUT)
+    proxy.stop_child("a").get(TIMEOUT)
+    assert [name for name, _ in proxy.which_children().get(TIMEOUT)] == ["b"]
+    with pytest.raises(KeyError, match="no child called 'a'"):
+        proxy.child("a").get(TIMEOUT)
+    supervisor.stop()
+    assert log == [("start", "a"), ("start", "b"), ("stop", "a"), ("stop", "b")]
+
+
+def test_a_start_function_may_start_the_child(runtime: Runtime) -> None:
+    log = runtime.shared_list()
+    actor_class = runtime.actor(Child)
+
+    def start(name: str) -> limelight.ActorRef[Any]:
+        return actor_class.start(name, log)
+
+    supervisor = Supervisor.start([ChildSpec("a", start, args=("a",))])
+    assert child(supervisor, "a").ask("ping") == ("a", "ping")
+
+
+def test_a_child_that_cannot_be_restarted_exhausts_the_restarts(
+    runtime: Runtime,
+) -> None:
+    actor_class = runtime.actor(Child)
+    starts: list[int] = []
+
+    def start() -> limelight.ActorRef[Any]:
+        starts.append(1)
+        if len(starts) > 1:
+            raise OSError("cannot start")
+        return actor_class.start("a", [])
+
+    supervisor = Supervisor.start([ChildSpec("a", start)], max_restarts=3)
+    child(supervisor, "a").tell("fail")
+    terminated = supervisor.termination().get(TIMEOUT)
+    assert isinstance(terminated.exception, limelight.TooManyRestartsError)
+    assert len(starts) == 4  # the first start, then three failed restarts
+
+
+def test_a_failing_first_start_fails_the_supervisor(runtime: Runtime) -> None:
+    log = runtime.shared_list()
+
+    def broken() -> Any:
+        return "not a ref"
+
+    supervisor = Supervisor.start([*specs(runtime, log, "a"), ChildSpec("b", broken)])
+    terminated = supervisor.termination().get(TIMEOUT)
+    assert isinstance(terminated.exception, TypeError)
+    assert "returned 'not a ref', not the ActorRef" in str(terminated.exception)
+    assert log == [("start", "a"), ("stop", "a")]
+
+
+def test_other_messages_are_unexpected(runtime: Runtime) -> None:
+    supervisor = Supervisor.start(specs(runtime, runtime.shared_list(), "a"))
+    assert supervisor.ask("hello") is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"name": ""}, ValueError, "non-empty string"),
+        ({"start": 42}, TypeError, "must be an actor class or a function"),
+        ({"restart": "sometimes"}, ValueError, "restart must be one of"),
+        ({"shutdown_timeout": -1}, ValueError, "positive number of seconds"),
+        ({"shutdown_timeout": True}, ValueError, "positive number of seconds"),
+    ],
+)
+def test_bad_child_specs_are_refused(
+    kwargs: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    arguments: dict[str, Any] = {"name": "a", "start": limelight.ThreadingActor}
+    arguments.update(kwargs)
+    with pytest.raises(error, match=match):
+        ChildSpec(**arguments)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "match"),
+    list[tuple[tuple[Any, ...], dict[str, Any], type[Exception], str]](
+        [
+            (([object()],), {}, TypeError, "must be ChildSpec objects"),
+            (
+                ([ChildSpec("a", limelight.ThreadingActor)] * 2,),
+                {},
+                ValueError,
+                r"unique within a supervisor: \['a'\]",
+            ),
+            (
+                ([],),
+                {"strategy": "all_for_none"},
+                ValueError,
+                "strategy must be one of",
+            ),
+            (([],), {"max_restarts": 1.5}, TypeError, "max_restarts must be an int"),
+            (([],), {"max_restarts": -1}, ValueError, "max_restarts must be 0 or more"),
+            (([],), {"within": 0}, ValueError, "within must be a positive number"),
+            (([],), {"within": None}, ValueError, "within must be a positive number"),
+        ]
+    ),
+)
+def test_bad_supervisor_arguments_are_refused(
+    args: tuple[Any, ...], kwargs: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        Supervisor.start(*args, **kwargs)
+
+
+def test_stop_all_stops_supervisors_before_their_children(runtime: Runtime) -> None:
+    log = runtime.shared_list()
+    inner = ChildSpec("inner", Supervisor, args=(specs(runtime, log, "b", "c"),))
+    outer = Supervisor.start([*specs(runtime, log, "a"), inner])
+    assert child(child(outer, "inner"), "c").ask("ping") == ("c", "ping")
+    results = limelight.ActorRegistry.stop_all(timeout=TIMEOUT)
+    # The outer supervisor stopped everything: the others were stopped already.
+    assert results == [True, False, False, False, False]
+    assert log[3:] == [("stop", "c"), ("stop", "b"), ("stop", "a")]
+
+
+def test_news_of_an_actor_that_is_not_a_current_child_is_ignored(
+    runtime: Runtime,
+) -> None:
+    supervisor = Supervisor.start(specs(runtime, runtime.shared_list(), "a"))
+    a = child(supervisor, "a")
+    stranger = runtime.actor(Child).start("stranger", [])
+    stranger.stop()
+    supervisor.tell(Terminated(stranger, "failure", RuntimeError("not mine")))
+    assert child(supervisor, "a") == a
+    assert supervisor.proxy().restarts.get(TIMEOUT) == 0
+
+
+def test_a_child_may_take_as_long_as_it_needs_to_stop(runtime: Runtime) -> None:
+    log = runtime.shared_list()
+    supervisor = Supervisor.start(specs(runtime, log, "a", shutdown_timeout=None))
+    supervisor.stop()
+    assert log == [("start", "a"), ("stop", "a")]

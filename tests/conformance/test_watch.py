@@ -1,0 +1,389 @@
+"""Learning of an actor's end: termination futures, watches, kills and links."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from types import TracebackType
+from typing import Any
+
+import pytest
+
+import limelight
+from limelight.messages import Terminated
+from tests.conformance.actors import TIMEOUT, Blocker, Echo, Recorder
+from tests.runtimes import Event, Runtime
+
+
+class Watcher(limelight.Actor):
+    """Records the `Terminated` messages (and markers) it receives.
+
+    ``watch(ref)``/``unwatch(ref)``/``link(ref)`` are called through a proxy;
+    `arrived`, if given, is set on every `Terminated`.
+    """
+
+    def __init__(self, log: list[Any], arrived: Event | None = None) -> None:
+        super().__init__()
+        self.log = log
+        self.arrived = arrived
+
+    def on_receive(self, message: Any) -> Any:
+        self.log.append(message)
+        if isinstance(message, Terminated) and self.arrived is not None:
+            self.arrived.set()
+        return "ok"
+
+
+class TrappingWatcher(Watcher):
+    trap_exits = True
+
+
+class Failer(Recorder):
+    """A recorder whose ``on_failure()`` also notes the exception's cause."""
+
+    def on_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.log.append(("cause", repr(getattr(exception_value, "__cause__", None))))
+        super().on_failure(exception_type, exception_value, traceback)
+
+
+def end(runtime: Runtime, ref: limelight.ActorRef[Any], how: str) -> None:
+    """Make the actor behind `ref` (a Recorder) end normally, by failing, or killed."""
+    if how == "normal":
+        ref.stop()
+    elif how == "failure":
+        ref.tell(("fail", "boom"))
+    else:
+        assert ref.kill()
+
+
+# -- Termination futures ------------------------------------------------------
+
+
+def test_termination_says_a_stopped_actor_ended_normally(runtime: Runtime) -> None:
+    ref = runtime.actor(Echo).start()
+    termination = ref.termination()
+    assert not termination._is_ready()
+    ref.stop()
+    assert termination.get(TIMEOUT) == Terminated(ref, "normal", None)
+
+
+def test_termination_carries_the_exception_that_ended_the_actor(
+    runtime: Runtime,
+) -> None:
+    ref = runtime.actor(Recorder).start(runtime.shared_list())
+    ref.tell(("fail", "boom"))
+    terminated = ref.termination().get(TIMEOUT)
+    assert terminated.reason == "failure"
+    assert isinstance(terminated.exception, RuntimeError)
+    assert str(terminated.exception) == "boom"
+    assert terminated.actor_ref == ref
+
+
+def test_termination_of_an_ended_actor_is_ready_at_once(runtime: Runtime) -> None:
+    ref = runtime.actor(Echo).start()
+    ref.stop()
+    assert ref.termination().get(0) == Terminated(ref, "normal", None)
+
+
+def test_termination_is_awaitable(runtime: Runtime) -> None:
+    ref = runtime.actor(Echo).start()
+
+    async def main() -> Terminated:
+        ref.tell("hello")
+        ref.stop(block=False)
+        return await ref.termination()
+
+    assert asyncio.run(main()).reason == "normal"
+
+
+def test_termination_comes_after_on_stop_and_before_stop_returns(
+    runtime: Runtime,
+) -> None:
+    log = runtime.shared_list()
+    ref = runtime.actor(Recorder).start(log)
+    termination = ref.termination()
+    termination._add_done_callback(lambda: log.append("terminated"))
+    ref.stop()
+    assert log == ["on_start", "on_stop", "terminated"]
+
+
+def test_a_failing_on_start_ends_the_actor_with_a_failure(runtime: Runtime) -> None:
+    class FailsToStart(limelight.Actor):
+        def on_start(self) -> None:
+            raise ValueError("no start")
+
+    ref = runtime.actor(FailsToStart).start()
+    terminated = ref.termination().get(TIMEOUT)
+    assert terminated.reason == "failure"
+    assert repr(terminated.exception) == "ValueError('no start')"
+
+
+# -- Kill ---------------------------------------------------------------------
+
+
+class GatedRecorder(Recorder):
+    """A recorder that can be held up by ``("hold", entered, gate)``."""
+
+    def on_receive(self, message: Any) -> Any:
+        if message[0] == "hold":
+            _, entered, gate = message
+            self.log.append("hold")
+            entered.set()
+            return gate.wait(TIMEOUT)
+        return super().on_receive(message)
+
+
+def test_kill_skips_the_queued_messages_and_on_stop(runtime: Runtime) -> None:
+    log = runtime.shared_list()
+    ref = runtime.actor(GatedRecorder).start(log)
+    entered, gate = runtime.event_class(), runtime.event_class()
+    ref.tell(("hold", entered, gate))
+    ref.tell(("queued tell",))
+    queued_ask = ref.ask(("queued ask",), block=False)
+    assert entered.wait(TIMEOUT)
+    assert ref.kill()
+    gate.set()
+    assert ref.termination().get(TIMEOUT) == Terminated(ref, "killed", None)
+    with pytest.raises(limelight.ActorDeadError):
+        queued_ask.get(TIMEOUT)
+    assert log == ["on_start", "hold"]
+    assert not ref.is_alive()
+    assert limelight.ActorRegistry.get_by_urn(ref.actor_urn) is None
+
+
+def test_kill_lets_the_running_handler_finish_and_reply(runtime: Runtime) -> None:
+    ref = runtime.actor(Blocker).start()
+    entered, gate = runtime.event_class(), runtime.event_class()
+    reply = ref.proxy().block(entered, gate)
+    assert entered.wait(TIMEOUT)
+    assert ref.kill()
+    gate.set()
+    assert reply.get(TIMEOUT) is True
+    assert ref.termination().get(TIMEOUT).reason == "killed"
+
+
+def test_kill_wakes_an_idle_actor(runtime: Runtime) -> None:
+    ref = runtime.actor(Echo).start()
+    assert ref.ask("ready") == "ready"  # idle now, waiting for a message
+    assert ref.kill()
+    assert ref.termination().get(TIMEOUT).reason == "killed"
+
+
+def test_kill_of_an_ended_actor_returns_false(runtime: Runtime) -> None:
+    ref = runtime.actor(Echo).start()
+    ref.stop()
+    assert ref.kill() is False
+    assert ref.termination().get(TIMEOUT).reason == "normal"
+
+
+def test_stop_of_a_killed_actor_returns_false(runtime: Runtime) -> None:
+    ref = runtime.actor(Echo).start()
+    ref.kill()
+    ref.termination().get(TIMEOUT)
+    assert ref.stop() is False
+
+
+def test_messages_racing_a_kill_are_all_answered(runtime: Runtime) -> None:
+    for _ in range(50):
+        ref = runtime.actor(Echo).start()
+        futures = [ref.ask(i, block=False) for i in range(20)]
+        ref.kill()
+        for i, future in enumerate(futures):
+            with contextlib.suppress(limelight.ActorDeadError):
+                assert future.get(TIMEOUT) == i
+        assert ref.termination().get(TIMEOUT).reason == "killed"
+
+
+# -- Watch ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["normal", "failure", "killed"])
+def test_a_watcher_is_told_how_the_watched_actor_ended(
+    runtime: Runtime, how: str
+) -> None:
+    log = runtime.shared_list()
+    arrived = runtime.event_class()
+    watcher = runtime.actor(Watcher).start(log, arrived)
+    watched = runtime.actor(Recorder).start(runtime.shared_list())
+    watcher.proxy().watch(watched).get(TIMEOUT)
+    end(runtime, watched, how)
+    assert arrived.wait(TIMEOUT)
+    (terminated,) = log
+    assert terminated.actor_ref == watched
+    assert terminated.reason == how
+    assert (terminated.exception is None) == (how != "failure")
+
+
+def test_watching_an_ended_actor_tells_at_once(runtime: Runtime) -> None:
+    log = runtime.shared_list()
+    watcher = runtime.actor(Watcher).start(log)
+    watched = runtime.actor(Echo).start()
+    watched.stop()
+    watcher.proxy().watch(watched).get(TIMEOUT)
+    assert watcher.ask("marker") == "ok"
+    assert log == [Terminated(watched, "normal", None), "marker"]
+
+
+def test_watchers_are_told_before_stop_returns(runtime: Runtime) -> None:
+    log = runtime.shared_list()
+    watcher = runtime.actor(Watcher).start(log)
+    watched = runtime.actor(Echo).start()
+    watcher.proxy().watch(watched).get(TIMEOUT)
+    watched.stop()
+    assert watcher.ask("marker") == "ok"
+    assert log == [Terminated(watched, "normal", None), "marker"]
+
+
+def test_watching_twice_tells_once(runtime: Runtime) -> None:
+    log = runtime.shared_list()
+    watcher = runtime.actor(Watcher).start(log)
+    watched = runtime.actor(Echo).start()
+    proxy = watcher.proxy()
+    proxy.watch(watched).get(TIMEOUT)
+    proxy.watch(watched).get(TIMEOUT)
+    watched.stop()
+    assert watcher.ask("marker") == "ok"
+    assert log == [Terminated(watched, "normal", None), "marker"]
+
+
+def test_an_unwatched_actor_tells_nothing(runtime: Runtime) -> None:
+    log = runtime.shared_list()
+    watcher = runtime.actor(Watcher).start(log)
+    watched = runtime.actor(Echo).start()
+    proxy = watcher.proxy()
+    proxy.watch(watched).get(TIMEOUT)
+    proxy.unwatch(watched).get(TIMEOUT)
+    watched.stop()
+    assert watcher.ask("marker") == "ok"
+    assert log == ["marker"]
+
+
+def test_many_watchers_are_all_told(runtime: Runtime) -> None:
+    watched = runtime.actor(Echo).start()
+    logs = [runtime.shared_list() for _ in range(5)]
+    watchers = [runtime.actor(Watcher).start(log) for log in logs]
+    for watcher in watchers:
+        watcher.proxy().watch(watched).get(TIMEOUT)
+    watched.stop()
+    for watcher, log in zip(watchers, logs, strict=True):
+        assert watcher.ask("marker") == "ok"
+        assert log == [Terminated(watched, "normal", None), "marker"]
+
+
+def test_a_dead_watcher_is_skipped(runtime: Runtime) -> None:
+    watcher = runtime.actor(Watcher).start(runtime.shared_list())
+    watched = runtime.actor(Echo).start()
+    watcher.proxy().watch(watched).get(TIMEOUT)
+    watcher.stop()
+    watched.stop()
+    assert watched.termination().get(TIMEOUT).reason == "normal"
+
+
+def test_an_actor_cannot_watch_or_link_itself(runtime: Runtime) -> None:
+    ref = runtime.actor(Watcher).start(runtime.shared_list())
+    proxy = ref.proxy()
+    with pytest.raises(ValueError, match="cannot watch itself"):
+        proxy.watch(ref).get(TIMEOUT)
+    with pytest.raises(ValueError, match="cannot link itself"):
+        proxy.link(ref).get(TIMEOUT)
+
+
+# -- Links ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["failure", "killed"])
+def test_a_linked_actor_crashes_with_an_abnormal_end(
+    runtime: Runtime, how: str
+) -> None:
+    log = runtime.shared_list()
+    linked = runtime.actor(Failer).start(log)
+    other = runtime.actor(Recorder).start(runtime.shared_list())
+    linked.proxy().link(other).get(TIMEOUT)
+    end(runtime, other, how)
+    terminated = linked.termination().get(TIMEOUT)
+    assert terminated.reason == "failure"
+    assert isinstance(terminated.exception, limelight.LinkedActorFailed)
+    assert terminated.exception.terminated.actor_ref == other
+    assert terminated.exception.terminated.reason == how
+    assert str(other) in str(terminated.exception)
+    expected_cause = "RuntimeError('boom')" if how == "failure" else "None"
+    assert ("cause", expected_cause) in log
+
+
+def test_links_work_both_ways(runtime: Runtime) -> None:
+    first = runtime.actor(Recorder).start(runtime.shared_list())
+    second = runtime.actor(Watcher).start(runtime.shared_list())
+    second.proxy().link(first).get(TIMEOUT)
+    first.tell(("fail", "boom"))
+    assert second.termination().get(TIMEOUT).reason == "failure"
+
+
+def test_failure_spreads_along_a_chain_of_links(runtime: Runtime) -> None:
+    refs = [runtime.actor(Watcher).start(runtime.shared_list()) for _ in range(4)]
+    for left, right in itertools.pairwise(refs):
+        left.proxy().link(right).get(TIMEOUT)
+    assert refs[0].kill()
+    for ref in refs[1:]:
+        assert ref.termination().get(TIMEOUT).reason == "failure"
+
+
+def test_a_normal_end_does_not_spread(runtime: Runtime) -> None:
+    linked = runtime.actor(Watcher).start(runtime.shared_list())
+    other = runtime.actor(Echo).start()
+    linked.proxy().link(other).get(TIMEOUT)
+    other.stop()
+    assert linked.ask("still alive") == "ok"
+
+
+def test_an_actor_trapping_exits_receives_every_end(runtime: Runtime) -> None:
+    log = runtime.shared_list()
+    trapper = runtime.actor(TrappingWatcher).start(log)
+    normal = runtime.actor(Recorder).start(runtime.shared_list())
+    failing = runtime.actor(Recorder).start(runtime.shared_list())
+    trapper.proxy().link(normal).get(TIMEOUT)
+    trapper.proxy().link(failing).get(TIMEOUT)
+    normal.stop()
+    failing.tell(("fail", "boom"))
+    failing.termination().get(TIMEOUT)
+    assert trapper.ask("marker") == "ok"
+    assert [(t.actor_ref, t.reason) for t in log[:2]] == [
+        (normal, "normal"),
+        (failing, "failure"),
+    ]
+    assert log[2:] == ["marker"]
+
+
+def test_linking_to_a_failed_actor_crashes_at_once(runtime: Runtime) -> None:
+    failed = runtime.actor(Recorder).start(runtime.shared_list())
+    failed.tell(("fail", "boom"))
+    failed.termination().get(TIMEOUT)
+    linked = runtime.actor(Watcher).start(runtime.shared_list())
+    linked.proxy().link(failed).get(TIMEOUT)
+    assert linked.termination().get(TIMEOUT).reason == "failure"
+
+
+def test_unlinked_actors_no_longer_share_their_fate(runtime: Runtime) -> None:
+    linked = runtime.actor(Watcher).start(runtime.shared_list())
+    other = runtime.actor(Recorder).start(runtime.shared_list())
+    proxy = linked.proxy()
+    proxy.link(other).get(TIMEOUT)
+    proxy.unlink(other).get(TIMEOUT)
+    other.tell(("fail", "boom"))
+    other.termination().get(TIMEOUT)
+    assert linked.ask("still alive") == "ok"
+    linked.kill()
+    assert other.termination().get(0).reason == "failure"
+
+
+def test_unwatching_an_actor_never_watched_is_harmless(runtime: Runtime) -> None:
+    watcher = runtime.actor(Watcher).start(runtime.shared_list())
+    other = runtime.actor(Echo).start()
+    watcher.proxy().unwatch(other).get(TIMEOUT)
+    watcher.proxy().unlink(other).get(TIMEOUT)
+    assert other.ask("fine") == "fine"
