@@ -25,6 +25,7 @@ PUBLIC_API = {
         "ThreadingActor",
         "ThreadingFuture",
         "Timeout",
+        "Timer",
         "__version__",
         "get_all",
         "traversable",

@@ -12,6 +12,7 @@ from limelight._core._future import Future, get_all
 from limelight._core._proxy import ActorProxy, CallableProxy, traversable
 from limelight._core._ref import ActorRef
 from limelight._core._registry import ActorRegistry
+from limelight._core._timers import Timer
 from limelight._runtimes.threads import ThreadingActor, ThreadingFuture
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "ThreadingActor",
     "ThreadingFuture",
     "Timeout",
+    "Timer",
     "__version__",
     "get_all",
     "traversable",
