@@ -156,14 +156,14 @@ def test_send_every_waits_initial_delay_first(runtime: Runtime) -> None:
 
 
 def test_a_timer_cancelled_before_it_is_due_sends_nothing(runtime: Runtime) -> None:
-    ref, got, done = start_timed(runtime)
+    ref, got, _done = start_timed(runtime)
     proxy = ref.proxy()
-    timer = proxy.after(0.02, "never").get(TIMEOUT)
+    timer = proxy.after(0.1, "never").get(TIMEOUT)
     sentinel = runtime.event_class()
 
-    cancelled, _ = proxy.cancel_then_send_after(
-        timer, 0.1, "sentinel", sentinel
-    ).get(TIMEOUT)
+    cancelled, _ = proxy.cancel_then_send_after(timer, 0.15, "sentinel", sentinel).get(
+        TIMEOUT
+    )
     assert cancelled
 
     assert sentinel.wait(TIMEOUT)
@@ -177,10 +177,10 @@ def test_timers_can_be_set_and_cancelled_from_another_thread(
     ref, got, done = start_timed(runtime, expected=3)
     actor = ref.proxy().itself().get(TIMEOUT)
 
-    never = actor.send_after(0.05, "never")
+    never = actor.send_after(0.1, "never")
     assert never.cancel()
     # The ticks start after `never` was due: it would have come first.
-    ticks = actor.send_every(TICK, "tick", initial_delay=0.1)
+    ticks = actor.send_every(TICK, "tick", initial_delay=0.15)
 
     assert done.wait(TIMEOUT)
     assert ticks.cancel()
@@ -245,10 +245,12 @@ def test_timers_of_many_actors_share_at_most_one_thread(runtime: Runtime) -> Non
     refs = [cls.start(got, all_done, actors) for _ in range(actors)]
     threads_before = threading.active_count()
 
-    timers = limelight.get_all(
-        [ref.proxy().after(0.02, "go") for ref in refs]
-        + [ref.proxy().every(TICK, "tick", 3600) for ref in refs],
-        timeout=TIMEOUT,
+    timers = list(
+        limelight.get_all(
+            [ref.proxy().after(0.02, "go") for ref in refs]
+            + [ref.proxy().every(TICK, "tick", 3600) for ref in refs],
+            timeout=TIMEOUT,
+        )
     )
 
     assert all_done.wait(TIMEOUT)

@@ -280,6 +280,7 @@ class Actor:
 
         Raises:
             ValueError: if `delay` is negative, infinite or NaN.
+            TypeError: if `delay` is not a number.
             ActorDeadError: if the actor has stopped.
         """
         delay = check_seconds(delay, "delay", zero_ok=True)
@@ -319,6 +320,7 @@ class Actor:
         Raises:
             ValueError: if `interval` is not positive, `initial_delay` is
                 negative, or either is infinite or NaN.
+            TypeError: if either is not a number.
             ActorDeadError: if the actor has stopped.
         """
         interval = check_seconds(interval, "interval", zero_ok=False)

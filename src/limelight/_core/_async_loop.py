@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import contextvars
 import logging
 import queue
@@ -366,10 +367,9 @@ class LoopCall:
         if _get_running_loop() is self._loop:
             self._cancel()
             return
-        try:
+        # (A closed loop raises RuntimeError: the callback never runs anyway.)
+        with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(self._cancel)
-        except RuntimeError:  # the loop is closed: the callback never runs
-            pass
 
     def _cancel(self) -> None:
         handle, self._handle = self._handle, None

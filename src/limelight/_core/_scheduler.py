@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from limelight._core._waiting import allocate_lock
 
-__all__ = ["THREAD_NAME", "Scheduler", "ScheduledCall"]
+__all__ = ["THREAD_NAME", "ScheduledCall", "Scheduler"]
 
 logger = logging.getLogger("limelight")
 
@@ -37,7 +37,7 @@ _COMPACT_AT = 64
 
 
 class ScheduledCall:
-    """A callback waiting in a [`Scheduler`][]; ``cancel()`` withdraws it."""
+    """A callback waiting in a :class:`Scheduler`; ``cancel()`` withdraws it."""
 
     __slots__ = ("_scheduler", "callback", "due", "seq")
 
@@ -121,7 +121,7 @@ class Scheduler:
                 return
             try:
                 callback()
-            except Exception:  # noqa: BLE001 -- one timer must not end all
+            except Exception:
                 logger.exception("Timer callback %r failed", callback)
             # Not kept (nor, through it, an actor) while waiting for the next.
             del callback

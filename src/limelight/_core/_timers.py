@@ -55,8 +55,8 @@ class Timer:
     """
 
     __slots__ = (
-        "_actor",
         "_active",
+        "_actor",
         "_due",
         "_handle",
         "_owner",
@@ -91,9 +91,7 @@ class Timer:
         self._handle: Cancellable | None = None
 
     def __repr__(self) -> str:
-        when = (
-            "once" if self.interval is None else f"every {self.interval:g} s"
-        )
+        when = "once" if self.interval is None else f"every {self.interval:g} s"
         state = "active" if self._active else "inactive"
         return f"<Timer {when}, {self.message!r} to {self._actor}, {state}>"
 
@@ -206,7 +204,7 @@ def cancel_timers(owner: dict[Timer, None]) -> None:
         timer.cancel()
 
 
-def check_seconds(value: float, name: str, *, zero_ok: bool) -> float:
+def check_seconds(value: object, name: str, *, zero_ok: bool) -> float:
     """Return `value` as a float if it is a valid delay (or interval), else raise."""
     if not isinstance(value, numbers.Real):
         msg = f"{name} must be a number of seconds, got {value!r}"

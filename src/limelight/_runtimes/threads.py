@@ -91,7 +91,10 @@ class ThreadCache:
             threading.Thread(
                 # (In a list that _work() empties: a thread keeps its args
                 # until it ends, and must not keep a stopped actor alive.)
-                target=self._work, args=([actor],), name=name, daemon=self.daemon
+                target=self._work,
+                args=([actor],),
+                name=name,
+                daemon=self.daemon,
             ).start()
             return
         idle.actor = actor
