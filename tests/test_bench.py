@@ -40,6 +40,7 @@ from limelight._bench.harness import (
     TargetResult,
     Workload,
 )
+from limelight._core._scheduler import THREAD_NAME as TIMERS_THREAD_NAME
 from limelight._runtimes.threads import IDLE_THREAD_NAME, RUNTIME
 
 
@@ -536,8 +537,8 @@ def test_run_ends_the_progress_display_when_interrupted() -> None:
 
 
 def own_threads() -> set[threading.Thread]:
-    """The threads running, but Limelight's pooled ones and its background loop."""
-    shared = {IDLE_THREAD_NAME, aw.BACKGROUND_THREAD_NAME}
+    """The threads running, but Limelight's pooled ones, background loop and timers."""
+    shared = {IDLE_THREAD_NAME, aw.BACKGROUND_THREAD_NAME, TIMERS_THREAD_NAME}
     return {t for t in threading.enumerate() if t.name not in shared}
 
 

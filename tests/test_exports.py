@@ -28,6 +28,7 @@ PUBLIC_API = {
         "ThreadingActor",
         "ThreadingFuture",
         "Timeout",
+        "Timer",
         "TooManyRestartsError",
         "__version__",
         "get_all",

@@ -17,6 +17,7 @@ from limelight._core._future import Future, get_all
 from limelight._core._proxy import ActorProxy, CallableProxy, traversable
 from limelight._core._ref import ActorRef
 from limelight._core._registry import ActorRegistry
+from limelight._core._timers import Timer
 from limelight._runtimes.threads import ThreadingActor, ThreadingFuture
 from limelight._supervision import ChildSpec, Supervisor, TooManyRestartsError
 
@@ -35,6 +36,7 @@ __all__ = [
     "ThreadingActor",
     "ThreadingFuture",
     "Timeout",
+    "Timer",
     "TooManyRestartsError",
     "__version__",
     "get_all",

@@ -15,6 +15,13 @@ from limelight._core._introspection import resolve
 from limelight._core._ref import ActorRef
 from limelight._core._registry import ActorRegistry
 from limelight._core._stopped import StoppedEvent
+from limelight._core._timers import (
+    Timer,
+    TimerTick,
+    cancel_timers,
+    check_seconds,
+    start_timer,
+)
 from limelight.messages import (
     ProxyCall,
     ProxyGetAttr,
@@ -76,6 +83,21 @@ def _link_exit(actor: Actor, message: _LinkExit) -> Any:
     return None
 
 
+def _timer_tick(actor: Actor, tick: TimerTick) -> Any:
+    if not tick.timer._deliverable():
+        return None  # cancelled after its message was queued: skipped
+    message = tick.message
+    handler = handler_for(message.__class__)
+    if handler is None:
+        return actor.on_receive(message)
+    if handler is _stop:
+        # Queued again, so that each runtime runs it its own way (on an
+        # event loop, on_stop() may have to be awaited).
+        actor.stop()
+        return None
+    return handler(actor, message)
+
+
 # The messages an actor handles itself, by exact type; subclasses are found by
 # isinstance() once and then cached here too. Anything else goes to on_receive().
 _BUILTIN_HANDLERS: dict[type, Callable[[Actor, Any], Any]] = {
@@ -85,6 +107,7 @@ _BUILTIN_HANDLERS: dict[type, Callable[[Actor, Any], Any]] = {
     _ActorStop: _stop,
     _ActorKilled: _killed,
     _LinkExit: _link_exit,
+    TimerTick: _timer_tick,
 }
 _handler_cache: dict[type, Callable[[Actor, Any], Any] | None] = dict(_BUILTIN_HANDLERS)
 STOP_HANDLER = _stop
@@ -176,6 +199,8 @@ class Actor:
     # Why the actor is ending, once known to be other than a normal stop:
     # the first failure or kill wins.
     _exit: tuple[ExitReason, BaseException | None] | None = None
+    # The active timers, made with the first one: most actors never have any.
+    _timers: dict[Timer, None] | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -326,6 +351,83 @@ class Actor:
             raise ValueError(msg)
         return self._actor_ref
 
+    # -- Timers --------------------------------------------------------------
+
+    def send_after(self, delay: float, message: Any) -> Timer:
+        """Send `message` to this actor once, `delay` seconds from now.
+
+        The message arrives as ``self.actor_ref.tell(message)`` would
+        deliver it, so [`on_receive()`][limelight.Actor.on_receive] (or, for
+        a proxy message, the proxied method) handles it. No thread is used
+        per timer. Callable from inside the actor and from any other thread.
+
+        ```python
+        def on_start(self) -> None:
+            self.deadline = self.send_after(5.0, "give up")
+        ```
+
+        Args:
+            delay: seconds to wait; ``0`` sends at once (behind the
+                messages already queued).
+            message: the message; any object.
+
+        Returns:
+            The [`Timer`][limelight.Timer], to cancel it; it is cancelled
+            anyway when the actor stops.
+
+        Raises:
+            ValueError: if `delay` is negative, infinite or NaN.
+            TypeError: if `delay` is not a number.
+            ActorDeadError: if the actor has stopped.
+        """
+        delay = check_seconds(delay, "delay", zero_ok=True)
+        return start_timer(self, delay, message, None)
+
+    def send_every(
+        self, interval: float, message: Any, *, initial_delay: float | None = None
+    ) -> Timer:
+        """Send `message` to this actor every `interval` seconds, until cancelled.
+
+        Each message arrives as with [`send_after()`][limelight.Actor.send_after].
+        The rate is fixed: the *n*th message is due ``initial_delay + (n - 1)
+        * interval`` seconds after the call, however long handling takes. A
+        message that falls due late does not make the next ones come in a
+        burst to catch up: the next is due one interval after the late one
+        was due, or at once if that has passed too.
+
+        ```python
+        def on_start(self) -> None:
+            self.ticker = self.send_every(1.0, "tick")
+
+        def on_receive(self, message: Any) -> Any:
+            if message == "tick":
+                self.poll()
+        ```
+
+        Args:
+            interval: seconds between two messages; more than ``0``.
+            message: the message, the same object every time.
+            initial_delay: seconds until the first message; the default is
+                `interval`.
+
+        Returns:
+            The [`Timer`][limelight.Timer], to cancel it; it is cancelled
+            anyway when the actor stops.
+
+        Raises:
+            ValueError: if `interval` is not positive, `initial_delay` is
+                negative, or either is infinite or NaN.
+            TypeError: if either is not a number.
+            ActorDeadError: if the actor has stopped.
+        """
+        interval = check_seconds(interval, "interval", zero_ok=False)
+        delay = (
+            interval
+            if initial_delay is None
+            else check_seconds(initial_delay, "initial_delay", zero_ok=True)
+        )
+        return start_timer(self, delay, message, interval)
+
     # -- Hooks ---------------------------------------------------------------
 
     def on_start(self) -> object:
@@ -468,11 +570,13 @@ class Actor:
         ActorRegistry.stop_all(block=False)
 
     def _actor_loop_teardown(self) -> None:
-        """Release the context, fail what is still queued, tell who must know.
+        """Cancel timers, release the context, fail what is queued, tell, answer.
 
         Watchers and links learn of the end before stop requests are
         answered, so that when ``stop()`` returns, they have been told.
         """
+        if self._timers is not None:
+            cancel_timers(self._timers)
         runtime = self._runtime
         assert runtime is not None
         runtime.release(self)

@@ -8,15 +8,19 @@ returns a coroutine (is an ``async def``) makes the actor start a task, which aw
 and then keeps draining until the inbox is empty again. Handlers never run
 concurrently: while the task runs, drain callbacks step aside.
 
-This module needs only ``call_soon``, ``call_soon_threadsafe``,
-``create_task`` and ``is_closed`` of an asyncio-compatible loop; the asyncio
-runtime supplies the loop.
+The actor's timers are the loop's own (``call_at``), so they cost no thread
+either.
+
+This module needs only ``call_soon``, ``call_soon_threadsafe``, ``call_at``,
+``time``, ``create_task`` and ``is_closed`` of an asyncio-compatible loop;
+the asyncio runtime supplies the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import contextvars
 import logging
 import queue
@@ -34,7 +38,7 @@ if TYPE_CHECKING:
     from limelight._core._future import Future
     from limelight._core._types import Envelope
 
-__all__ = ["LoopInbox"]
+__all__ = ["LoopCall", "LoopInbox"]
 
 logger = logging.getLogger("limelight")
 
@@ -148,6 +152,20 @@ class LoopInbox:
             loop.call_soon_threadsafe(self._drain, context=self._context)
         except RuntimeError:  # the only reason it raises: the loop is closed
             self._loop_closed()
+
+    def call_later(self, delay: float, callback: Callable[[], object]) -> LoopCall:
+        """Call `callback()` on the loop `delay` seconds from now; any thread."""
+        loop = self.loop
+        call = LoopCall(loop)
+        if _get_running_loop() is loop:
+            call.start(loop.time() + delay, callback)
+            return call
+        try:
+            # (loop.time() is the loop's clock, readable from any thread.)
+            loop.call_soon_threadsafe(call.start, loop.time() + delay, callback)
+        except RuntimeError:  # the loop is closed: the actor can never run again
+            self._loop_closed()
+        return call
 
     def _loop_closed(self) -> None:
         """The actor's loop is closed, so nothing will ever run it: it is dead.
@@ -324,3 +342,38 @@ class LoopInbox:
         if not actor.actor_stopped.is_set():
             actor._begin_stop()
         self._tear_down()
+
+
+class LoopCall:
+    """A callback scheduled on an event loop from any thread; ``cancel()`` withdraws it.
+
+    Scheduling and cancelling from another thread go through
+    ``call_soon_threadsafe``, so they take effect in order, on the loop.
+    """
+
+    __slots__ = ("_cancelled", "_handle", "_loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._handle: asyncio.TimerHandle | None = None
+        self._cancelled = False
+
+    def start(self, when: float, callback: Callable[[], object]) -> None:
+        """Schedule `callback` at loop time `when`; in the loop's thread."""
+        if not self._cancelled:
+            self._handle = self._loop.call_at(when, callback)
+
+    def cancel(self) -> None:
+        """Withdraw the callback unless it has run; from any thread."""
+        self._cancelled = True
+        if _get_running_loop() is self._loop:
+            self._cancel()
+            return
+        # (A closed loop raises RuntimeError: the callback never runs anyway.)
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._cancel)
+
+    def _cancel(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.cancel()  # which drops the loop's reference to the callback

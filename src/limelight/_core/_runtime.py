@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from limelight._core._future import SettableFuture
     from limelight._core._types import Envelope
 
-__all__ = ["Inbox", "Runtime"]
+__all__ = ["Cancellable", "Inbox", "Runtime"]
 
 
 class Inbox(Protocol):
@@ -36,6 +36,20 @@ class Inbox(Protocol):
 
     def empty(self) -> bool:
         """Whether the inbox holds no envelope right now."""
+        ...  # pragma: no cover
+
+
+class Cancellable(Protocol):
+    """A scheduled callback, as returned by ``Runtime.call_later()``."""
+
+    def cancel(self) -> object:
+        """Withdraw the callback, from any thread.
+
+        Once it has taken effect, the runtime holds no reference to the
+        callback. Cancelling a callback that is running, has run or is
+        already cancelled does nothing. From another context, the callback
+        may still run once (the core checks for that itself).
+        """
         ...  # pragma: no cover
 
 
@@ -63,5 +77,18 @@ class Runtime(Protocol):
         The runtime can detach the actor from its execution context here
         (rename a pooled thread, say), so that whoever waited for the stop
         sees the context already released.
+        """
+        ...  # pragma: no cover
+
+    def call_later(
+        self, actor: Actor, delay: float, callback: Callable[[], object]
+    ) -> Cancellable:
+        """Call `callback()` once, `delay` seconds (or a little more) from now.
+
+        For the timers of `actor`; callable from any thread. The callback
+        only puts a message in `actor`'s inbox, so it may run in any context
+        that can do that (the threading runtime uses one shared scheduler
+        thread, the asyncio runtime the actor's loop), but it must not cost a
+        thread per call.
         """
         ...  # pragma: no cover

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
     from types import TracebackType
 
+    from limelight._core._runtime import Cancellable
+
 __all__ = ["AsyncioActor", "AsyncioFuture", "AsyncioRuntime", "BackgroundLoop"]
 
 logger = logging.getLogger("limelight")
@@ -187,6 +189,11 @@ class AsyncioRuntime(Runtime):
     def release(self, actor: Actor) -> None:
         if self.background.owns(_inbox(actor).loop):
             self.background.release(actor.actor_urn)
+
+    def call_later(
+        self, actor: Actor, delay: float, callback: Callable[[], object]
+    ) -> Cancellable:
+        return _inbox(actor).call_later(delay, callback)
 
 
 def _inbox(actor: Actor) -> LoopInbox:

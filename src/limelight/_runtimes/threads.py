@@ -19,10 +19,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from limelight._core._actor import Actor
 from limelight._core._future import SettableFuture
 from limelight._core._runtime import Runtime
+from limelight._core._scheduler import Scheduler
 from limelight._core._waiting import allocate_lock
 
 if TYPE_CHECKING:
-    from limelight._core._runtime import Inbox
+    from collections.abc import Callable
+
+    from limelight._core._runtime import Cancellable, Inbox
     from limelight._core._types import Envelope
 
 __all__ = ["ThreadCache", "ThreadingActor", "ThreadingFuture", "ThreadingRuntime"]
@@ -86,7 +89,12 @@ class ThreadCache:
             idle = self._idle.pop() if self._idle else None
         if idle is None:
             threading.Thread(
-                target=self._work, args=(actor,), name=name, daemon=self.daemon
+                # (In a list that _work() empties: a thread keeps its args
+                # until it ends, and must not keep a stopped actor alive.)
+                target=self._work,
+                args=([actor],),
+                name=name,
+                daemon=self.daemon,
             ).start()
             return
         idle.actor = actor
@@ -111,7 +119,8 @@ class ThreadCache:
         with self._lock:
             return len(self._idle)
 
-    def _work(self, actor: Actor | None) -> None:
+    def _work(self, first: list[Actor]) -> None:
+        actor: Actor | None = first.pop()
         while actor is not None:
             try:
                 # A fresh context per actor, as a fresh thread would have: no
@@ -121,6 +130,7 @@ class ThreadCache:
                 logger.exception("Actor loop of %s failed", actor)
             if not getattr(actor, "reuse_thread", True):
                 return
+            actor = None  # a stopped actor must not live on while its thread idles
             actor = self._wait_for_actor()
 
     def _wait_for_actor(self) -> Actor | None:
@@ -148,6 +158,8 @@ class ThreadingRuntime(Runtime):
     def __init__(self) -> None:
         self.threads = ThreadCache(daemon=False)
         self.daemon_threads = ThreadCache(daemon=True)
+        # One thread for the timers of all thread actors, started with the first.
+        self.timers = Scheduler()
 
     def future_factory(self, actor: Actor) -> type[ThreadingFuture[Any]]:
         return ThreadingFuture
@@ -162,6 +174,11 @@ class ThreadingRuntime(Runtime):
 
     def release(self, actor: Actor) -> None:
         threading.current_thread().name = IDLE_THREAD_NAME
+
+    def call_later(
+        self, actor: Actor, delay: float, callback: Callable[[], object]
+    ) -> Cancellable:
+        return self.timers.call_later(delay, callback)
 
     def close_idle_threads(self) -> None:
         """End idle cached threads; used at interpreter shutdown."""
