@@ -7,7 +7,13 @@ and ``typing`` hold the rest of the API.
 import logging as _logging
 
 from limelight._core._actor import Actor
-from limelight._core._exceptions import ActorDeadError, DeadlockError, Timeout
+from limelight._core._dead_letters import DeadLetter, DeadLetters
+from limelight._core._exceptions import (
+    ActorDeadError,
+    DeadlockError,
+    MailboxFull,
+    Timeout,
+)
 from limelight._core._future import Future, get_all
 from limelight._core._proxy import ActorProxy, CallableProxy, traversable
 from limelight._core._ref import ActorRef
@@ -21,8 +27,11 @@ __all__ = [
     "ActorRef",
     "ActorRegistry",
     "CallableProxy",
+    "DeadLetter",
+    "DeadLetters",
     "DeadlockError",
     "Future",
+    "MailboxFull",
     "ThreadingActor",
     "ThreadingFuture",
     "Timeout",

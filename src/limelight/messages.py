@@ -29,6 +29,11 @@ class _ActorStop(NamedTuple):  # pyright: ignore[reportUnusedClass] -- used by t
     """Ask the actor to stop after the messages already in its inbox."""
 
 
+# A system message: a bounded mailbox always takes it, even when full. (Set
+# here, since a NamedTuple's body may hold only fields for type checkers.)
+setattr(_ActorStop, "_limelight_system", True)  # noqa: B010 -- see above
+
+
 class ProxyCall(NamedTuple):
     """Call the method at `attr_path` with `args` and `kwargs`; reply its result."""
 

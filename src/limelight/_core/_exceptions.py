@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ActorDeadError", "DeadlockError", "Timeout"]
+__all__ = ["ActorDeadError", "DeadlockError", "MailboxFull", "Timeout"]
 
 
 class ActorDeadError(Exception):
@@ -25,4 +25,19 @@ class DeadlockError(RuntimeError):
     Raised, for example, by ``get()`` on an asyncio actor's future in the
     thread running that actor's event loop: blocking would stop the very
     loop that must produce the value. ``await`` the future instead.
+    """
+
+
+class MailboxFull(Exception):  # noqa: N818 -- the name reads as the condition it reports
+    """An actor's bounded mailbox has no room, and its policy refuses to wait.
+
+    Raised by [`ActorRef.tell()`][limelight.ActorRef.tell] and
+    [`ActorRef.ask()`][limelight.ActorRef.ask] (at once, even with
+    ``block=False``) to an actor whose
+    [`mailbox_capacity`][limelight.Actor.mailbox_capacity] is reached when
+    its [`mailbox_overflow`][limelight.Actor.mailbox_overflow] policy is
+    ``"raise"``, or when ``"block"`` waited
+    [`mailbox_block_timeout`][limelight.Actor.mailbox_block_timeout] seconds
+    in vain, or would have to block an event loop. Set on the future of an
+    ask that a ``"drop_oldest"`` or ``"drop_newest"`` policy dropped.
     """
