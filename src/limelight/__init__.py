@@ -7,10 +7,12 @@ and ``typing`` hold the rest of the API.
 import logging as _logging
 
 from limelight._core._actor import Actor
+from limelight._core._dead_letters import DeadLetter, DeadLetters
 from limelight._core._exceptions import (
     ActorDeadError,
     DeadlockError,
     LinkedActorFailed,
+    MailboxFull,
     Timeout,
 )
 from limelight._core._future import Future, get_all
@@ -29,9 +31,12 @@ __all__ = [
     "ActorRegistry",
     "CallableProxy",
     "ChildSpec",
+    "DeadLetter",
+    "DeadLetters",
     "DeadlockError",
     "Future",
     "LinkedActorFailed",
+    "MailboxFull",
     "Supervisor",
     "ThreadingActor",
     "ThreadingFuture",

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from limelight._core import _mailbox
+from limelight._core import _bounded, _mailbox
 from limelight._core._exceptions import ActorDeadError, LinkedActorFailed
 from limelight._core._introspection import resolve
 from limelight._core._ref import ActorRef
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
+    from limelight._core._bounded import Overflow
     from limelight._core._future import Future
     from limelight._core._runtime import Inbox, Runtime
     from limelight._core._types import Envelope
@@ -194,6 +195,36 @@ class Actor:
     ends, normally or not, and goes on running.
     """
 
+    mailbox_capacity: ClassVar[int | None] = None
+    """The most messages the actor's mailbox holds; `None` (the default): no limit.
+
+    Messages queued and not yet taken by the actor count; when there are
+    this many, [`mailbox_overflow`][limelight.Actor.mailbox_overflow] says
+    what happens to one more. Stop requests never count against the limit,
+    so [`stop()`][limelight.ActorRef.stop] works on a full mailbox.
+    Unbounded actors pay nothing for this feature. A bad value (not a
+    positive int) raises when the class is defined.
+    """
+
+    mailbox_overflow: ClassVar[Overflow] = "block"
+    """What a full mailbox does with one more message.
+
+    - ``"block"`` (the default): the sender waits for room, at most
+      [`mailbox_block_timeout`][limelight.Actor.mailbox_block_timeout]
+      seconds, then gets [`MailboxFull`][limelight.MailboxFull]. A sender
+      running in an event loop gets it at once: waiting would block the loop.
+    - ``"raise"``: the sender gets [`MailboxFull`][limelight.MailboxFull] at once.
+    - ``"drop_oldest"``: the oldest queued message is dropped to make room.
+    - ``"drop_newest"``: the new message is dropped.
+
+    A dropped message is logged at ``WARNING`` and becomes a
+    [`DeadLetter`][limelight.DeadLetter]; a dropped ask's future fails with
+    [`MailboxFull`][limelight.MailboxFull].
+    """
+
+    mailbox_block_timeout: ClassVar[float | None] = None
+    """Seconds a sender waits for room under ``"block"``; `None`: for ever."""
+
     _actor_ref: ActorRef[Any]
     _stop_replies: list[Future[Any]]
     # Why the actor is ending, once known to be other than a normal stop:
@@ -214,6 +245,7 @@ class Actor:
                 setattr(cls, new, cls.__dict__[old])
         # Looked up on the class in __init__(), so it never becomes a bound method.
         cls._next_init = _next_init_after_actor(cls)
+        _bounded.check_settings(cls)
 
     _next_init: ClassVar[Callable[..., None] | None] = None
 
@@ -240,7 +272,10 @@ class Actor:
         self.actor_inbox = runtime.create_inbox(self)
         self.actor_stopped = StoppedEvent()
         self._stop_replies = []
-        self._actor_ref = ActorRef(self)
+        if self.mailbox_capacity is None:
+            self._actor_ref = ActorRef(self)
+        else:
+            self._actor_ref = _bounded.bind(self)  # which wraps the inbox first
         next_init = type(self)._next_init
         if next_init is not None:
             next_init(self, *args, **kwargs)

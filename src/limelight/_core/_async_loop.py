@@ -133,6 +133,14 @@ class LoopInbox:
     def __len__(self) -> int:
         return len(self._items)
 
+    def use_queue(self, items: collections.deque[Envelope]) -> None:
+        """Keep envelopes in `items` (a bounded mailbox), not in a deque of its own.
+
+        Called before the actor starts; ``put()`` appends to `items`, the
+        drain pops from it.
+        """
+        self._items = items
+
     # -- Driving the actor ----------------------------------------------------
 
     def start(self) -> None:

@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from limelight.messages import Terminated
 
-__all__ = ["ActorDeadError", "DeadlockError", "LinkedActorFailed", "Timeout"]
+__all__ = [
+    "ActorDeadError",
+    "DeadlockError",
+    "LinkedActorFailed",
+    "MailboxFull",
+    "Timeout",
+]
 
 
 class ActorDeadError(Exception):
@@ -50,3 +56,18 @@ class LinkedActorFailed(Exception):  # noqa: N818 -- it names an event, like Tim
         self.terminated = terminated
         """How the linked actor ended."""
         self.__cause__ = terminated.exception
+
+
+class MailboxFull(Exception):  # noqa: N818 -- the name reads as the condition it reports
+    """An actor's bounded mailbox has no room, and its policy refuses to wait.
+
+    Raised by [`ActorRef.tell()`][limelight.ActorRef.tell] and
+    [`ActorRef.ask()`][limelight.ActorRef.ask] (at once, even with
+    ``block=False``) to an actor whose
+    [`mailbox_capacity`][limelight.Actor.mailbox_capacity] is reached when
+    its [`mailbox_overflow`][limelight.Actor.mailbox_overflow] policy is
+    ``"raise"``, or when ``"block"`` waited
+    [`mailbox_block_timeout`][limelight.Actor.mailbox_block_timeout] seconds
+    in vain, or would have to block an event loop. Set on the future of an
+    ask that a ``"drop_oldest"`` or ``"drop_newest"`` policy dropped.
+    """

@@ -14,6 +14,7 @@ import logging
 import queue
 from typing import TYPE_CHECKING, Any
 
+from limelight._core import _dead_letters
 from limelight._core._exceptions import ActorDeadError
 from limelight.messages import _ActorKilled, _ActorStop
 
@@ -31,10 +32,12 @@ def reject(envelope: Envelope, actor_ref: ActorRef[Any]) -> None:
     message, reply_to = envelope
     if reply_to is None:
         logger.debug("Dropped message to stopped %s: %r", actor_ref, message)
+        _dead_letters.record(message, actor_ref, "stopped")
     elif isinstance(message, _ActorStop):
         # Stopping a stopping actor succeeds: it is stopped, as asked.
         reply_to.set(None)
     else:
+        _dead_letters.record(message, actor_ref, "stopped")
         reply_to.set_exception(
             ActorDeadError(f"{actor_ref} stopped before handling the message")
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
-from limelight._core import _mailbox
+from limelight._core import _dead_letters, _mailbox
 from limelight._core._exceptions import ActorDeadError
 from limelight._core._introspection import introspect
 from limelight._core._proxy import ActorProxy
@@ -88,8 +88,12 @@ class ActorRef(Generic[A]):
 
         Raises:
             ActorDeadError: if the actor is not running.
+            MailboxFull: if the actor's bounded mailbox is full and its
+                policy says so; see
+                [`Actor.mailbox_overflow`][limelight.Actor.mailbox_overflow].
         """
         if self._is_stopped():
+            _dead_letters.record(message, self, "stopped")
             raise ActorDeadError(f"{self} not found")
         self._put((message, None))
         if self._is_stopped():
@@ -132,9 +136,13 @@ class ActorRef(Generic[A]):
             ActorDeadError: if the actor is not running (with
                 ``block=False``, set on the future instead).
             Timeout: if the reply did not arrive within `timeout` seconds.
+            MailboxFull: if the actor's bounded mailbox is full and its policy
+                says so (at once, even with ``block=False``); see
+                [`Actor.mailbox_overflow`][limelight.Actor.mailbox_overflow].
         """
         future: Future[Any] = self._create_future()
         if self._is_stopped():
+            _dead_letters.record(message, self, "stopped")
             future.set_exception(ActorDeadError(f"{self} not found"))
         else:
             self._put((message, future))

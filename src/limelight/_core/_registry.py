@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 
-from limelight._core._exceptions import ActorDeadError
+from limelight._core._exceptions import ActorDeadError, MailboxFull
 from limelight._core._future import Future, SettableFuture
 from limelight._core._waiting import allocate_lock
 
@@ -38,6 +38,10 @@ class ActorRegistry:
     ) -> None:
         """Tell `message` to every running actor, or to those of `target_class`.
 
+        Actors that stop meanwhile, and actors whose bounded mailbox refuses
+        the message (see [`MailboxFull`][limelight.MailboxFull]), are skipped;
+        either way the message is a [`DeadLetter`][limelight.DeadLetter].
+
         Args:
             message: the message to send.
             target_class: an actor class (subclasses included) or class name.
@@ -53,6 +57,8 @@ class ActorRegistry:
                 ref.tell(message)
             except ActorDeadError:  # it stopped since get_all(): skip it
                 logger.debug("Broadcast skipped %s: it stopped", ref)
+            except MailboxFull:  # one full mailbox must not starve the others
+                logger.debug("Broadcast skipped %s: its mailbox is full", ref)
 
     @classmethod
     def get_all(cls) -> list[ActorRef[Any]]:

@@ -20,7 +20,14 @@ __all__ = ["Cancellable", "Inbox", "Runtime"]
 
 
 class Inbox(Protocol):
-    """An actor's queue of envelopes: many writers from any thread, one reader."""
+    """An actor's queue of envelopes: many writers from any thread, one reader.
+
+    An inbox that keeps its envelopes in a ``collections.deque`` and drains
+    it itself may also offer ``use_queue(items)``, to keep them in `items`
+    instead: a bounded mailbox is such a deque (see ``_core/_bounded.py``).
+    Any other inbox is wrapped, for a bounded actor, and carries wake-up
+    tokens only.
+    """
 
     def put(self, envelope: Envelope, /) -> None:
         """Append an envelope; never blocks an unbounded inbox."""
