@@ -404,3 +404,51 @@ def _actor_of_loop(ref: limelight.ActorRef[LoopTimed]) -> LoopTimed:
     actor = ref._actor_weakref()
     assert actor is not None
     return actor
+
+
+class BoundedTimed(Timed):
+    """A `Timed` with room for one queued message, whose senders would wait."""
+
+    mailbox_capacity = 1
+    mailbox_overflow = "block"
+
+    def hold(self, entered: threading.Event, gate: threading.Event) -> None:
+        entered.set()
+        gate.wait(TIMEOUT)
+
+    def tick_every(self, interval: float) -> limelight.Timer:
+        return self.send_every(interval, "tick", initial_delay=0)
+
+
+def test_a_full_mailbox_refuses_ticks_without_holding_up_other_timers() -> None:
+    refused = threading.Event()
+    unsubscribe = limelight.DeadLetters.subscribe(
+        lambda letter: refused.set() if letter.reason == "full" else None
+    )
+    try:
+        ticks = threading.Event()
+        ref = BoundedTimed.start(ticks, expected=2)
+        proxy = ref.proxy()
+        entered, gate = threading.Event(), threading.Event()
+        held = proxy.hold(entered, gate)
+        assert entered.wait(TIMEOUT)
+        proxy.tick_every(0.001)  # queued behind hold(): set once it is over
+        gate.set()
+        held.get(TIMEOUT)
+        # While the actor is held again, its mailbox fills and ticks are refused.
+        entered.clear()
+        gate.clear()
+        held = proxy.hold(entered, gate)
+        assert entered.wait(TIMEOUT)
+        assert refused.wait(TIMEOUT)
+        # The scheduler thread was not held up: another actor's timer fires.
+        other_done = threading.Event()
+        other = Timed.start(other_done)
+        other.proxy().send_after(0.001, "other").get(TIMEOUT)
+        assert other_done.wait(TIMEOUT)
+        # And the periodic timer goes on once there is room again.
+        gate.set()
+        held.get(TIMEOUT)
+        assert ticks.wait(TIMEOUT)
+    finally:
+        unsubscribe()

@@ -80,6 +80,15 @@ def _in_event_loop() -> bool:
     return asyncio is not None and asyncio._get_running_loop() is not None
 
 
+def must_not_wait(message: Any) -> bool:
+    """Whether the sender of `message` must never wait for room (a timer's).
+
+    Mark a message class with a class attribute ``_limelight_no_wait = True``:
+    a full ``"block"`` mailbox refuses it at once with ``MailboxFull``.
+    """
+    return getattr(message.__class__, "_limelight_no_wait", False) is True
+
+
 def is_system_message(message: Any) -> bool:
     """Whether `message` bypasses mailbox capacity (its class is marked as Limelight's).
 
@@ -280,6 +289,8 @@ class Mailbox(collections.deque[Envelope]):
 
     def _wait_for_room(self, envelope: Envelope) -> bool:
         """Make the sender wait for room, until the timeout or the actor's stop."""
+        if must_not_wait(envelope[0]):
+            self._refuse(envelope, "the message is a timer's, which never waits")
         if _in_event_loop():
             self._refuse(
                 envelope,

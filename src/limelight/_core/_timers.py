@@ -14,12 +14,13 @@ for checking that it has none.
 
 from __future__ import annotations
 
+import logging
 import math
 import numbers
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from limelight._core._exceptions import ActorDeadError
+from limelight._core._exceptions import ActorDeadError, MailboxFull
 from limelight._core._waiting import allocate_lock
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from limelight._core._runtime import Cancellable, Runtime
 
 __all__ = ["Timer", "TimerTick", "cancel_timers", "start_timer"]
+
+logger = logging.getLogger("limelight")
 
 # Guards every timer's state and every actor's dict of timers. Its critical
 # sections are a few attribute and dict writes that never call out.
@@ -38,6 +41,11 @@ class TimerTick(NamedTuple):
 
     timer: Timer
     message: Any
+
+
+# A timer's tick never waits for room in a full bounded mailbox: that would
+# hold up every other timer sharing the scheduler. It is refused instead.
+setattr(TimerTick, "_limelight_no_wait", True)  # noqa: B010 -- a NamedTuple
 
 
 class Timer:
@@ -162,6 +170,9 @@ class Timer:
         except ActorDeadError:
             self.cancel()  # the actor has stopped; its teardown cancels it too
             return
+        except MailboxFull:
+            # A dead letter already; a periodic timer still goes on.
+            logger.debug("Timer tick to %s dropped: mailbox full", self._actor)
         interval = self.interval
         if interval is not None:
             # Fixed rate, but no burst to catch up after a late tick: the
