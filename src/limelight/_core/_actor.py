@@ -226,7 +226,9 @@ class Actor:
     """Seconds a sender waits for room under ``"block"``; `None`: for ever."""
 
     _actor_ref: ActorRef[Any]
-    _stop_replies: list[Future[Any]]
+    # Stop requests to answer once the actor is done; made by the first one,
+    # since most actors are stopped once, by stop_all() or a single stop().
+    _stop_replies: list[Future[Any]] | None = None
     # Why the actor is ending, once known to be other than a normal stop:
     # the first failure or kill wins.
     _exit: tuple[ExitReason, BaseException | None] | None = None
@@ -271,7 +273,6 @@ class Actor:
         self.actor_urn = new_actor_urn()
         self.actor_inbox = runtime.create_inbox(self)
         self.actor_stopped = StoppedEvent()
-        self._stop_replies = []
         if self.mailbox_capacity is None:
             self._actor_ref = ActorRef(self)
         else:
@@ -575,7 +576,7 @@ class Actor:
     def _reply(self, reply_to: Future[Any], result: Any) -> None:
         """Answer an ask with a handler's result."""
         if result is _REPLY_WHEN_STOPPED:
-            self._stop_replies.append(reply_to)
+            self._defer_stop_reply(reply_to)
         else:
             reply_to.set(result)
 
@@ -618,9 +619,16 @@ class Actor:
         _mailbox.reject_late_messages(self._actor_ref)
         reason, exception = self._exit or ("normal", None)
         self.actor_stopped.terminate(Terminated(self._actor_ref, reason, exception))
-        for reply_to in self._stop_replies:
+        replies, self._stop_replies = self._stop_replies, None
+        for reply_to in replies or ():
             reply_to.set(None)
-        self._stop_replies.clear()
+
+    def _defer_stop_reply(self, reply_to: Future[Any]) -> None:
+        """Answer this stop request once the actor is completely done."""
+        if self._stop_replies is None:
+            self._stop_replies = [reply_to]
+        else:
+            self._stop_replies.append(reply_to)
 
     def _begin_stop(self) -> None:
         """Unregister and mark the actor stopped: no message is handled after this."""
