@@ -20,10 +20,11 @@ import time
 from collections.abc import Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from limelight._core import _awaiting, _waiting
+from limelight._core import _awaiting, _wait_graph, _waiting
 from limelight._core._exceptions import Timeout
 
 if TYPE_CHECKING:
+    from limelight._core._ref import ActorRef
     from limelight._core._types import ExcInfo, OptExcInfo
 
 __all__ = ["Future", "GetHookFunc", "SettableFuture", "get_all"]
@@ -276,7 +277,7 @@ class SettableFuture(Future[T]):
     context each waits in.
     """
 
-    __slots__ = ("_callbacks", "_lock", "_result", "_state")
+    __slots__ = ("_callbacks", "_lock", "_producer", "_result", "_state")
 
     _state: int  # _PENDING, _DONE or _FAILED
     _result: Any  # the value, or the ExcInfo when failed
@@ -284,6 +285,10 @@ class SettableFuture(Future[T]):
     # Made by the first thread that waits, held until completion: acquiring
     # an OS lock is the cheapest way for one thread to wait for another.
     _lock: _thread.LockType | None
+    # The actor that completes the future, for deadlock detection: set by
+    # ActorRef.ask() only, and deliberately not by __init__() (one store per
+    # ask, not two), so read it with getattr() and a default of None.
+    _producer: ActorRef[Any]
 
     def __init__(self) -> None:
         # Future.__init__ inlined: a future is built for every ask.
@@ -310,6 +315,22 @@ class SettableFuture(Future[T]):
         raise exc_info[1].with_traceback(exc_info[2])
 
     def _wait(self, timeout: float | None) -> None:
+        # The slow path: the caller is about to block. An actor that blocks
+        # on another actor's reply is an edge of the wait-for graph, checked
+        # for a cycle before it blocks (see _wait_graph).
+        waiter = _wait_graph.current_actor()
+        if waiter is not None:
+            producer: ActorRef[Any] | None = getattr(self, "_producer", None)
+            if producer is not None:
+                _wait_graph.begin_wait(waiter, producer, self)
+                try:
+                    self._block(timeout)
+                finally:
+                    _wait_graph.end_wait(waiter, self)
+                return
+        self._block(timeout)
+
+    def _block(self, timeout: float | None) -> None:
         if _waiting.has_waiter_factories():
             self._wait_in_context(timeout)
             return
