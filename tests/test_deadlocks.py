@@ -116,13 +116,13 @@ def about_to_block(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     Lets a test look at the graph while a wait is on, without sleeping.
     """
     event = threading.Event()
-    block = SettableFuture[Any]._block
+    wait = SettableFuture[Any]._wait
 
-    def signalling_block(future: SettableFuture[Any], timeout: float | None) -> None:
+    def signalling_wait(future: SettableFuture[Any], timeout: float | None) -> None:
         event.set()
-        block(future, timeout)
+        wait(future, timeout)
 
-    monkeypatch.setattr(SettableFuture, "_block", signalling_block)
+    monkeypatch.setattr(SettableFuture, "_wait", signalling_wait)
     return event
 
 

@@ -43,6 +43,7 @@ DoneCallback = Callable[[], None]
 
 _state_lock = _waiting.state_lock
 _allocate_lock = _waiting.allocate_lock
+_current_actor = _wait_graph.current_actor
 
 
 _UNSET: Any = object()  # no value yet (None is a value)
@@ -308,29 +309,34 @@ class SettableFuture(Future[T]):
         if self._state == _PENDING:
             if self._hook is not None:
                 return self._hook.run(timeout)
-            self._wait(timeout)
+            # (A plain thread is no actor: one context variable read, no more.)
+            waiter = _current_actor()
+            if waiter is None:
+                self._wait(timeout)
+            else:
+                self._wait_as(waiter, timeout)
         if self._state == _DONE:
             return cast("T", self._result)
         exc_info: ExcInfo = self._result
         raise exc_info[1].with_traceback(exc_info[2])
 
-    def _wait(self, timeout: float | None) -> None:
-        # The slow path: the caller is about to block. An actor that blocks
-        # on another actor's reply is an edge of the wait-for graph, checked
-        # for a cycle before it blocks (see _wait_graph).
-        waiter = _wait_graph.current_actor()
-        if waiter is not None:
-            producer: ActorRef[Any] | None = getattr(self, "_producer", None)
-            if producer is not None:
-                _wait_graph.begin_wait(waiter, producer, self)
-                try:
-                    self._block(timeout)
-                finally:
-                    _wait_graph.end_wait(waiter, self)
-                return
-        self._block(timeout)
+    def _wait_as(self, waiter: ActorRef[Any], timeout: float | None) -> None:
+        """Wait in an actor: record its wait, unless that closes a cycle.
 
-    def _block(self, timeout: float | None) -> None:
+        An actor blocked on another actor's reply is an edge of the wait-for
+        graph, checked for a cycle before it blocks (see ``_wait_graph``).
+        """
+        producer: ActorRef[Any] | None = getattr(self, "_producer", None)
+        if producer is None:  # (not an ask's future: nobody knows who sets it)
+            self._wait(timeout)
+            return
+        _wait_graph.begin_wait(waiter, producer, self)
+        try:
+            self._wait(timeout)
+        finally:
+            _wait_graph.end_wait(waiter, self)
+
+    def _wait(self, timeout: float | None) -> None:
         if _waiting.has_waiter_factories():
             self._wait_in_context(timeout)
             return
