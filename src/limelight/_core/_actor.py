@@ -22,6 +22,7 @@ from limelight._core._timers import (
     check_seconds,
     start_timer,
 )
+from limelight._core._wait_graph import enter_actor
 from limelight.messages import (
     ProxyCall,
     ProxyGetAttr,
@@ -512,6 +513,7 @@ class Actor:
         greenlets) run exactly this; event-loop runtimes drive the same steps
         themselves (see ``_core/_async_loop.py``).
         """
+        enter_actor(self._actor_ref)  # (the runtime gave the loop a fresh context)
         self._run_hook(self.on_start)
         if not self.actor_stopped.is_set():
             get = self.actor_inbox.get

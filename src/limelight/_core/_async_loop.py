@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from limelight._core._actor import _UNKNOWN, STOP_HANDLER, _handler_cache, handler_for
 from limelight._core._exceptions import ActorDeadError
+from limelight._core._wait_graph import enter_actor
 from limelight._core._waiting import state_lock
 
 if TYPE_CHECKING:
@@ -145,6 +146,7 @@ class LoopInbox:
 
     def start(self) -> None:
         """Run on_start(), then the messages, from the loop."""
+        self._context.run(enter_actor, self._actor.actor_ref)
         self._scheduled = True
         self._schedule_drain()
 

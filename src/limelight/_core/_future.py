@@ -20,10 +20,13 @@ import time
 from collections.abc import Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from limelight._core import _awaiting, _waiting
+from limelight._core import _awaiting, _wait_graph, _waiting
 from limelight._core._exceptions import Timeout
 
 if TYPE_CHECKING:
+    import weakref
+
+    from limelight._core._ref import ActorRef
     from limelight._core._types import ExcInfo, OptExcInfo
 
 __all__ = ["Future", "GetHookFunc", "SettableFuture", "get_all"]
@@ -42,6 +45,7 @@ DoneCallback = Callable[[], None]
 
 _state_lock = _waiting.state_lock
 _allocate_lock = _waiting.allocate_lock
+_current_actor_weakref = _wait_graph.current_actor_weakref
 
 
 _UNSET: Any = object()  # no value yet (None is a value)
@@ -276,7 +280,7 @@ class SettableFuture(Future[T]):
     context each waits in.
     """
 
-    __slots__ = ("_callbacks", "_lock", "_result", "_state")
+    __slots__ = ("_callbacks", "_lock", "_producer", "_result", "_state")
 
     _state: int  # _PENDING, _DONE or _FAILED
     _result: Any  # the value, or the ExcInfo when failed
@@ -284,6 +288,10 @@ class SettableFuture(Future[T]):
     # Made by the first thread that waits, held until completion: acquiring
     # an OS lock is the cheapest way for one thread to wait for another.
     _lock: _thread.LockType | None
+    # The actor that completes the future, for deadlock detection: set by
+    # ActorRef.ask() only, and deliberately not by __init__() (one store per
+    # ask, not two), so read it with getattr() and a default of None.
+    _producer: ActorRef[Any]
 
     def __init__(self) -> None:
         # Future.__init__ inlined: a future is built for every ask.
@@ -303,11 +311,37 @@ class SettableFuture(Future[T]):
         if self._state == _PENDING:
             if self._hook is not None:
                 return self._hook.run(timeout)
-            self._wait(timeout)
+            # (A plain thread is no actor: one context variable read, no more.)
+            in_actor = _current_actor_weakref()
+            if in_actor is None:
+                self._wait(timeout)
+            else:
+                self._wait_as(in_actor, timeout)
         if self._state == _DONE:
             return cast("T", self._result)
         exc_info: ExcInfo = self._result
         raise exc_info[1].with_traceback(exc_info[2])
+
+    def _wait_as(
+        self, in_actor: weakref.ref[ActorRef[Any]], timeout: float | None
+    ) -> None:
+        """Wait in an actor: record its wait, unless that closes a cycle.
+
+        An actor blocked on another actor's reply is an edge of the wait-for
+        graph, checked for a cycle before it blocks (see ``_wait_graph``).
+        """
+        producer: ActorRef[Any] | None = getattr(self, "_producer", None)
+        waiter = in_actor()
+        if producer is None or waiter is None:
+            # Not an ask's future (nobody knows who sets it), or an actor
+            # gone while a thread that copied its context waits on.
+            self._wait(timeout)
+            return
+        _wait_graph.begin_wait(waiter, producer, self)
+        try:
+            self._wait(timeout)
+        finally:
+            _wait_graph.end_wait(waiter, self)
 
     def _wait(self, timeout: float | None) -> None:
         if _waiting.has_waiter_factories():

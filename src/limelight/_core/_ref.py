@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from limelight._core._actor import Actor
-    from limelight._core._future import Future
+    from limelight._core._future import Future, SettableFuture
     from limelight._core._introspection import AttrInfo
     from limelight._core._runtime import Inbox
     from limelight._core._stopped import StoppedEvent
@@ -140,7 +140,8 @@ class ActorRef(Generic[A]):
                 says so (at once, even with ``block=False``); see
                 [`Actor.mailbox_overflow`][limelight.Actor.mailbox_overflow].
         """
-        future: Future[Any] = self._create_future()
+        future: SettableFuture[Any] = self._create_future()
+        future._producer = self  # who answers: for deadlock detection in get()
         if self._is_stopped():
             _dead_letters.record(message, self, "stopped")
             future.set_exception(ActorDeadError(f"{self} not found"))

@@ -75,7 +75,11 @@ class Runtime(Protocol):
         ...  # pragma: no cover
 
     def start(self, actor: Actor) -> None:
-        """Start running ``actor._actor_loop()`` concurrently with the caller."""
+        """Start running ``actor._actor_loop()`` concurrently with the caller.
+
+        Run it in a ``contextvars`` context of its own (a fresh one, say):
+        the loop marks its context as the actor's, for deadlock detection.
+        """
         ...  # pragma: no cover
 
     def release(self, actor: Actor) -> None:
