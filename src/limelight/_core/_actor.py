@@ -227,9 +227,10 @@ class Actor:
     """Seconds a sender waits for room under ``"block"``; `None`: for ever."""
 
     _actor_ref: ActorRef[Any]
-    # Stop requests to answer once the actor is done; made by the first one,
-    # since most actors are stopped once, by stop_all() or a single stop().
-    _stop_replies: list[Future[Any]] | None = None
+    # The stop request that stopped the actor, answered once it is done. (Only
+    # one is ever handled: later ones find the actor stopped, and are
+    # answered at once; see _mailbox.reject().)
+    _stop_reply: Future[Any] | None = None
     # Why the actor is ending, once known to be other than a normal stop:
     # the first failure or kill wins.
     _exit: tuple[ExitReason, BaseException | None] | None = None
@@ -578,7 +579,7 @@ class Actor:
     def _reply(self, reply_to: Future[Any], result: Any) -> None:
         """Answer an ask with a handler's result."""
         if result is _REPLY_WHEN_STOPPED:
-            self._defer_stop_reply(reply_to)
+            self._stop_reply = reply_to
         else:
             reply_to.set(result)
 
@@ -621,16 +622,8 @@ class Actor:
         _mailbox.reject_late_messages(self._actor_ref)
         reason, exception = self._exit or ("normal", None)
         self.actor_stopped.terminate(Terminated(self._actor_ref, reason, exception))
-        replies, self._stop_replies = self._stop_replies, None
-        for reply_to in replies or ():
-            reply_to.set(None)
-
-    def _defer_stop_reply(self, reply_to: Future[Any]) -> None:
-        """Answer this stop request once the actor is completely done."""
-        if self._stop_replies is None:
-            self._stop_replies = [reply_to]
-        else:
-            self._stop_replies.append(reply_to)
+        if self._stop_reply is not None:
+            self._stop_reply.set(None)
 
     def _begin_stop(self) -> None:
         """Unregister and mark the actor stopped: no message is handled after this."""

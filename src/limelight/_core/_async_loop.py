@@ -267,7 +267,7 @@ class LoopInbox:
             elif handler is STOP_HANDLER:
                 actor._begin_stop()
                 if reply_to is not None:  # answered after the teardown
-                    actor._defer_stop_reply(reply_to)
+                    actor._stop_reply = reply_to
                 return self._call_hook(actor.on_stop)
             else:
                 result = handler(actor, message)
