@@ -414,3 +414,15 @@ def test_a_context_left_over_from_a_collected_actor_waits_as_a_plain_thread() ->
     future._producer = limelight.ThreadingActor.start()  # pyright: ignore[reportAttributeAccessIssue]
     with pytest.raises(limelight.Timeout):
         context.run(future.get, 0)
+
+
+class SelfAsker(ThreadingActor):
+    def ask_myself(self, timeout: float | None) -> Any:
+        return self.actor_ref.ask("hello", timeout=timeout)
+
+
+@pytest.mark.parametrize("timeout", [None, 0.001, 60.0])
+def test_a_deadlock_is_reported_whatever_the_timeout(timeout: float | None) -> None:
+    ref = SelfAsker.start()
+    with pytest.raises(DeadlockError):
+        ref.proxy().ask_myself(timeout).get(TIMEOUT)

@@ -43,6 +43,9 @@ GetHookFunc = Callable[[float | None], T]
 
 DoneCallback = Callable[[], None]
 
+DEADLOCK_CHECK_AFTER = 0.005
+"""Seconds an actor waits for a reply before checking the wait for a deadlock."""
+
 _state_lock = _waiting.state_lock
 _allocate_lock = _waiting.allocate_lock
 _current_actor_weakref = _wait_graph.current_actor_weakref
@@ -329,47 +332,58 @@ class SettableFuture(Future[T]):
 
         An actor blocked on another actor's reply is an edge of the wait-for
         graph, checked for a cycle before it blocks (see ``_wait_graph``).
+        Most replies come within microseconds, so the actor first waits for
+        a moment without recording anything; only a longer wait pays for
+        the bookkeeping, and a deadlock is reported after that moment.
         """
         producer: ActorRef[Any] | None = getattr(self, "_producer", None)
-        waiter = in_actor()
-        if producer is None or waiter is None:
-            # Not an ask's future (nobody knows who sets it), or an actor
-            # gone while a thread that copied its context waits on.
+        if producer is None:  # (not an ask's future: nobody knows who sets it)
             self._wait(timeout)
             return
-        _wait_graph.begin_wait(waiter, producer, self)
+        if timeout is None or timeout > DEADLOCK_CHECK_AFTER:
+            if self._wait_for(DEADLOCK_CHECK_AFTER):
+                return
+            if timeout is not None:
+                timeout -= DEADLOCK_CHECK_AFTER
+        # (None in a thread that copied a since collected actor's context.)
+        waiter = in_actor()
+        if waiter is not None:
+            _wait_graph.begin_wait(waiter, producer, self)
         try:
             self._wait(timeout)
         finally:
-            _wait_graph.end_wait(waiter, self)
+            if waiter is not None:
+                _wait_graph.end_wait(waiter, self)
 
     def _wait(self, timeout: float | None) -> None:
+        if not self._wait_for(timeout):
+            raise Timeout(f"{timeout} seconds")
+
+    def _wait_for(self, timeout: float | None) -> bool:
+        """Block until the future is completed or `timeout` passed; say which."""
         if _waiting.has_waiter_factories():
-            self._wait_in_context(timeout)
-            return
+            return self._wait_in_context(timeout)
         with _state_lock:
             if self._state != _PENDING:
-                return
+                return True
             lock = self._lock
             if lock is None:
                 lock = self._lock = _allocate_lock()
                 lock.acquire()
         if lock.acquire(True, -1 if timeout is None else max(timeout, 0.0)):
             lock.release()  # let the next waiting thread through
-            return
-        if not self._is_ready():  # (it may have completed at the deadline)
-            raise Timeout(f"{timeout} seconds")
+            return True
+        return self._is_ready()  # (it may have completed at the deadline)
 
-    def _wait_in_context(self, timeout: float | None) -> None:
+    def _wait_in_context(self, timeout: float | None) -> bool:
         """Wait with a waiter chosen by the caller's context (see _waiting)."""
         waiter = _waiting.new_waiter()
         wake = waiter.release
         self._add_done_callback(wake)  # (no get hook here: always registers)
         if waiter.acquire(True, -1 if timeout is None else max(timeout, 0.0)):
-            return
+            return True
         self._remove_done_callback(wake)
-        if not self._is_ready():
-            raise Timeout(f"{timeout} seconds")
+        return self._is_ready()
 
     def _complete(self, state: int, result: Any) -> None:
         with _state_lock:

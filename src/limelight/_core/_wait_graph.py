@@ -4,9 +4,10 @@ An edge ``A -> B`` means: actor A is blocked in ``get()`` on a future that
 only actor B can complete (the reply to an ask A sent B). A actor handles
 one message at a time, so B cannot answer while B itself is blocked, and a
 path of edges that leads back to A is a deadlock: nobody on it can ever go
-on. ``get()`` adds its edge and follows the path *before* it blocks, under
-one lock, and refuses to block on a cycle: of two actors racing to close a
-cycle, the second always sees the first's edge.
+on. ``get()``, once it has waited a few milliseconds in vain (see
+``SettableFuture._wait_as()``), adds its edge and follows the path before
+blocking on, under one lock, and refuses to block on a cycle: of two
+actors racing to close a cycle, the second always sees the first's edge.
 
 Only actors take part. An actor's context carries its own ref (see
 :func:`enter_actor`, called once when its loop starts), so a plain thread,
