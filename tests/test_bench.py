@@ -314,6 +314,7 @@ def test_threading_workloads_are_discovered_with_all_three_implementations() -> 
     names = [w.name for w in found]
     assert names == [
         "ask",
+        "actor_ask",
         "proxy",
         "traversable",
         "tell",
@@ -328,7 +329,12 @@ def test_threading_workloads_are_discovered_with_all_three_implementations() -> 
         assert workload.quick_size <= workload.size
     by_name = {w.name: w for w in found}
     # Rows compared with each other are sampled together.
-    assert [w.name for w in found if w.group] == ["ask", "proxy", "traversable"]
+    assert [w.name for w in found if w.group] == [
+        "ask",
+        "actor_ask",
+        "proxy",
+        "traversable",
+    ]
     assert by_name["stop_all"].size == 10_000
     assert by_name["stop_all"].title(2000) == "ActorRegistry.stop_all(), 2,000 actors"
     goals = {
@@ -570,6 +576,7 @@ def test_every_real_workload_runs_clean_at_a_tiny_size(pykka_here: bool) -> None
     "measure",
     [
         tw.ask_round_trip,
+        tw.actor_ask_round_trip,
         tw.proxy_call,
         tw.traversable_call,
         tw.tell_throughput,
@@ -592,7 +599,12 @@ def test_pykka_measurements_stop_their_actors(pykka_here: bool) -> None:
 
     library = tw.pykka_library()
     assert library.name == PYKKA
-    for measure in (tw.ask_round_trip, tw.traversable_call, tw.stop_all):
+    for measure in (
+        tw.ask_round_trip,
+        tw.actor_ask_round_trip,
+        tw.traversable_call,
+        tw.stop_all,
+    ):
         assert measure(library, 5) > 0
     assert pykka.ActorRegistry.get_all() == []
     # In this process, memory is measured the same way (a fresh one is better).

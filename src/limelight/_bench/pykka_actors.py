@@ -7,6 +7,7 @@ subclassing ``pykka.ThreadingActor``. Imported only once
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pykka
@@ -33,6 +34,14 @@ class PykkaEcho(pykka.ThreadingActor):
     def call(self, value: Any) -> Any:
         """Return `value`."""
         return value
+
+    def ask_other(self, other: Any, n: int) -> float:
+        """Ask `other` `n` times, blocking for each reply; return the seconds."""
+        ask = other.ask
+        start = time.perf_counter()
+        for i in range(n):
+            ask(i)
+        return time.perf_counter() - start
 
 
 def start_echo() -> Any:

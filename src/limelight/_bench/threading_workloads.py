@@ -93,6 +93,14 @@ class LimelightEcho(limelight.ThreadingActor):
         """Return `value`."""
         return value
 
+    def ask_other(self, other: limelight.ActorRef[Any], n: int) -> float:
+        """Ask `other` `n` times, blocking for each reply; return the seconds."""
+        ask = other.ask
+        start = time.perf_counter()
+        for i in range(n):
+            ask(i)
+        return time.perf_counter() - start
+
 
 def _end_idle_threads() -> None:
     """End the threads Limelight keeps for reuse, and wait until they have ended."""
@@ -141,6 +149,22 @@ def ask_round_trip(library: Library, n: int) -> float:
         return time.perf_counter() - start
     finally:
         ref.stop()
+
+
+def actor_ask_round_trip(library: Library, n: int) -> float:
+    """An actor's ``ref.ask(message)`` of another actor, `n` times.
+
+    The blocking ask of one actor by another is the path deadlock detection
+    watches, unlike an ask from a plain thread.
+    """
+    asker = library.start_echo()
+    target = library.start_echo()
+    try:
+        seconds: float = asker.proxy().ask_other(target, n).get()
+        return seconds
+    finally:
+        asker.stop()
+        target.stop()
 
 
 def proxy_call(library: Library, n: int) -> float:
@@ -310,6 +334,20 @@ def workloads() -> list[Workload]:
             kind=Kind.LATENCY,
             unit="µs/op",
             implementations=_implementations(ask_round_trip, raw.ask_round_trip),
+            size=2_000,
+            quick_size=400,
+            samples=31,
+            quick_samples=11,
+            raw_meaning="2 threads ping-pong via SimpleQueue",
+            targets=[_TWICE_PYKKA, _NEAR_RAW],
+        ),
+        threading_workload(
+            name="actor_ask",
+            group="round trips",
+            label="ask round trip, actor to actor",
+            kind=Kind.LATENCY,
+            unit="µs/op",
+            implementations=_implementations(actor_ask_round_trip, raw.ask_round_trip),
             size=2_000,
             quick_size=400,
             samples=31,
