@@ -673,6 +673,15 @@ def test_get_of_futures_no_actor_of_the_loop_produces_does_not_raise() -> None:
     assert run(main()) == (1, limelight.Timeout)
 
 
+def test_get_of_a_future_bound_to_the_running_loop_by_hand_raises() -> None:
+    async def main() -> None:
+        bound: AsyncioFuture[int] = AsyncioFuture(asyncio.get_running_loop())
+        with pytest.raises(DeadlockError):
+            bound.get(timeout=TIMEOUT)
+
+    run(main())
+
+
 def test_get_in_a_coroutine_on_another_loop_blocks_but_is_answered() -> None:
     ref = Echo.start()  # on the background loop
 

@@ -344,7 +344,7 @@ def workloads() -> list[Workload]:
         threading_workload(
             name="actor_ask",
             group="round trips",
-            label="ask round trip, actor to actor",
+            label="ask from one actor to another, round trip",
             kind=Kind.LATENCY,
             unit="µs/op",
             implementations=_implementations(actor_ask_round_trip, raw.ask_round_trip),

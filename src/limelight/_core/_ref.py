@@ -214,7 +214,10 @@ class ActorRef(Generic[A]):
         actor has completely ended (at once, if it has). ``get()`` it or
         ``await`` it; it does not stop the actor.
         """
-        future: Future[Terminated] = self._create_future()
+        future: SettableFuture[Terminated] = self._create_future()
+        # Produced by the actor, as far as waiting goes: it cannot end while
+        # it waits for whoever waits for its end.
+        future._producer = self
         self.actor_stopped.add_termination_callback(future, future.set)
         return future
 

@@ -11,11 +11,10 @@ closes and its thread ends.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from limelight._core._actor import Actor
 from limelight._core._async_loop import LoopInbox
@@ -54,18 +53,27 @@ class AsyncioFuture(SettableFuture[T]):
         self._loop = loop
 
     def get(self, timeout: float | None = None) -> T:
-        if (
-            self._state == _PENDING
-            and self._loop is not None
-            and self._hook is None
-            and asyncio._get_running_loop() is self._loop
-        ):
+        if self._state == _PENDING and self._hook is None and self._blocks_its_loop():
             msg = (
                 "get() on this future would block the event loop that must "
                 "produce its value, forever: use `await future` instead"
             )
             raise DeadlockError(msg)
         return super().get(timeout)
+
+    def _blocks_its_loop(self) -> bool:
+        """Whether the caller runs the loop that must produce the value.
+
+        An ask's future is not given its loop (one object less per actor):
+        it is the loop of the actor the ask went to.
+        """
+        loop = self._loop
+        if loop is None:
+            producer = getattr(self, "_producer", None)
+            if producer is None:
+                return False  # (made by hand: nobody knows who sets it)
+            loop = producer.actor_inbox.loop
+        return asyncio._get_running_loop() is loop
 
 
 class BackgroundLoop:
@@ -157,11 +165,8 @@ class AsyncioRuntime(Runtime):
         self.background = BackgroundLoop()
 
     def future_factory(self, actor: Actor) -> Callable[[], AsyncioFuture[Any]]:
-        # (Not AsyncioFuture[Any]: calling a subscripted class is 4x slower.)
-        return cast(
-            "Callable[[], AsyncioFuture[Any]]",
-            functools.partial(AsyncioFuture, _inbox(actor).loop),
-        )
+        # The class itself, shared by all actors: see _producing_loop().
+        return AsyncioFuture
 
     def create_inbox(self, actor: Actor) -> LoopInbox:
         loop = asyncio._get_running_loop()
