@@ -285,6 +285,14 @@ def test_a_dead_watcher_is_skipped(runtime: Runtime) -> None:
     assert watched.termination().get(TIMEOUT).reason == "normal"
 
 
+def test_watch_and_link_take_only_refs(runtime: Runtime) -> None:
+    proxy = runtime.actor(Watcher).start(runtime.shared_list()).proxy()
+    with pytest.raises(TypeError, match=r"watch\(\) takes an ActorRef"):
+        proxy.watch("not a ref").get(TIMEOUT)
+    with pytest.raises(TypeError, match=r"link\(\) takes an ActorRef"):
+        proxy.link(42).get(TIMEOUT)
+
+
 def test_an_actor_cannot_watch_or_link_itself(runtime: Runtime) -> None:
     ref = runtime.actor(Watcher).start(runtime.shared_list())
     proxy = ref.proxy()

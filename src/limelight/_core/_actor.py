@@ -7,7 +7,7 @@ import random
 import sys
 from collections.abc import Callable
 from types import CoroutineType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from limelight._core import _bounded, _mailbox
 from limelight._core._exceptions import ActorDeadError, LinkedActorFailed
@@ -384,6 +384,12 @@ class Actor:
         self.actor_stopped.remove_termination_callback(("link", actor_ref.actor_urn))
 
     def _own_ref_other_than(self, actor_ref: ActorRef[Any], verb: str) -> ActorRef[Any]:
+        if not isinstance(cast("object", actor_ref), ActorRef):
+            msg = (
+                f"{verb}() takes an ActorRef, such as Actor.start() returns, "
+                f"not {actor_ref!r}"
+            )
+            raise TypeError(msg)
         if actor_ref.actor_urn == self.actor_urn:
             msg = f"{self} cannot {verb} itself; pass another actor's ref"
             raise ValueError(msg)
