@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import textwrap
+import unittest.mock
 from collections.abc import Iterator
 from typing import Any
 
@@ -298,6 +299,18 @@ def test_stop_all_passes_on_what_a_test_doubles_stop_returns(
 
     assert stopped == ["second", "first"]
     assert results == ["second stopped", "first stopped"]  # type: ignore[comparison-overlap]
+
+
+def test_stop_all_asks_no_owner_of_a_mock_that_makes_attributes_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mocks = [unittest.mock.Mock(name=str(i)) for i in range(3)]
+    monkeypatch.setattr(limelight.ActorRegistry, "get_all", lambda: mocks)
+
+    limelight.ActorRegistry.stop_all()  # (once looped for ever on mock._owner)
+
+    for mock in mocks:
+        mock.stop.assert_called_once()
 
 
 # -- Cooperative __init__ past a mixin without one ---------------------------------

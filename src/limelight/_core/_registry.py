@@ -162,13 +162,20 @@ def _owners_first(refs: list[ActorRef[Any]]) -> list[ActorRef[Any]]:
 
     def depth(ref: ActorRef[Any]) -> int:
         hops = 0
-        owner = getattr(ref, "_owner", None)  # (test doubles have none)
+        owner = _owner_of(ref)
         while owner is not None:
             hops += 1
-            owner = owner._owner
+            owner = _owner_of(owner)
         return hops
 
     return sorted(refs, key=depth)
+
+
+def _owner_of(ref: ActorRef[Any]) -> ActorRef[Any] | None:
+    # From the instance's own attributes: a test double (a Mock, say) would
+    # make up an owner, and that owner another, without end.
+    owner: ActorRef[Any] | None = getattr(ref, "__dict__", {}).get("_owner")
+    return owner
 
 
 def _result_of(stopped: Any, timeout: float | None) -> Any:
