@@ -10,6 +10,7 @@ import limelight
 import limelight.asyncio
 import limelight.debug
 import limelight.messages
+import limelight.testing
 import limelight.typing
 
 PUBLIC_API = {
@@ -41,6 +42,14 @@ PUBLIC_API = {
     limelight.typing: ["ActorMemberMixin", "proxy_field", "proxy_method"],
     limelight.debug: ["log_thread_tracebacks"],
     limelight.asyncio: ["AsyncioActor", "AsyncioFuture"],
+    limelight.testing: [
+        "ManualActor",
+        "ManualFuture",
+        "ManualScheduler",
+        "Probe",
+        "no_leaks",
+        "scheduler",
+    ],
 }
 
 PUBLIC_SUBMODULES = {
@@ -51,7 +60,9 @@ PUBLIC_SUBMODULES = {
     "future",
     "messages",
     "proxy",
+    "pytest_plugin",
     "registry",
+    "testing",
     "typing",
 }
 """Submodules of `limelight` that may show up in ``dir(limelight)`` once imported."""
@@ -63,6 +74,7 @@ MODULES = [
     limelight.messages,
     limelight.typing,
     limelight.debug,
+    limelight.testing,
 ]
 
 

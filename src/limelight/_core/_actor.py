@@ -520,14 +520,24 @@ class Actor:
         greenlets) run exactly this; event-loop runtimes drive the same steps
         themselves (see ``_core/_async_loop.py``).
         """
-        enter_actor(self._actor_ref)  # (the runtime gave the loop a fresh context)
-        self._run_hook(self.on_start)
-        if not self.actor_stopped.is_set():
+        if self._actor_loop_start():
             get = self.actor_inbox.get
             handle = self._handle_envelope
             while handle(get()):
                 pass
         self._actor_loop_teardown()
+
+    def _actor_loop_start(self) -> bool:
+        """Run on_start() in the actor's context; return whether the actor runs on.
+
+        The first step of every synchronous driver: ``_actor_loop()``, and
+        drivers that handle one envelope at a time (the manual runtime of
+        ``limelight.testing``), which then call ``_handle_envelope()`` and
+        ``_actor_loop_teardown()`` themselves.
+        """
+        enter_actor(self._actor_ref)  # (the runtime gave the loop a fresh context)
+        self._run_hook(self.on_start)
+        return not self.actor_stopped.is_set()
 
     def _handle_envelope(self, envelope: Envelope) -> bool:
         """Handle one message; return whether the actor is still running."""

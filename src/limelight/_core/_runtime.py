@@ -7,6 +7,8 @@ actor class names in its ``_runtime`` class attribute. The core never asks
 
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -16,7 +18,32 @@ if TYPE_CHECKING:
     from limelight._core._future import SettableFuture
     from limelight._core._types import Envelope
 
-__all__ = ["Cancellable", "Inbox", "Runtime"]
+__all__ = [
+    "Cancellable",
+    "Inbox",
+    "Runtime",
+    "is_service_thread",
+    "mark_service_thread",
+]
+
+# Threads that runtimes run for themselves (a timer scheduler, a background
+# event loop), not for one actor: leak checks must not report them.
+_service_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+
+def mark_service_thread(thread: threading.Thread) -> None:
+    """Note that a runtime runs `thread` for its own service, not for an actor.
+
+    Such threads outlive the actors that made a runtime start them, so the
+    leak check of ``limelight.testing`` must not take them for leaks. A
+    runtime calls this for each such thread it starts.
+    """
+    _service_threads.add(thread)
+
+
+def is_service_thread(thread: threading.Thread) -> bool:
+    """Whether a runtime marked `thread` with :func:`mark_service_thread`."""
+    return thread in _service_threads
 
 
 class Inbox(Protocol):
@@ -61,7 +88,12 @@ class Cancellable(Protocol):
 
 
 class Runtime(Protocol):
-    """What a runtime supplies to run actors."""
+    """What a runtime supplies to run actors.
+
+    A runtime whose ``call_later()`` delays count on a clock other than
+    ``time.monotonic`` (a virtual clock, in tests) also has a ``monotonic()``
+    method that reads it; periodic timers then keep their rate on it.
+    """
 
     name: str
     """A short name, such as ``"threading"``, for logs and introspection."""

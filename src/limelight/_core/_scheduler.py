@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from limelight._core._runtime import mark_service_thread
 from limelight._core._waiting import allocate_lock
 
 __all__ = ["THREAD_NAME", "ScheduledCall", "Scheduler"]
@@ -84,6 +85,7 @@ class Scheduler:
                 self._thread = threading.Thread(
                     target=self._run, name=THREAD_NAME, daemon=True
                 )
+                mark_service_thread(self._thread)
                 self._thread.start()
             elif self._heap[0] is call:
                 self._wake.notify()  # due before whatever the thread waits for

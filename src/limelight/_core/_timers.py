@@ -24,6 +24,8 @@ from limelight._core._exceptions import ActorDeadError, MailboxFull
 from limelight._core._waiting import allocate_lock
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from limelight._core._actor import Actor
     from limelight._core._runtime import Cancellable, Runtime
 
@@ -178,7 +180,7 @@ class Timer:
             # Fixed rate, but no burst to catch up after a late tick: the
             # next is due one interval after this one was, or now if that
             # has passed already.
-            now = time.monotonic()
+            now = _clock(self._runtime)()
             self._due = max(self._due + interval, now)
             self._schedule(self._due - now)
 
@@ -197,7 +199,7 @@ def start_timer(
             owner = actor._timers = {}
         timer = Timer(actor, runtime, owner, message, interval)
         owner[timer] = None
-    timer._due = time.monotonic() + delay
+    timer._due = _clock(runtime)() + delay
     timer._schedule(delay)
     # As for a tell: the actor may have stopped, and cancelled its timers,
     # just before this one was registered. Whoever comes last cancels it.
@@ -205,6 +207,17 @@ def start_timer(
         timer.cancel()
         raise ActorDeadError(f"{actor._actor_ref} has stopped: it cannot set a timer")
     return timer
+
+
+def _clock(runtime: Runtime) -> Callable[[], float]:
+    """The clock that `runtime`'s ``call_later()`` delays count on.
+
+    ``time.monotonic`` unless the runtime has a ``monotonic`` clock of its
+    own (the virtual clock of ``limelight.testing``'s manual runtime), so that
+    periodic timers keep their rate on that clock.
+    """
+    clock: Callable[[], float] = getattr(runtime, "monotonic", time.monotonic)
+    return clock
 
 
 def cancel_timers(owner: dict[Timer, None]) -> None:

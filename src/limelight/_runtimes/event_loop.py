@@ -21,7 +21,7 @@ from limelight._core._async_loop import LoopInbox
 from limelight._core._exceptions import DeadlockError
 from limelight._core._future import _PENDING, SettableFuture
 from limelight._core._registry import ActorRegistry
-from limelight._core._runtime import Runtime
+from limelight._core._runtime import Runtime, mark_service_thread
 from limelight._core._waiting import allocate_lock
 
 if TYPE_CHECKING:
@@ -150,7 +150,9 @@ class BackgroundLoop:
             finally:
                 loop.close()
 
-        threading.Thread(target=run, name="limelight-asyncio", daemon=False).start()
+        thread = threading.Thread(target=run, name="limelight-asyncio", daemon=False)
+        mark_service_thread(thread)
+        thread.start()
         started.acquire()
         self._loop = loop
         self._loops.add(loop)
