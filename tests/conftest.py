@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 import limelight
+from limelight._core import _waiting
 from tests.runtimes import RUNTIMES, Runtime
 
 STOP_ALL_TIMEOUT = 30.0
@@ -31,6 +32,15 @@ def stop_all_actors() -> Iterator[None]:
     limelight.ActorRegistry.stop_all(timeout=STOP_ALL_TIMEOUT)
     left = limelight.ActorRegistry.get_all()
     assert left == [], f"actors still registered after stop_all(): {left}"
+
+
+@pytest.fixture
+def no_waiter_factories(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hide the runtimes' waiter factories (gevent's), as if none were imported.
+
+    For tests of how a plain thread waits when no runtime registered one.
+    """
+    monkeypatch.setattr(_waiting, "_factories", [])
 
 
 @pytest.fixture

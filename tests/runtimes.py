@@ -22,6 +22,7 @@ from typing import Any, Protocol, TypeVar, cast
 
 import limelight
 import limelight.asyncio
+from limelight._core._stopped import StoppedEvent
 
 __all__ = ["RUNTIMES", "Event", "Runtime"]
 
@@ -144,3 +145,59 @@ ASYNCIO = Runtime(
 
 RUNTIMES: list[Runtime] = [THREADING, ASYNCIO]
 """Every runtime the conformance suite runs on; later runtimes are appended."""
+
+
+class GreenEvent:
+    """A `threading.Event` that a greenlet waits on without stopping its hub.
+
+    Built on the core's `StoppedEvent`, which waits the way its caller's
+    context needs: parked in a greenlet, on an OS lock in a plain thread.
+    """
+
+    def __init__(self) -> None:
+        self._event = StoppedEvent()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._event.wait(timeout)
+
+
+def _green_sleep(seconds: float) -> None:
+    """`gevent.sleep()` in a greenlet of a hub, `time.sleep()` anywhere else."""
+    from gevent import getcurrent, sleep  # noqa: PLC0415 -- only with gevent
+    from gevent._hub_local import get_hub_if_exists  # noqa: PLC0415
+
+    hub = get_hub_if_exists()
+    if hub is None or getcurrent() is hub:
+        time.sleep(seconds)
+    else:
+        sleep(seconds)
+
+
+def _gevent_runtime() -> Runtime | None:
+    """gevent's runtime, if gevent is installed (`limelight[gevent]`)."""
+    try:
+        import limelight.gevent  # noqa: PLC0415 -- only if installed
+    except ImportError:  # pragma: no cover -- gevent is installed for the tests
+        return None
+    return Runtime(
+        name="gevent",
+        actor_class=limelight.gevent.GeventActor,
+        future_class=limelight.gevent.GeventFuture,
+        # Tests start actors from plain code, so they live on the background
+        # hub; their events and sleeps let the hub's other actors go on.
+        event_class=GreenEvent,
+        sleep=_green_sleep,
+        shared_list=_plain_list,
+    )
+
+
+GEVENT = _gevent_runtime()
+"""gevent's runtime, or None without gevent: then its tests are skipped."""
+if GEVENT is not None:  # pragma: no branch -- gevent is installed for the tests
+    RUNTIMES.append(GEVENT)

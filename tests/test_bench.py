@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
+import importlib.util
 import io
 import json
 import math
@@ -24,8 +25,10 @@ from limelight._bench import (
     harness,
     raw,
     raw_asyncio,
+    raw_gevent,
     report,
 )
+from limelight._bench import gevent_workloads as gw
 from limelight._bench import threading_workloads as tw
 from limelight._bench.harness import (
     PYKKA,
@@ -559,7 +562,11 @@ def test_every_real_workload_runs_clean_at_a_tiny_size(pykka_here: bool) -> None
     assert result.problems == []
     everything = [SUBJECT, PYKKA, RAW] if pykka_here else [SUBJECT, RAW]
     assert result.implementations == everything
-    assert {res.workload.runtime for res in result.results} == {"asyncio", "threading"}
+    assert {res.workload.runtime for res in result.results} == {
+        "asyncio",
+        "gevent",
+        "threading",
+    }
     for res in result.results:
         assert res.errors == {}
         expected = [i for i in res.workload.implementations if i in everything]
@@ -801,9 +808,56 @@ def test_find_uvloop_without_a_version(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_asyncio_workloads_are_discovered_before_the_threading_ones() -> None:
     runtimes = [w.runtime for w in harness.discover_workloads()]
+    first_gevent = runtimes.index("gevent")
     first_threading = runtimes.index("threading")
-    assert set(runtimes[:first_threading]) == {"asyncio"}
+    assert set(runtimes[:first_gevent]) == {"asyncio"}
+    assert set(runtimes[first_gevent:first_threading]) == {"gevent"}
     assert set(runtimes[first_threading:]) == {"threading"}
+
+
+def test_without_gevent_there_are_no_gevent_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def find_nothing(_name: str) -> None:
+        return None
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_nothing)
+
+    assert gw.workloads() == []
+
+
+@pytest.mark.parametrize(
+    "measure",
+    [
+        gw.ask_in_hub,
+        gw.proxy_in_hub,
+        gw.tell_in_hub,
+        gw.spawn_stop_in_hub,
+        raw_gevent.ask_round_trip,
+        raw_gevent.call_round_trip,
+        raw_gevent.tell_throughput,
+        raw_gevent.spawn_stop,
+    ],
+)
+def test_gevent_measurements_run_in_a_hub_of_their_own_and_clean_up(
+    measure: Callable[[int], float],
+) -> None:
+    assert gw.in_hub(measure, 5) > 0
+    assert limelight.ActorRegistry.get_all() == []
+
+
+def test_a_gevent_measurement_s_error_is_raised_in_the_caller() -> None:
+    def broken(_n: int) -> float:
+        raise ValueError("broken measurement")
+
+    with pytest.raises(ValueError, match="broken measurement"):
+        gw.in_hub(broken, 5)
+
+
+def test_gevent_rss_per_actor_is_a_plausible_size() -> None:
+    assert isinstance(gw.rss_raw(5), float)
+    kib = fresh.sample(f"{gw.__name__}:rss_limelight", 2000)
+    assert 0 < kib < 64
 
 
 @pytest.mark.parametrize(

@@ -52,12 +52,20 @@ PUBLIC_API = {
     ],
 }
 
+try:
+    import limelight.gevent
+except ImportError:  # pragma: no cover -- gevent is installed for the tests
+    pass
+else:
+    PUBLIC_API[limelight.gevent] = ["GeventActor", "GeventFuture"]
+
 PUBLIC_SUBMODULES = {
     "actor",
     "as_pykka",
     "asyncio",
     "debug",
     "future",
+    "gevent",
     "messages",
     "proxy",
     "pytest_plugin",

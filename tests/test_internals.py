@@ -86,7 +86,7 @@ def test_a_stop_put_just_as_the_actor_stopped_succeeds(
 
 
 @pytest.fixture
-def recording_waiter_factory() -> Iterator[list[Waiter]]:
+def recording_waiter_factory(no_waiter_factories: None) -> Iterator[list[Waiter]]:
     """A waiter factory that hands out plain locks and remembers them."""
     made: list[Waiter] = []
 

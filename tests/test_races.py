@@ -40,6 +40,7 @@ class LateLock:
         self.released = True
 
 
+@pytest.mark.usefixtures("no_waiter_factories")
 def test_a_thread_wait_that_times_out_as_the_value_arrives_returns_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -49,6 +50,39 @@ def test_a_thread_wait_that_times_out_as_the_value_arrives_returns_it(
 
     assert future.get(timeout=0.5) == "just in time"
     assert lock.released  # completion released the waiter's lock
+
+
+@pytest.mark.usefixtures("no_waiter_factories")
+def test_a_thread_wait_that_times_out_raises_timeout() -> None:
+    future: ThreadingFuture[str] = ThreadingFuture()
+
+    with pytest.raises(limelight.Timeout):
+        future.get(timeout=0.001)
+
+
+@pytest.mark.usefixtures("no_waiter_factories")
+def test_a_thread_wait_finds_the_value_set_just_before_it_locks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    future: ThreadingFuture[str] = ThreadingFuture()
+    real = _future._state_lock
+
+    class CompletedMeanwhile:
+        """The state lock, taken just after another thread completed the future."""
+
+        def __enter__(self) -> None:
+            real.acquire()
+            if future._state == _future._PENDING:
+                future._result = "just before"
+                future._state = _future._DONE
+
+        def __exit__(self, *_exc_info: object) -> None:
+            real.release()
+
+    monkeypatch.setattr(_future, "_state_lock", CompletedMeanwhile())
+
+    assert future.get(timeout=TIMEOUT) == "just before"
+    assert future._lock is None  # it never had to wait
 
 
 def test_a_context_wait_that_times_out_as_the_value_arrives_returns_it() -> None:
