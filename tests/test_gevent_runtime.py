@@ -539,7 +539,7 @@ def test_an_actor_loop_that_fails_is_logged(
         self._begin_stop()
         raise RuntimeError("a bug in the loop")
 
-    monkeypatch.setattr(Echo, "_actor_loop", broken)
+    monkeypatch.setattr(Echo, "_actor_loop_start", broken)
     ref = Echo.start()
     assert ref.actor_stopped.wait(TIMEOUT)
     monkeypatch.undo()

@@ -33,12 +33,33 @@ class Echo(limelight.ThreadingActor):
 # -- Closing an inbox: a message put just as the actor stops ----------------------
 
 
-def stopped_just_after_the_check(ref: limelight.ActorRef[Any]) -> Iterator[bool]:
-    """Answers for ``_is_stopped()``: running at the first check, stopped after."""
-    assert ref.actor_stopped.is_set()
-    yield False
-    while True:
-        yield True
+class StoppedJustAfterTheCheck:
+    """A ref's stopped flag that reads "running" once, then "stopped".
+
+    A ref checks its actor's flag before putting a message and again after;
+    this stands in for an actor that stopped between the two checks.
+    """
+
+    def __init__(self, stopped: StoppedEvent) -> None:
+        assert stopped.is_set()
+        self._stopped = stopped
+        self._reads = 0
+
+    @property
+    def _flag(self) -> bool:
+        self._reads += 1
+        return self._reads > 1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stopped, name)
+
+
+def stopped_just_after_the_check(
+    monkeypatch: pytest.MonkeyPatch, ref: limelight.ActorRef[Any]
+) -> None:
+    monkeypatch.setattr(
+        ref, "actor_stopped", StoppedJustAfterTheCheck(ref.actor_stopped)
+    )
 
 
 def test_an_ask_put_just_as_the_actor_stopped_fails_instead_of_hanging(
@@ -46,8 +67,7 @@ def test_an_ask_put_just_as_the_actor_stopped_fails_instead_of_hanging(
 ) -> None:
     ref = Echo.start()
     ref.stop()
-    answers = stopped_just_after_the_check(ref)
-    monkeypatch.setattr(ref, "_is_stopped", lambda: next(answers))
+    stopped_just_after_the_check(monkeypatch, ref)
 
     future = ref.ask("too late", block=False)
 
@@ -61,8 +81,7 @@ def test_a_tell_put_just_as_the_actor_stopped_is_dropped(
 ) -> None:
     ref = Echo.start()
     ref.stop()
-    answers = stopped_just_after_the_check(ref)
-    monkeypatch.setattr(ref, "_is_stopped", lambda: next(answers))
+    stopped_just_after_the_check(monkeypatch, ref)
 
     with caplog.at_level(logging.DEBUG, logger="limelight"):
         ref.tell("too late")  # does not raise: it was accepted, then dropped
@@ -76,8 +95,7 @@ def test_a_stop_put_just_as_the_actor_stopped_succeeds(
 ) -> None:
     ref = Echo.start()
     ref.stop()
-    answers = stopped_just_after_the_check(ref)
-    monkeypatch.setattr(ref, "_is_stopped", lambda: next(answers))
+    stopped_just_after_the_check(monkeypatch, ref)
 
     assert ref.stop(timeout=TIMEOUT) is True  # stopped, as asked
 

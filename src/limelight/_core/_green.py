@@ -358,6 +358,11 @@ class GreenInbox:
         """Whether no envelope is queued."""
         return not self._items
 
+    @property
+    def items(self) -> collections.deque[Envelope]:
+        """The queued envelopes, oldest first: the reader may pop them itself."""
+        return self._items
+
     def use_queue(self, items: collections.deque[Envelope]) -> None:
         """Keep envelopes in `items` (a bounded mailbox), not in a deque of its own.
 

@@ -63,7 +63,6 @@ class ActorRef(Generic[A]):
         assert runtime is not None  # Actor.__init__() refuses to run without
         self._create_future = runtime.future_factory(actor)
         self._put = actor.actor_inbox.put
-        self._is_stopped = actor.actor_stopped.is_set
 
     def __repr__(self) -> str:
         return f"<ActorRef for {self}>"
@@ -81,7 +80,7 @@ class ActorRef(Generic[A]):
 
     def is_alive(self) -> bool:
         """Whether the actor is running (it may still stop at any moment)."""
-        return not self._is_stopped()
+        return not self.actor_stopped._flag
 
     def tell(self, message: Any) -> None:
         """Send `message` to the actor without waiting for it to be handled.
@@ -92,11 +91,14 @@ class ActorRef(Generic[A]):
                 policy says so; see
                 [`Actor.mailbox_overflow`][limelight.Actor.mailbox_overflow].
         """
-        if self._is_stopped():
+        if self.actor_stopped._flag:
             _dead_letters.record(message, self, "stopped")
             raise ActorDeadError(f"{self} not found")
         self._put((message, None))
-        if self._is_stopped():
+        # Checked again: the actor may have stopped while the message went in.
+        # (Through a new name, which type checkers do not think still False.)
+        stopped = self.actor_stopped
+        if stopped._flag:
             _mailbox.reject_late_messages(self)
 
     @overload
@@ -142,12 +144,13 @@ class ActorRef(Generic[A]):
         """
         future: SettableFuture[Any] = self._create_future()
         future._producer = self  # who answers: for deadlock detection in get()
-        if self._is_stopped():
+        if self.actor_stopped._flag:
             _dead_letters.record(message, self, "stopped")
             future.set_exception(ActorDeadError(f"{self} not found"))
         else:
             self._put((message, future))
-            if self._is_stopped():
+            stopped = self.actor_stopped  # (again, as in tell())
+            if stopped._flag:
                 _mailbox.reject_late_messages(self)
         if block:
             return future.get(timeout)
