@@ -34,7 +34,6 @@ def test_an_unbounded_actor_keeps_its_runtime_s_inbox_as_is() -> None:
         # No wrapper, no gate: the fast path is the runtime's own.
         inbox: Any = threaded.actor_inbox
         assert type(inbox) is queue.SimpleQueue
-        assert threaded._put == threaded.actor_inbox.put
         inbox = on_loop.actor_inbox
         assert type(inbox._items) is not Mailbox
     finally:

@@ -402,6 +402,13 @@ def test_a_chain_across_runtimes_without_a_cycle_is_answered() -> None:
     assert waits() == {}
 
 
+def test_a_plain_thread_is_no_actor_and_an_actor_knows_itself() -> None:
+    ref = SelfAsker.start()
+
+    assert _wait_graph.current_actor() is None
+    assert ref.proxy().whoami().get(TIMEOUT) == ref
+
+
 def test_a_context_left_over_from_a_collected_actor_waits_as_a_plain_thread() -> None:
     ref = limelight.ThreadingActor.start()
     context = contextvars.Context()
@@ -417,6 +424,9 @@ def test_a_context_left_over_from_a_collected_actor_waits_as_a_plain_thread() ->
 
 
 class SelfAsker(ThreadingActor):
+    def whoami(self) -> limelight.ActorRef[Any] | None:
+        return _wait_graph.current_actor()
+
     def ask_myself(self, timeout: float | None) -> Any:
         return self.actor_ref.ask("hello", timeout=timeout)
 

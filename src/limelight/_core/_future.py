@@ -26,6 +26,7 @@ from limelight._core._exceptions import Timeout
 if TYPE_CHECKING:
     import weakref
 
+    from limelight._core._actor import Actor
     from limelight._core._ref import ActorRef
     from limelight._core._types import ExcInfo, OptExcInfo
 
@@ -325,9 +326,7 @@ class SettableFuture(Future[T]):
         exc_info: ExcInfo = self._result
         raise exc_info[1].with_traceback(exc_info[2])
 
-    def _wait_as(
-        self, in_actor: weakref.ref[ActorRef[Any]], timeout: float | None
-    ) -> None:
+    def _wait_as(self, in_actor: weakref.ref[Actor], timeout: float | None) -> None:
         """Wait in an actor: record its wait, unless that closes a cycle.
 
         An actor blocked on another actor's reply is an edge of the wait-for
@@ -346,7 +345,7 @@ class SettableFuture(Future[T]):
             if timeout is not None:
                 timeout -= DEADLOCK_CHECK_AFTER
         # (None in a thread that copied a since collected actor's context.)
-        waiter = in_actor()
+        waiter = _wait_graph.ref_of(in_actor)
         if waiter is not None:
             _wait_graph.begin_wait(waiter, producer, self)
         try:

@@ -37,6 +37,18 @@ class ActorRef(Generic[A]):
     one yourself. Two refs are equal when they refer to the same actor.
     """
 
+    # Slots: an idle actor's ref is a good part of its memory (no dict per ref).
+    __slots__ = (
+        "__weakref__",
+        "_actor_weakref",
+        "_create_future",
+        "_owner",
+        "actor_class",
+        "actor_inbox",
+        "actor_stopped",
+        "actor_urn",
+    )
+
     actor_class: type[A]
     """The class of the referenced actor."""
 
@@ -51,7 +63,7 @@ class ActorRef(Generic[A]):
 
     # The supervisor that started the actor, if any: it stops the actor
     # itself, so ActorRegistry.stop_all() stops it first.
-    _owner: ActorRef[Any] | None = None
+    _owner: ActorRef[Any] | None
 
     def __init__(self, actor: A) -> None:
         self._actor_weakref = weakref.ref(actor)
@@ -62,7 +74,7 @@ class ActorRef(Generic[A]):
         runtime = actor._runtime
         assert runtime is not None  # Actor.__init__() refuses to run without
         self._create_future = runtime.future_factory(actor)
-        self._put = actor.actor_inbox.put
+        self._owner = None
 
     def __repr__(self) -> str:
         return f"<ActorRef for {self}>"
@@ -94,7 +106,7 @@ class ActorRef(Generic[A]):
         if self.actor_stopped._flag:
             _dead_letters.record(message, self, "stopped")
             raise ActorDeadError(f"{self} not found")
-        self._put((message, None))
+        self.actor_inbox.put((message, None))
         # Checked again: the actor may have stopped while the message went in.
         # (Through a new name, which type checkers do not think still False.)
         stopped = self.actor_stopped
@@ -148,7 +160,7 @@ class ActorRef(Generic[A]):
             _dead_letters.record(message, self, "stopped")
             future.set_exception(ActorDeadError(f"{self} not found"))
         else:
-            self._put((message, future))
+            self.actor_inbox.put((message, future))
             stopped = self.actor_stopped  # (again, as in tell())
             if stopped._flag:
                 _mailbox.reject_late_messages(self)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast, overload
 
 from limelight._core._exceptions import ActorDeadError, MailboxFull
 from limelight._core._future import Future, SettableFuture
+from limelight._core._ref import ActorRef
 from limelight._core._waiting import allocate_lock
 
 if TYPE_CHECKING:
     from limelight._core._actor import Actor
-    from limelight._core._ref import ActorRef
 
 __all__ = ["ActorRegistry"]
 
@@ -171,11 +171,13 @@ def _owners_first(refs: list[ActorRef[Any]]) -> list[ActorRef[Any]]:
     return sorted(refs, key=depth)
 
 
-def _owner_of(ref: ActorRef[Any]) -> ActorRef[Any] | None:
-    # From the instance's own attributes: a test double (a Mock, say) would
-    # make up an owner, and that owner another, without end.
-    owner: ActorRef[Any] | None = getattr(ref, "__dict__", {}).get("_owner")
-    return owner
+def _owner_of(ref: object) -> ActorRef[Any] | None:
+    # Only of a real ref: a test double (a Mock, say) would make up an owner,
+    # and that owner another, without end. (type(), not isinstance(): a Mock
+    # with a spec claims to be an instance of its spec's class.)
+    if issubclass(type(ref), ActorRef):
+        return cast("ActorRef[Any]", ref)._owner
+    return None
 
 
 def _result_of(stopped: Any, timeout: float | None) -> Any:

@@ -17,13 +17,15 @@ which has none, adds nothing and pays nothing.
 from __future__ import annotations
 
 import contextvars
-import weakref
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from limelight._core._exceptions import DeadlockError
 from limelight._core._waiting import allocate_lock
 
 if TYPE_CHECKING:
+    import weakref
+
+    from limelight._core._actor import Actor
     from limelight._core._future import Future
     from limelight._core._ref import ActorRef
 
@@ -33,18 +35,21 @@ __all__ = [
     "current_actor_weakref",
     "end_wait",
     "enter_actor",
+    "ref_of",
     "waits",
 ]
 
-# A weak reference: an actor's context can outlive the actor in places it
-# does not control (an event loop's cancelled timer handles keep theirs), and
-# must not keep it alive there.
-_current: contextvars.ContextVar[weakref.ref[ActorRef[Any]] | None] = (
-    contextvars.ContextVar("limelight_current_actor", default=None)
+# A weak reference to the actor: an actor's context can outlive the actor in
+# places it does not control (an event loop's cancelled timer handles keep
+# theirs), and must not keep it alive there. (Its ref's own weak reference to
+# it, shared: one more object per actor would be a good part of an idle
+# actor's memory.)
+_current: contextvars.ContextVar[weakref.ref[Actor] | None] = contextvars.ContextVar(
+    "limelight_current_actor", default=None
 )
 
 current_actor_weakref = _current.get
-"""Return a weak reference to the ref of the actor whose context this is.
+"""Return a weak reference to the actor whose context this is.
 
 None outside actors: a single context variable read tells a plain thread.
 """
@@ -52,8 +57,15 @@ None outside actors: a single context variable read tells a plain thread.
 
 def current_actor() -> ActorRef[Any] | None:
     """Return the ref of the actor whose context this is, or None outside actors."""
-    marker = _current.get()
-    return None if marker is None else marker()
+    return ref_of(_current.get())
+
+
+def ref_of(marker: weakref.ref[Actor] | None) -> ActorRef[Any] | None:
+    """The ref of the actor `marker` refers to; None if none, or it is gone."""
+    if marker is None:
+        return None
+    actor = marker()
+    return None if actor is None else actor.actor_ref
 
 
 _Edge: TypeAlias = "tuple[ActorRef[Any], ActorRef[Any], Future[Any], _Edge | None]"
@@ -80,7 +92,7 @@ def enter_actor(actor_ref: ActorRef[Any]) -> None:
     Runtimes give every actor a context of its own, so this never needs
     undoing, and costs nothing per message.
     """
-    _current.set(weakref.ref(actor_ref))
+    _current.set(actor_ref._actor_weakref)
 
 
 def begin_wait(
