@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import limelight
+import limelight.messages
 from limelight.process import ProcessActor
 
 

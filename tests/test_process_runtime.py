@@ -24,7 +24,9 @@ from typing import Any
 import pytest
 
 import limelight
+import limelight.messages
 import limelight.process
+from limelight._core._runtime import is_service_thread
 from limelight._runtimes import processes
 from tests.process_actors import (
     Counter,
@@ -101,7 +103,7 @@ def test_proxy_with_traversable_attributes() -> None:
     assert proxy.stats.hit().get(TIMEOUT) == 1
     assert proxy.stats.hits.get(TIMEOUT) == 1
     proxy.increment.defer(100)
-    assert proxy.count.get(TIMEOUT) == 121
+    assert proxy.increment(0).get(TIMEOUT) == 121
     with pytest.raises(AttributeError):
         _ = proxy.nothing_like_this
 
@@ -216,7 +218,7 @@ def test_unpicklable_arguments_are_refused_by_start() -> None:
 
 def test_an_unpicklable_reply_fails_its_ask_only() -> None:
     proxy = Counter.start().proxy()
-    with pytest.raises(TypeError, match="reply .* cannot be pickled"):
+    with pytest.raises(TypeError, match=r"reply .* cannot be pickled"):
         proxy.unpicklable().get(TIMEOUT)
     with pytest.raises(RuntimeError, match="could not be pickled"):
         proxy.raise_unpicklable().get(TIMEOUT)
@@ -268,7 +270,8 @@ def test_a_process_actor_asks_a_thread_actor_in_the_parent() -> None:
 
 def test_messages_to_an_actor_the_other_side_does_not_know() -> None:
     ref = Counter.start()
-    channel = ref._channel  # type: ignore[attr-defined]
+    assert isinstance(ref, processes.RemoteRef)
+    channel = ref._channel
     unknown = processes.RemoteRef(channel, "urn:uuid:unknown", limelight.Actor)
     unknown.tell("dropped")  # logged by the worker
     with pytest.raises(limelight.ActorDeadError, match="not found"):
@@ -426,7 +429,7 @@ def test_sending_on_a_closed_channel() -> None:
     import multiprocessing  # noqa: PLC0415
 
     mine, theirs = multiprocessing.Pipe()
-    channel = processes.Channel(mine, "a test pipe")
+    channel = processes.Channel(mine, "a test pipe")  # pyright: ignore[reportArgumentType] -- typeshed: Windows
     theirs.close()
     channel.close()
     channel.close()  # (once is enough)
@@ -445,7 +448,7 @@ def test_channel_frames_about_the_unknown() -> None:
     import multiprocessing  # noqa: PLC0415
 
     mine, theirs = multiprocessing.Pipe()
-    channel = processes.Channel(mine, "a test pipe")
+    channel = processes.Channel(mine, "a test pipe")  # pyright: ignore[reportArgumentType] -- typeshed: Windows
     try:
         channel._on_reply(12345, True, b"")  # a reply nobody waits for any more
         channel._on_terminated("urn:uuid:unknown", "normal", b"")
@@ -533,7 +536,7 @@ EXIT_SCRIPT = textwrap.dedent(
 
 def _gone(pid: int) -> bool:
     try:
-        with open(f"/proc/{pid}/stat") as stat:  # noqa: PTH123
+        with open(f"/proc/{pid}/stat") as stat:
             return stat.read().split(")")[-1].split()[0] == "Z"  # a zombie is gone
     except FileNotFoundError:
         return True
@@ -569,4 +572,4 @@ def test_worker_threads_are_service_threads() -> None:
     Counter.start()
     readers = [t for t in threading.enumerate() if t.name.endswith("-reader")]
     assert readers
-    assert all(limelight._core._runtime.is_service_thread(t) for t in readers)
+    assert all(is_service_thread(t) for t in readers)

@@ -8,7 +8,7 @@ same start method as Limelight's workers, and started outside the timing.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -30,7 +30,8 @@ def ask_round_trip(n: int) -> float:
 
     from limelight._runtimes.processes import default_start_method  # noqa: PLC0415
 
-    context = multiprocessing.get_context(default_start_method())
+    # (Typed loosely: each start method's context has its own Process class.)
+    context: Any = multiprocessing.get_context(default_start_method())
     mine, theirs = context.Pipe()
     process = context.Process(target=_echo, args=(theirs,), daemon=True)
     process.start()

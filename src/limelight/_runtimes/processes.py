@@ -28,8 +28,8 @@ import pickle
 import queue
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 from limelight._core._actor import Actor
 from limelight._core._exceptions import ActorDeadError
@@ -45,7 +45,6 @@ from limelight.messages import Terminated
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
-    from multiprocessing.context import BaseContext
     from multiprocessing.process import BaseProcess
 
     from typing_extensions import Self
@@ -107,9 +106,9 @@ class _Pickler(pickle.Pickler):
 
     channel: Channel
 
-    def reducer_override(self, obj: Any) -> Any:
+    def reducer_override(self, obj: object) -> Any:
         if isinstance(obj, ActorRef):
-            ref: ActorRef[Any] = obj
+            ref: ActorRef[Any] = obj  # pyright: ignore[reportUnknownVariableType] -- (mypy: Any)
             cls = ref.actor_class
             ended = ref.actor_stopped.terminated
             # A ref to an actor that has stopped arrives stopped.
@@ -121,10 +120,11 @@ class _Pickler(pickle.Pickler):
                 reason,
             )
         if isinstance(obj, ActorProxy):
-            proxy: ActorProxy[Any] = obj
+            proxy: ActorProxy[Any] = obj  # pyright: ignore[reportUnknownVariableType] -- (mypy: Any)
             return _rebuild_proxy, (proxy.actor_ref, proxy._attr_path)
         if isinstance(obj, Future):
-            return _rebuild_future, (self.channel.export_future(obj),)
+            future: Future[Any] = obj  # pyright: ignore[reportUnknownVariableType] -- (mypy: Any)
+            return _rebuild_future, (self.channel.export_future(future),)
         return NotImplemented
 
 
@@ -147,7 +147,7 @@ def _rebuild_proxy(ref: ActorRef[Any], attr_path: AttrPath) -> ActorProxy[Any]:
     # Not ActorProxy(): introspecting a remote actor waits for its channel,
     # whose reader is running this. A proxy with no known attributes
     # introspects on first use instead.
-    proxy: ActorProxy[Any] = object.__new__(ActorProxy)
+    proxy: ActorProxy[Any] = object.__new__(ActorProxy)  # pyright: ignore[reportUnknownVariableType] -- (mypy: Any)
     object.__setattr__(proxy, "actor_ref", ref)
     object.__setattr__(proxy, "_attr_path", attr_path)
     object.__setattr__(proxy, "_known_attrs", {})
@@ -357,7 +357,9 @@ class Channel:
     def export_future(self, future: Future[Any]) -> int:
         """Number `future`, to be completed in the other process when it is done."""
         export_id = next(self._ids)
-        future._add_done_callback(functools.partial(self._send_outcome, export_id, future))
+        future._add_done_callback(
+            functools.partial(self._send_outcome, export_id, future)
+        )
         return export_id
 
     def _send_outcome(self, export_id: int, future: Future[Any]) -> None:
@@ -468,10 +470,12 @@ class Channel:
         try:
             message = self._loads(payload)
             if target is None:
-                raise ActorDeadError(f"actor {urn} not found")  # noqa: TRY301
+                raise ActorDeadError(f"actor {urn} not found")
             target.tell(message)
         except Exception:
-            logger.warning("Dropped a message from %s to %s", self.name, urn, exc_info=True)
+            logger.warning(
+                "Dropped a message from %s to %s", self.name, urn, exc_info=True
+            )
 
     def _on_ask(self, urn: str, rid: int, payload: bytes) -> None:
         target = ActorRegistry.get_by_urn(urn)
@@ -479,7 +483,7 @@ class Channel:
         try:
             message = self._loads(payload)
             if target is None:
-                raise ActorDeadError(f"actor {urn} not found")  # noqa: TRY301
+                raise ActorDeadError(f"actor {urn} not found")
             future = target.ask(message, block=False)
         except Exception as exc:  # noqa: BLE001 -- the asker gets it
             future = ProcessFuture()
@@ -516,7 +520,7 @@ class Channel:
             future = ProcessFuture()
             try:
                 if target is None:
-                    raise ActorDeadError(f"actor {urn} not found")  # noqa: TRY301
+                    raise ActorDeadError(f"actor {urn} not found")
                 future.set(target._introspect())
             except ActorDeadError as exc:
                 future.set_exception(exc)
@@ -544,7 +548,9 @@ class Channel:
             exc: BaseException | None = None
         else:
             reason, exc = terminated.reason, terminated.exception
-        payload = _exception_payload(exc, self) if exc is not None else _dumps(None, self)
+        payload = (
+            _exception_payload(exc, self) if exc is not None else _dumps(None, self)
+        )
         with contextlib.suppress(ActorDeadError):
             self.send((_TERMINATED, urn, reason, payload))
 
@@ -629,10 +635,13 @@ class _Worker:
 class _WorkerHandle:
     """A worker process, as the parent sees it."""
 
-    def __init__(self, process: BaseProcess, channel: Channel, *, dedicated: bool) -> None:
+    def __init__(
+        self, process: BaseProcess, channel: Channel, *, dedicated: bool
+    ) -> None:
         self.process = process
         self.channel = channel
         self.dedicated = dedicated
+        self.reader: threading.Thread | None = None
 
 
 class Pool:
@@ -644,7 +653,9 @@ class Pool:
     exits when the actor ends.
     """
 
-    def __init__(self, processes: int | None = None, start_method: str | None = None) -> None:
+    def __init__(
+        self, processes: int | None = None, start_method: str | None = None
+    ) -> None:
         import multiprocessing  # noqa: PLC0415 -- only programs with process actors
 
         self.processes = processes or os.cpu_count() or 1
@@ -657,9 +668,10 @@ class Pool:
             )
             raise ValueError(msg)
         self.start_method = start_method
-        self._context: BaseContext = multiprocessing.get_context(start_method)
+        # (Typed loosely: each start method's context has its own Process class.)
+        self._context: Any = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
-            self._context.set_forkserver_preload(["limelight.process"])  # type: ignore[attr-defined]
+            self._context.set_forkserver_preload(["limelight.process"])
         self._workers: list[_WorkerHandle] = []
         self._lock = threading.Lock()
         self._numbers = itertools.count(1)
@@ -669,7 +681,9 @@ class Pool:
         with self._lock:
             return [w.process for w in self._workers]
 
-    def start_actor(self, actor_class: type[Actor], args: Any, kwargs: Any) -> RemoteRef:
+    def start_actor(
+        self, actor_class: type[Actor], args: Any, kwargs: Any
+    ) -> RemoteRef:
         """Start an actor in a worker; return the parent's ref to it."""
         dedicated = bool(getattr(actor_class, "dedicated_process", False))
         payload = _payload(
@@ -713,7 +727,7 @@ class Pool:
     def _spawn(self, *, dedicated: bool) -> _WorkerHandle:
         number = next(self._numbers)
         parent_end, child_end = self._context.Pipe(duplex=True)
-        process = self._context.Process(  # type: ignore[attr-defined]
+        process = self._context.Process(
             target=_worker_main,
             args=(child_end,),
             name=f"limelight-worker-{number}",
@@ -730,6 +744,7 @@ class Pool:
             daemon=True,
         )
         mark_service_thread(reader)
+        worker.reader = reader
         reader.start()
         return worker
 
@@ -761,6 +776,8 @@ class Pool:
                 worker.process.kill()
                 worker.process.join()
             worker.channel.close(ActorDeadError("the worker processes were shut down"))
+            if worker.reader is not None:  # pragma: no branch -- set when spawned
+                worker.reader.join(timeout)
 
 
 def default_start_method() -> str:
@@ -822,9 +839,14 @@ def configure(*, processes: int | None = None, start_method: str | None = None) 
     global _pool  # noqa: PLW0603 -- one pool per program
     with _pool_lock:
         if _pool is not None and _pool.workers():
-            msg = "worker processes are running: call limelight.process.shutdown() first"
+            msg = (
+                "worker processes are running: call limelight.process.shutdown() first"
+            )
             raise RuntimeError(msg)
-        settings = {"processes": processes, "start_method": start_method}
+        settings: dict[str, Any] = {
+            "processes": processes,
+            "start_method": start_method,
+        }
         _pool = Pool(**settings)
         _pool_settings.clear()
         _pool_settings.update(settings)
@@ -877,7 +899,7 @@ class ProcessActor(ThreadingActor):
     """
 
     @classmethod
-    def start(cls, *args: Any, **kwargs: Any) -> ActorRef[Self]:
+    def start(cls, *args: Any, **kwargs: Any) -> ActorRef[Self]:  # pyright: ignore[reportIncompatibleMethodOverride] -- the same signature as Actor.start(); pyright binds Self apart
         """Start the actor in a worker process and return a ref to it.
 
         Raises:
