@@ -431,8 +431,11 @@ def test_sending_on_a_closed_channel() -> None:
     mine, theirs = multiprocessing.Pipe()
     channel = processes.Channel(mine, "a test pipe")  # pyright: ignore[reportArgumentType] -- typeshed: Windows
     theirs.close()
+    imported = channel.import_future(7)  # a future from the other side
     channel.close()
     channel.close()  # (once is enough)
+    with pytest.raises(limelight.ActorDeadError, match="has closed"):
+        imported.get(TIMEOUT)
     with pytest.raises(limelight.ActorDeadError, match="is closed"):
         channel.send((processes._TELL, "urn", b""))
     future: processes.ProcessFuture[Any] = processes.ProcessFuture()

@@ -146,7 +146,7 @@ def workloads() -> list[Workload]:
     return [
         workload(
             name="ask",
-            label="process actor ask round trip",
+            label="process actor: ref.ask() round trip",
             kind=Kind.LATENCY,
             unit="µs/op",
             implementations={SUBJECT: ask_round_trip, RAW: raw_process.ask_round_trip},

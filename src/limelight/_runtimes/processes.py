@@ -441,8 +441,16 @@ class Channel:
             self.hosted.clear()
             imported, self._imported = self._imported, {}
         self.conn.close()
-        pending, self._pending = self._pending, {}
-        for future in [*pending.values(), *imported.values()]:
+        # (Popped one at a time: an ask racing this pops its own entry when
+        # it sees `closed`, and each entry is popped, so failed, only once.)
+        pending = self._pending
+        while pending:
+            try:
+                _, future = pending.popitem()
+            except KeyError:  # pragma: no cover -- the racing ask took the last
+                break
+            future.set_exception(self.death)
+        for future in imported.values():
             future.set_exception(self.death)
         for ref in remotes:
             ref._terminate("failure", self.death)
