@@ -176,6 +176,37 @@ def test_a_parent_actor_watches_a_process_actor() -> None:
     assert terminated.actor_ref == child
 
 
+class Linker(limelight.ThreadingActor):
+    """A parent-side actor that links itself to another actor."""
+
+    def link_to(self, ref: limelight.ActorRef[Any]) -> None:
+        self.link(ref)
+
+
+def test_a_link_to_a_process_actor_works_both_ways() -> None:
+    child = Counter.start()
+    linker = Linker.start()
+    linker.proxy().link_to(child).get(TIMEOUT)
+    termination = child.termination()
+    linker.kill()  # the child crashes with its linked actor
+    terminated = termination.get(TIMEOUT)
+    assert terminated.reason == "failure"
+    assert isinstance(terminated.exception, limelight.LinkedActorFailed)
+    # And a process actor's crash reaches the parent actor linked to it.
+    other = Counter.start()
+    linker = Linker.start()
+    linker.proxy().link_to(other).get(TIMEOUT)
+    ending = linker.termination()
+    other.tell("crash-later")
+    assert ending.get(TIMEOUT).reason == "failure"
+
+
+def test_stop_all_in_the_parent_stops_process_actors() -> None:
+    refs = [Counter.start() for _ in range(3)]
+    assert limelight.ActorRegistry.stop_all(timeout=TIMEOUT) == [True] * 3
+    assert not any(ref.is_alive() for ref in refs)
+
+
 def test_init_failure_is_raised_by_start() -> None:
     with pytest.raises(KeyError, match="bad init"):
         FailsInit.start()
@@ -468,6 +499,41 @@ def test_channel_frames_about_the_unknown() -> None:
     finally:
         channel.close()
         theirs.close()
+
+
+def test_a_bad_frame_does_not_end_the_reader(
+    limelight_logs: pytest.LogCaptureFixture,
+) -> None:
+    import multiprocessing  # noqa: PLC0415
+
+    mine, theirs = multiprocessing.Pipe()
+    channel = processes.Channel(mine, "a test pipe")  # pyright: ignore[reportArgumentType] -- typeshed: Windows
+    try:
+        ref = channel.remote_ref("urn:uuid:remote", limelight.Actor)
+        unloadable = processes._dumps(UnloadableError("a", "b"), channel)
+        for frame in [
+            (99, "no such kind of frame"),
+            (processes._TERMINATED, "urn:uuid:remote", "failure", unloadable),
+            (processes._SHUTDOWN,),
+        ]:
+            theirs.send_bytes(pickle.dumps(frame))
+        assert channel.serve() is True  # it read on, to the shutdown
+        assert "Handling a frame from a test pipe failed" in limelight_logs.text
+        terminated = ref.termination().get(TIMEOUT)
+        assert terminated.reason == "failure"
+        assert isinstance(terminated.exception, TypeError)
+    finally:
+        channel.close()
+        theirs.close()
+
+
+def test_linked_actor_failed_pickles() -> None:
+    ref = Counter.start()
+    ended = limelight.messages.Terminated(ref, "killed")
+    error = limelight.LinkedActorFailed(ended)
+    copy = pickle.loads(processes._dumps(error, processes._NO_CHANNEL))
+    assert str(copy) == str(error)
+    assert copy.terminated.reason == "killed"
 
 
 def test_a_pipe_closed_under_its_reader() -> None:

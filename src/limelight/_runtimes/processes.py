@@ -420,7 +420,10 @@ class Channel:
                 frame = pickle.loads(recv())
                 if frame[0] == _SHUTDOWN:
                     return True
-                handlers[frame[0]](self, *frame[1:])
+                try:
+                    handlers[frame[0]](self, *frame[1:])
+                except Exception:  # a bug, or a payload: never the reader's end
+                    logger.exception("Handling a frame from %s failed", self.name)
         except (EOFError, OSError):
             return False
         except TypeError:
@@ -539,7 +542,11 @@ class Channel:
             ref = self._remotes.pop(urn, None)
             self.hosted.pop(urn, None)
         if ref is not None:
-            ref._terminate(reason, self._loads(payload))
+            try:
+                exception = self._loads(payload)
+            except TypeError as exc:  # the exception it ended with: say why not
+                exception = exc
+            ref._terminate(reason, exception)
 
     def _on_subscribe(self, urn: str) -> None:
         target = ActorRegistry.get_by_urn(urn)
