@@ -28,6 +28,7 @@ import pickle
 import queue
 import sys
 import threading
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
@@ -227,6 +228,14 @@ class _ForwardingInbox:
         return True
 
 
+class _Gone:
+    """Weakly referenced once, and at once collected: a dead weak reference."""
+
+
+# The "actor" of every remote ref: there is none in this process.
+_NO_ACTOR: weakref.ref[Any] = weakref.ref(_Gone())
+
+
 class RemoteRef(ActorRef[Any]):
     """A ref to an actor in another process, reached through a channel.
 
@@ -244,6 +253,8 @@ class RemoteRef(ActorRef[Any]):
         self._create_future = ProcessFuture
         self._put = self.actor_inbox.put
         self._is_stopped = self.actor_stopped.is_set
+        self._owner = None
+        self._actor_weakref = _NO_ACTOR
         self._channel = channel
 
     def kill(self) -> bool:
