@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -32,6 +33,14 @@ def stop_all_actors() -> Iterator[None]:
     limelight.ActorRegistry.stop_all(timeout=STOP_ALL_TIMEOUT)
     left = limelight.ActorRegistry.get_all()
     assert left == [], f"actors still registered after stop_all(): {left}"
+    # Worker processes of limelight.process, if a test used it, must be gone.
+    processes = sys.modules.get("limelight._runtimes.processes")
+    if processes is not None:
+        running = processes.workers()
+        assert running == [], (
+            f"worker processes left running: {running}; "
+            "call limelight.process.shutdown() at the end of the test"
+        )
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import limelight
+import limelight.process
 from limelight._bench import asyncio_workloads as aw
 from limelight._bench import (
     competitors,
@@ -29,6 +30,7 @@ from limelight._bench import (
     report,
 )
 from limelight._bench import gevent_workloads as gw
+from limelight._bench import process_workloads as pw
 from limelight._bench import threading_workloads as tw
 from limelight._bench.harness import (
     PYKKA,
@@ -565,6 +567,7 @@ def test_every_real_workload_runs_clean_at_a_tiny_size(pykka_here: bool) -> None
     assert {res.workload.runtime for res in result.results} == {
         "asyncio",
         "gevent",
+        "process",
         "threading",
     }
     for res in result.results:
@@ -576,6 +579,7 @@ def test_every_real_workload_runs_clean_at_a_tiny_size(pykka_here: bool) -> None
             if res.workload.kind is not Kind.AMOUNT:
                 assert figure.median > 0, (res.title, figure)
     assert limelight.ActorRegistry.get_all() == []
+    limelight.process.shutdown()  # the pool's reader threads end with its workers
     assert own_threads() == threads_before
 
 
@@ -809,10 +813,26 @@ def test_find_uvloop_without_a_version(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_asyncio_workloads_are_discovered_before_the_threading_ones() -> None:
     runtimes = [w.runtime for w in harness.discover_workloads()]
     first_gevent = runtimes.index("gevent")
+    first_process = runtimes.index("process")
     first_threading = runtimes.index("threading")
     assert set(runtimes[:first_gevent]) == {"asyncio"}
-    assert set(runtimes[first_gevent:first_threading]) == {"gevent"}
+    assert set(runtimes[first_gevent:first_process]) == {"gevent"}
+    assert set(runtimes[first_process:first_threading]) == {"process"}
     assert set(runtimes[first_threading:]) == {"threading"}
+
+
+def test_process_rows_let_the_pool_threads_linger() -> None:
+    lingering = threading.Thread(name="limelight-worker-1-reader")
+    assert pw._may_linger(lingering)
+    assert pw._may_linger(threading.Thread(name=IDLE_THREAD_NAME))
+    assert not pw._may_linger(threading.Thread(name="someone-else"))
+
+
+def test_process_rss_per_actor_is_a_plausible_size() -> None:
+    try:
+        assert 0 <= pw.rss_per_actor(200) < 1024
+    finally:
+        limelight.process.shutdown()
 
 
 def test_without_gevent_there_are_no_gevent_rows(

@@ -10,6 +10,7 @@ import limelight
 import limelight.asyncio
 import limelight.debug
 import limelight.messages
+import limelight.process
 import limelight.testing
 import limelight.typing
 
@@ -42,6 +43,14 @@ PUBLIC_API = {
     limelight.typing: ["ActorMemberMixin", "proxy_field", "proxy_method"],
     limelight.debug: ["log_thread_tracebacks"],
     limelight.asyncio: ["AsyncioActor", "AsyncioFuture"],
+    limelight.process: [
+        "ProcessActor",
+        "ProcessFuture",
+        "RemoteRef",
+        "configure",
+        "shutdown",
+        "workers",
+    ],
     limelight.testing: [
         "ManualActor",
         "ManualFuture",
@@ -67,6 +76,7 @@ PUBLIC_SUBMODULES = {
     "future",
     "gevent",
     "messages",
+    "process",
     "proxy",
     "pytest_plugin",
     "registry",
@@ -83,6 +93,7 @@ MODULES = [
     limelight.typing,
     limelight.debug,
     limelight.testing,
+    limelight.process,
 ]
 
 

@@ -85,6 +85,10 @@ class LinkedActorFailed(Exception):  # noqa: N818 -- it names an event, like Tim
         """How the linked actor ended."""
         self.__cause__ = terminated.exception
 
+    def __reduce__(self) -> tuple[type[LinkedActorFailed], tuple[Terminated]]:
+        # Rebuilt from what __init__() takes (pickled for limelight.process).
+        return (type(self), (self.terminated,))
+
 
 class MailboxFull(Exception):  # noqa: N818 -- the name reads as the condition it reports
     """An actor's bounded mailbox has no room, and its policy refuses to wait.

@@ -1,0 +1,938 @@
+"""The process runtime: actors that live in worker processes.
+
+The parent process talks to each worker process over one duplex pipe (a
+:class:`Channel`). Every frame is a small tuple, pickled; the message or
+value it carries is pickled on its own first, so that a payload that cannot
+be pickled (or unpickled) fails only its own message, with a clear error.
+
+Asks are answered through a table of pending futures per channel, keyed by a
+number: no OS object is made per ask or per future.
+
+Both ends run the same :class:`Channel` code: a ref pickled in one process
+becomes, in the other, the local ref if the actor lives there, or else a
+:class:`RemoteRef` that forwards through the channel the ref came from. The
+parent's ref to an actor in a worker is such a remote ref, registered in the
+parent's ``ActorRegistry``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import io
+import itertools
+import logging
+import os
+import pickle
+import queue
+import sys
+import threading
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
+
+from limelight._core._actor import Actor
+from limelight._core._exceptions import ActorDeadError
+from limelight._core._future import Future, SettableFuture
+from limelight._core._proxy import ActorProxy
+from limelight._core._ref import ActorRef
+from limelight._core._registry import ActorRegistry
+from limelight._core._runtime import mark_service_thread
+from limelight._core._stopped import StoppedEvent
+from limelight._runtimes.threads import RUNTIME as THREADS
+from limelight._runtimes.threads import ThreadingActor
+from limelight.messages import Terminated
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
+
+    from typing_extensions import Self
+
+    from limelight._core._introspection import AttrInfo
+    from limelight._core._types import AttrPath, Envelope
+    from limelight.messages import ExitReason
+
+__all__ = [
+    "Channel",
+    "Pool",
+    "ProcessActor",
+    "ProcessFuture",
+    "RemoteRef",
+    "configure",
+    "shutdown",
+    "workers",
+]
+
+logger = logging.getLogger("limelight")
+
+T = TypeVar("T")
+
+# Frame kinds. A frame is a tuple whose first item is one of these.
+_START = 0  # (START, request id, urn, payload of (class, args, kwargs))
+_TELL = 1  # (TELL, urn, payload of message)
+_ASK = 2  # (ASK, urn, request id, payload of message)
+_REPLY = 3  # (REPLY, request id, ok, payload of value or exception)
+_KILL = 4  # (KILL, urn)
+_INTROSPECT = 5  # (INTROSPECT, urn, request id)
+_TERMINATED = 6  # (TERMINATED, urn, reason, payload of exception)
+_SUBSCRIBE = 7  # (SUBSCRIBE, urn): send TERMINATED for urn when it ends
+_FUTURE_DONE = 8  # (FUTURE_DONE, export id, ok, payload)
+_SHUTDOWN = 9  # (SHUTDOWN,): the worker stops its actors and exits
+
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
+
+# Which channel the current thread is reading from: unpickled refs and
+# futures are bound to it.
+_receiving = threading.local()
+
+
+class ProcessFuture(SettableFuture[T]):
+    """The future of asks to a process actor, completed by its channel's reader.
+
+    It is an ordinary settable future: wait for it from any thread, await it
+    from any event loop, combine it. Pickled into a message to another
+    process, it becomes a future there that completes when this one does.
+    """
+
+    __slots__ = ()
+
+
+# -- Pickling ------------------------------------------------------------------
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles refs, proxies and futures so that they work in the other process."""
+
+    channel: Channel
+
+    def reducer_override(self, obj: object) -> Any:
+        if isinstance(obj, ActorRef):
+            ref: ActorRef[Any] = obj  # pyright: ignore[reportUnknownVariableType] -- (mypy: Any)
+            cls = ref.actor_class
+            ended = ref.actor_stopped.terminated
+            # A ref to an actor that has stopped arrives stopped.
+            reason = None if ref.is_alive() else ended.reason if ended else "normal"
+            return _rebuild_ref, (
+                ref.actor_urn,
+                cls.__module__,
+                cls.__qualname__,
+                reason,
+            )
+        if isinstance(obj, ActorProxy):
+            proxy: ActorProxy[Any] = obj  # pyright: ignore[reportUnknownVariableType] -- (mypy: Any)
+            return _rebuild_proxy, (proxy.actor_ref, proxy._attr_path)
+        if isinstance(obj, Future):
+            future: Future[Any] = obj  # pyright: ignore[reportUnknownVariableType] -- (mypy: Any)
+            return _rebuild_future, (self.channel.export_future(future),)
+        return NotImplemented
+
+
+def _rebuild_ref(
+    urn: str, module: str, qualname: str, ended: ExitReason | None
+) -> ActorRef[Any]:
+    local = ActorRegistry.get_by_urn(urn)
+    if local is not None:
+        return local
+    channel = _reading_channel()
+    actor_class = _find_class(module, qualname)
+    if ended is None:
+        return channel.remote_ref(urn, actor_class)
+    ref = RemoteRef(channel, urn, actor_class)
+    ref._terminate(ended, None)
+    return ref
+
+
+def _rebuild_proxy(ref: ActorRef[Any], attr_path: AttrPath) -> ActorProxy[Any]:
+    # Not ActorProxy(): introspecting a remote actor waits for its channel,
+    # whose reader is running this. A proxy with no known attributes
+    # introspects on first use instead.
+    proxy: ActorProxy[Any] = object.__new__(ActorProxy)  # pyright: ignore[reportUnknownVariableType] -- (mypy: Any)
+    object.__setattr__(proxy, "actor_ref", ref)
+    object.__setattr__(proxy, "_attr_path", attr_path)
+    object.__setattr__(proxy, "_known_attrs", {})
+    return proxy
+
+
+def _rebuild_future(export_id: int) -> ProcessFuture[Any]:
+    return _reading_channel().import_future(export_id)
+
+
+def _reading_channel() -> Channel:
+    channel: Channel | None = getattr(_receiving, "channel", None)
+    if channel is None:
+        msg = "refs and futures can be unpickled only from a process actor's channel"
+        raise TypeError(msg)
+    return channel
+
+
+def _find_class(module: str, qualname: str) -> type[Actor]:
+    """The class named so if its module is imported here, else ``Actor``.
+
+    Only a reader thread calls this: it must not import modules (their
+    import could run anything), so a class that is not at hand is not used.
+    """
+    obj: Any = sys.modules.get(module)
+    for name in qualname.split("."):
+        obj = getattr(obj, name, None)
+    return obj if isinstance(obj, type) and issubclass(obj, Actor) else Actor
+
+
+def _dumps(obj: Any, channel: Channel) -> bytes:
+    buffer = io.BytesIO()
+    pickler = _Pickler(buffer, _PROTOCOL)
+    pickler.channel = channel
+    pickler.dump(obj)
+    return buffer.getvalue()
+
+
+def _payload(obj: Any, channel: Channel, what: str) -> bytes:
+    """Pickle `obj`, or raise a ``TypeError`` that says what could not be sent."""
+    try:
+        return _dumps(obj, channel)
+    except Exception as exc:  # pickling raises many kinds of error
+        msg = f"{what} cannot be pickled, so it cannot reach another process: {exc}"
+        raise TypeError(msg) from exc
+
+
+def _exception_payload(exc: BaseException, channel: Channel) -> bytes:
+    try:
+        return _dumps(exc, channel)
+    except Exception:  # noqa: BLE001 -- an unpicklable exception: send what it said
+        return _dumps(RuntimeError(f"{exc!r} (could not be pickled)"), channel)
+
+
+# -- Remote refs ---------------------------------------------------------------
+
+
+class _ForwardingInbox:
+    """The inbox of a remote ref: everything put in it goes over the channel."""
+
+    __slots__ = ("channel", "urn")
+
+    def __init__(self, channel: Channel, urn: str) -> None:
+        self.channel = channel
+        self.urn = urn
+
+    def put(self, envelope: Envelope, /) -> None:
+        self.channel.forward(self.urn, envelope)
+
+    def get(self) -> NoReturn:
+        raise queue.Empty  # nothing is ever queued here
+
+    def get_nowait(self) -> NoReturn:
+        raise queue.Empty
+
+    def empty(self) -> bool:
+        return True
+
+
+class _Gone:
+    """Weakly referenced once, and at once collected: a dead weak reference."""
+
+
+# The "actor" of every remote ref: there is none in this process.
+_NO_ACTOR: weakref.ref[Any] = weakref.ref(_Gone())
+
+
+class RemoteRef(ActorRef[Any]):
+    """A ref to an actor in another process, reached through a channel.
+
+    It is an [`ActorRef`][limelight.ActorRef] in every way the caller sees:
+    ``tell()``, ``ask()``, ``proxy()``, ``stop()``, ``kill()``,
+    ``termination()``; it learns from the other process when the actor ends.
+    """
+
+    def __init__(self, channel: Channel, urn: str, actor_class: type[Any]) -> None:
+        # (ActorRef.__init__() reads a local actor; there is none here.)
+        self.actor_class = actor_class
+        self.actor_urn = urn
+        self.actor_inbox = _ForwardingInbox(channel, urn)
+        self.actor_stopped = StoppedEvent()
+        self._create_future = ProcessFuture
+        self._put = self.actor_inbox.put
+        self._is_stopped = self.actor_stopped.is_set
+        self._owner = None
+        self._actor_weakref = _NO_ACTOR
+        self._channel = channel
+
+    def kill(self) -> bool:
+        if not self.actor_stopped.set():
+            return False
+        ActorRegistry.unregister(self)
+        with contextlib.suppress(ActorDeadError):  # the process is gone: dead anyway
+            self._channel.send((_KILL, self.actor_urn))
+        return True
+
+    def _introspect(self) -> dict[AttrPath, AttrInfo]:
+        if not self.is_alive():
+            raise ActorDeadError(f"{self} not found")
+        return self._introspect_future().get()
+
+    def _introspect_future(self) -> Future[dict[AttrPath, AttrInfo]]:
+        future: ProcessFuture[dict[AttrPath, AttrInfo]] = ProcessFuture()
+        future._producer = self
+        return self._channel.request(
+            lambda rid: (_INTROSPECT, self.actor_urn, rid), future
+        )
+
+    def _terminate(self, reason: ExitReason, exception: BaseException | None) -> None:
+        """The actor has ended in its process: say so here."""
+        self.actor_stopped.set()
+        ActorRegistry.unregister(self)
+        self.actor_stopped.terminate(Terminated(self, reason, exception))
+
+
+# -- Channels --------------------------------------------------------------------
+
+
+class Channel:
+    """One end of the pipe between two processes, and what travels on it."""
+
+    def __init__(self, conn: Connection, name: str) -> None:
+        self.conn = conn
+        self.name = name
+        self._send_lock = threading.Lock()
+        self._ids = itertools.count()
+        self._pending: dict[int, SettableFuture[Any]] = {}
+        # Refs to actors on the other side, by urn, until they end (the other
+        # side says when): someone may watch them without holding them.
+        self._remotes: dict[str, RemoteRef] = {}
+        # Those of the actors the parent started on the other side.
+        self.hosted: dict[str, RemoteRef] = {}
+        self._imported: dict[int, ProcessFuture[Any]] = {}
+        self._early: dict[int, tuple[bool, bytes]] = {}
+        self._lock = threading.Lock()
+        self.closed = False
+        self.death: BaseException = ActorDeadError(f"{name} has closed")
+
+    # -- Sending ---------------------------------------------------------------
+
+    def send(self, frame: tuple[Any, ...]) -> None:
+        """Send a frame of plain values; raise ``ActorDeadError`` if closed."""
+        data = pickle.dumps(frame, _PROTOCOL)
+        try:
+            with self._send_lock:
+                self.conn.send_bytes(data)
+        except (OSError, ValueError) as exc:  # closed by us, or broken
+            raise ActorDeadError(f"{self.name} is closed") from exc
+
+    def request(
+        self, frame: Callable[[int], tuple[Any, ...]], future: SettableFuture[Any]
+    ) -> SettableFuture[Any]:
+        """Send ``frame(request_id)``; the reply to it will complete `future`."""
+        rid = next(self._ids)
+        self._pending[rid] = future
+        try:
+            self.send(frame(rid))
+        except ActorDeadError as exc:
+            self._fail(rid, exc)
+        if self.closed:  # the reader may have failed the table before we added
+            self._fail(rid, self.death)
+        return future
+
+    def _fail(self, rid: int, exc: BaseException) -> None:
+        future = self._pending.pop(rid, None)
+        if future is not None:
+            future.set_exception(exc)
+
+    def forward(self, urn: str, envelope: Envelope) -> None:
+        """Send a remote ref's envelope: a tell, or an ask whose future we keep."""
+        message, reply_to = envelope
+        if reply_to is None:
+            payload = _payload(message, self, f"message {message!r}")
+            self.send((_TELL, urn, payload))
+            return
+        try:
+            payload = _payload(message, self, f"message {message!r}")
+        except TypeError as exc:
+            reply_to.set_exception(exc)
+            return
+        self.request(lambda rid: (_ASK, urn, rid, payload), reply_to)
+
+    def reply(self, rid: int, future: Future[Any]) -> None:
+        """Send the outcome of `future` (which is done) as the reply to `rid`."""
+        try:
+            value = future.get(0)
+        except BaseException as exc:  # noqa: BLE001 -- the outcome, whatever it is
+            payload, ok = _exception_payload(exc, self), False
+        else:
+            try:
+                payload, ok = _payload(value, self, f"reply {value!r}"), True
+            except TypeError as exc:
+                payload, ok = _exception_payload(exc, self), False
+        with contextlib.suppress(ActorDeadError):  # the asker's process is gone
+            self.send((_REPLY, rid, ok, payload))
+
+    def export_future(self, future: Future[Any]) -> int:
+        """Number `future`, to be completed in the other process when it is done."""
+        export_id = next(self._ids)
+        future._add_done_callback(
+            functools.partial(self._send_outcome, export_id, future)
+        )
+        return export_id
+
+    def _send_outcome(self, export_id: int, future: Future[Any]) -> None:
+        try:
+            value = future.get(0)
+        except BaseException as exc:  # noqa: BLE001 -- the outcome, whatever it is
+            payload, ok = _exception_payload(exc, self), False
+        else:
+            try:
+                payload, ok = _payload(value, self, f"value {value!r}"), True
+            except TypeError as exc:
+                payload, ok = _exception_payload(exc, self), False
+        with contextlib.suppress(ActorDeadError):
+            self.send((_FUTURE_DONE, export_id, ok, payload))
+
+    def import_future(self, export_id: int) -> ProcessFuture[Any]:
+        future: ProcessFuture[Any] = ProcessFuture()
+        with self._lock:
+            early = self._early.pop(export_id, None)
+            if early is None:
+                self._imported[export_id] = future
+        if early is not None:
+            self._complete(future, *early)
+        return future
+
+    def remote_ref(self, urn: str, actor_class: type[Any]) -> RemoteRef:
+        """The ref here to actor `urn` on the other side; learn when it ends."""
+        with self._lock:
+            ref = self._remotes.get(urn)
+            if ref is not None:
+                return ref
+            ref = self._remotes[urn] = RemoteRef(self, urn, actor_class)
+        try:
+            self.send((_SUBSCRIBE, urn))
+        except ActorDeadError as exc:
+            ref._terminate("failure", exc)
+        return ref
+
+    def host(self, ref: RemoteRef) -> None:
+        """Hold `ref`, to an actor started on the other side, until it ends."""
+        with self._lock:
+            self._remotes[ref.actor_urn] = ref
+            self.hosted[ref.actor_urn] = ref
+
+    # -- Receiving -------------------------------------------------------------
+
+    def serve(self) -> bool:
+        """Read and handle frames until the other side closes the pipe.
+
+        Returns whether the other side asked for a shutdown (rather than
+        closing the pipe, or dying). The caller closes the channel.
+        """
+        _receiving.channel = self
+        recv = self.conn.recv_bytes
+        handlers = self._handlers
+        try:
+            while True:
+                frame = pickle.loads(recv())
+                if frame[0] == _SHUTDOWN:
+                    return True
+                try:
+                    handlers[frame[0]](self, *frame[1:])
+                except Exception:  # a bug, or a payload: never the reader's end
+                    logger.exception("Handling a frame from %s failed", self.name)
+        except (EOFError, OSError):
+            return False
+        except TypeError:
+            # The pipe was closed by another thread while this one read it.
+            if self.conn.closed:
+                return False
+            raise  # pragma: no cover -- a bug in a handler
+
+    def close(self, death: BaseException | None = None) -> None:
+        """Close the pipe; fail pending asks; end the refs to the other side."""
+        if death is not None:
+            self.death = death
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            remotes = list(self._remotes.values())
+            self.hosted.clear()
+            imported, self._imported = self._imported, {}
+        self.conn.close()
+        # (Popped one at a time: an ask racing this pops its own entry when
+        # it sees `closed`, and each entry is popped, so failed, only once.)
+        pending = self._pending
+        while pending:
+            try:
+                _, future = pending.popitem()
+            except KeyError:  # pragma: no cover -- the racing ask took the last
+                break
+            future.set_exception(self.death)
+        for future in imported.values():
+            future.set_exception(self.death)
+        for ref in remotes:
+            ref._terminate("failure", self.death)
+
+    def _loads(self, payload: bytes) -> Any:
+        try:
+            return pickle.loads(payload)
+        except Exception as exc:  # unpickling raises many kinds of error
+            msg = f"a payload from {self.name} could not be unpickled: {exc!r}"
+            raise TypeError(msg) from exc
+
+    def _on_start(self, rid: int, urn: str, payload: bytes) -> None:
+        future: ProcessFuture[Any] = ProcessFuture()
+        try:
+            actor_class, args, kwargs = self._loads(payload)
+            _start_here(actor_class, args, kwargs, urn, self)
+        except Exception as exc:  # noqa: BLE001 -- __init__() may raise anything
+            future.set_exception(exc)
+        else:
+            future.set(None)
+        self.reply(rid, future)
+
+    def _on_tell(self, urn: str, payload: bytes) -> None:
+        target = ActorRegistry.get_by_urn(urn)
+        try:
+            message = self._loads(payload)
+            if target is None:
+                raise ActorDeadError(f"actor {urn} not found")
+            target.tell(message)
+        except Exception:
+            logger.warning(
+                "Dropped a message from %s to %s", self.name, urn, exc_info=True
+            )
+
+    def _on_ask(self, urn: str, rid: int, payload: bytes) -> None:
+        target = ActorRegistry.get_by_urn(urn)
+        future: Future[Any]
+        try:
+            message = self._loads(payload)
+            if target is None:
+                raise ActorDeadError(f"actor {urn} not found")
+            future = target.ask(message, block=False)
+        except Exception as exc:  # noqa: BLE001 -- the asker gets it
+            future = ProcessFuture()
+            future.set_exception(exc)
+        future._add_done_callback(functools.partial(self.reply, rid, future))
+
+    def _on_reply(self, rid: int, ok: bool, payload: bytes) -> None:
+        future = self._pending.pop(rid, None)
+        if future is not None:
+            self._complete(future, ok, payload)
+
+    def _complete(self, future: SettableFuture[Any], ok: bool, payload: bytes) -> None:
+        try:
+            value = self._loads(payload)
+        except TypeError as exc:
+            future.set_exception(exc)
+            return
+        if ok:
+            future.set(value)
+        else:
+            future.set_exception(value)
+
+    def _on_kill(self, urn: str) -> None:
+        target = ActorRegistry.get_by_urn(urn)
+        if target is not None:
+            target.kill()
+
+    def _on_introspect(self, urn: str, rid: int) -> None:
+        target = ActorRegistry.get_by_urn(urn)
+        future: Future[Any]
+        if isinstance(target, RemoteRef):
+            future = target._introspect_future()  # not waited for here
+        else:
+            future = ProcessFuture()
+            try:
+                if target is None:
+                    raise ActorDeadError(f"actor {urn} not found")
+                future.set(target._introspect())
+            except ActorDeadError as exc:
+                future.set_exception(exc)
+        future._add_done_callback(functools.partial(self.reply, rid, future))
+
+    def _on_terminated(self, urn: str, reason: ExitReason, payload: bytes) -> None:
+        with self._lock:
+            ref = self._remotes.pop(urn, None)
+            self.hosted.pop(urn, None)
+        if ref is not None:
+            try:
+                exception = self._loads(payload)
+            except TypeError as exc:  # the exception it ended with: say why not
+                exception = exc
+            ref._terminate(reason, exception)
+
+    def _on_subscribe(self, urn: str) -> None:
+        target = ActorRegistry.get_by_urn(urn)
+        if target is None:
+            self._send_terminated(urn, None)
+        else:
+            target.actor_stopped.add_termination_callback(
+                ("process", id(self)), functools.partial(self._send_terminated, urn)
+            )
+
+    def _send_terminated(self, urn: str, terminated: Terminated | None) -> None:
+        if terminated is None:
+            reason: ExitReason = "normal"
+            exc: BaseException | None = None
+        else:
+            reason, exc = terminated.reason, terminated.exception
+        payload = (
+            _exception_payload(exc, self) if exc is not None else _dumps(None, self)
+        )
+        with contextlib.suppress(ActorDeadError):
+            self.send((_TERMINATED, urn, reason, payload))
+
+    def _on_future_done(self, export_id: int, ok: bool, payload: bytes) -> None:
+        with self._lock:
+            future = self._imported.pop(export_id, None)
+            if future is None:
+                self._early[export_id] = (ok, payload)
+                return
+        self._complete(future, ok, payload)
+
+    _handlers: ClassVar[dict[int, Any]] = {
+        _START: _on_start,
+        _TELL: _on_tell,
+        _ASK: _on_ask,
+        _REPLY: _on_reply,
+        _KILL: _on_kill,
+        _INTROSPECT: _on_introspect,
+        _TERMINATED: _on_terminated,
+        _SUBSCRIBE: _on_subscribe,
+        _FUTURE_DONE: _on_future_done,
+    }
+
+
+def _start_here(
+    actor_class: type[Actor],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    urn: str,
+    channel: Channel,
+) -> None:
+    """Start an actor in this (worker) process, as ``Actor.start()`` would."""
+    actor = actor_class(*args, **kwargs)
+    ref = getattr(actor, "_actor_ref", None)
+    if ref is None:
+        msg = (
+            f"{actor_class.__name__}.__init__() did not call super().__init__(); "
+            "add `super().__init__()` at the start of it"
+        )
+        raise RuntimeError(msg)
+    # The parent named the actor already: its ref there carries this urn.
+    actor.actor_urn = ref.actor_urn = urn
+    ActorRegistry.register(ref)
+    channel._on_subscribe(urn)
+    THREADS.start(actor)
+
+
+# -- The worker process --------------------------------------------------------
+
+
+def _worker_main(conn: Connection) -> None:
+    """Run a worker process: serve the parent until it closes the pipe or dies."""
+    channel = Channel(conn, f"parent process {os.getppid()}")
+    _Worker.channel = channel
+    if channel.serve():
+        # The parent asked us to stop: stop our actors (their ends are
+        # reported to it), then exit.
+        ActorRegistry.stop_all(timeout=_Worker.stop_timeout)
+        channel.close()
+        return
+    # The parent has gone: nobody is left to talk to. Exit now, without
+    # waiting for actors that may be blocked on the parent.
+    channel.close()
+    _exit(0)
+
+
+def _exit(code: int) -> NoReturn:
+    # Coverage data of this process is saved by coverage's "_exit" patch.
+    os._exit(code)
+
+
+class _Worker:
+    """State of this process when it is a worker."""
+
+    channel: ClassVar[Channel | None] = None
+    stop_timeout: ClassVar[float] = 10.0
+
+
+# -- The parent's pool ------------------------------------------------------------
+
+
+class _WorkerHandle:
+    """A worker process, as the parent sees it."""
+
+    def __init__(
+        self, process: BaseProcess, channel: Channel, *, dedicated: bool
+    ) -> None:
+        self.process = process
+        self.channel = channel
+        self.dedicated = dedicated
+        self.reader: threading.Thread | None = None
+
+
+class Pool:
+    """The worker processes of this program, started on demand.
+
+    In pool mode (the default), at most `processes` workers are started and
+    each new actor goes to the one that hosts the fewest actors. An actor
+    class with ``dedicated_process = True`` gets a worker of its own, which
+    exits when the actor ends.
+    """
+
+    def __init__(
+        self, processes: int | None = None, start_method: str | None = None
+    ) -> None:
+        import multiprocessing  # noqa: PLC0415 -- only programs with process actors
+
+        self.processes = processes or os.cpu_count() or 1
+        if start_method is None:
+            start_method = default_start_method()
+        if start_method == "fork":
+            msg = (
+                "the 'fork' start method is not supported: it copies every thread's "
+                "locks mid-use; use 'forkserver' or 'spawn'"
+            )
+            raise ValueError(msg)
+        self.start_method = start_method
+        # (Typed loosely: each start method's context has its own Process class.)
+        self._context: Any = multiprocessing.get_context(start_method)
+        if start_method == "forkserver":
+            self._context.set_forkserver_preload(["limelight.process"])
+        self._workers: list[_WorkerHandle] = []
+        self._lock = threading.Lock()
+        self._numbers = itertools.count(1)
+
+    def workers(self) -> list[BaseProcess]:
+        """The worker processes running now."""
+        with self._lock:
+            return [w.process for w in self._workers]
+
+    def start_actor(
+        self, actor_class: type[Actor], args: Any, kwargs: Any
+    ) -> RemoteRef:
+        """Start an actor in a worker; return the parent's ref to it."""
+        dedicated = bool(getattr(actor_class, "dedicated_process", False))
+        payload = _payload(
+            (actor_class, args, kwargs),
+            _NO_CHANNEL,
+            f"{actor_class.__name__} or its arguments",
+        )
+        worker = self._worker_for(dedicated=dedicated)
+        channel = worker.channel
+        ref = RemoteRef(channel, _new_urn(), actor_class)
+        channel.host(ref)
+        ActorRegistry.register(ref)
+        started: ProcessFuture[None] = ProcessFuture()
+        channel.request(lambda rid: (_START, rid, ref.actor_urn, payload), started)
+        try:
+            started.get()
+        except BaseException:
+            with channel._lock:
+                channel.hosted.pop(ref.actor_urn, None)
+            ref.actor_stopped.set()
+            ActorRegistry.unregister(ref)
+            if dedicated:
+                self._retire(worker)
+            raise
+        if dedicated:
+            ref.actor_stopped.add_termination_callback(
+                ("process", "dedicated"), lambda _t: self._retire(worker)
+            )
+        return ref
+
+    def _worker_for(self, *, dedicated: bool) -> _WorkerHandle:
+        with self._lock:
+            self._workers = [w for w in self._workers if not w.channel.closed]
+            shared = [w for w in self._workers if not w.dedicated]
+            if not dedicated and len(shared) >= self.processes:
+                return min(shared, key=lambda w: len(w.channel.hosted))
+            worker = self._spawn(dedicated=dedicated)
+            self._workers.append(worker)
+            return worker
+
+    def _spawn(self, *, dedicated: bool) -> _WorkerHandle:
+        number = next(self._numbers)
+        parent_end, child_end = self._context.Pipe(duplex=True)
+        process = self._context.Process(
+            target=_worker_main,
+            args=(child_end,),
+            name=f"limelight-worker-{number}",
+            daemon=True,
+        )
+        process.start()
+        child_end.close()  # the worker holds it: EOF here when the worker dies
+        channel = Channel(parent_end, f"worker process {process.pid}")
+        worker = _WorkerHandle(process, channel, dedicated=dedicated)
+        reader = threading.Thread(
+            target=self._read,
+            args=(worker,),
+            name=f"limelight-worker-{number}-reader",
+            daemon=True,
+        )
+        mark_service_thread(reader)
+        worker.reader = reader
+        reader.start()
+        return worker
+
+    def _read(self, worker: _WorkerHandle) -> None:
+        worker.channel.serve()  # (a worker never asks its parent to shut down)
+        process = worker.process
+        process.join(5.0)
+        code = process.exitcode
+        if code is not None and code < 0:
+            how = f"was killed by signal {-code}"
+        else:
+            how = f"exited with code {code}"
+        worker.channel.close(ActorDeadError(f"worker process {process.pid} {how}"))
+
+    def _retire(self, worker: _WorkerHandle) -> None:
+        """Ask a worker to exit once its actors have stopped."""
+        with contextlib.suppress(ActorDeadError):
+            worker.channel.send((_SHUTDOWN,))
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop every worker's actors and end the workers, waiting for them."""
+        with self._lock:
+            workers, self._workers = self._workers, []
+        for worker in workers:
+            self._retire(worker)
+        for worker in workers:
+            worker.process.join(timeout)
+            if worker.process.is_alive():  # pragma: no cover -- a hung on_stop()
+                worker.process.kill()
+                worker.process.join()
+            worker.channel.close(ActorDeadError("the worker processes were shut down"))
+            if worker.reader is not None:  # pragma: no branch -- set when spawned
+                worker.reader.join(timeout)
+
+
+def default_start_method() -> str:
+    """``"forkserver"`` where the platform has it, else ``"spawn"``."""
+    import multiprocessing  # noqa: PLC0415 -- only programs with process actors
+
+    methods = multiprocessing.get_all_start_methods()
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
+class _NoChannel(Channel):
+    """Pickling outside a channel: refs and futures cannot be exported."""
+
+    def __init__(self) -> None:
+        pass
+
+    def export_future(self, future: Future[Any]) -> NoReturn:
+        msg = "a future cannot be passed to a process actor's constructor"
+        raise TypeError(msg)
+
+
+_NO_CHANNEL = _NoChannel()
+
+
+def _new_urn() -> str:
+    from limelight._core._actor import new_actor_urn  # noqa: PLC0415
+
+    return new_actor_urn()
+
+
+_pool: Pool | None = None
+_pool_settings: dict[str, Any] = {}
+_pool_lock = threading.Lock()
+
+
+def _get_pool() -> Pool:
+    global _pool  # noqa: PLW0603 -- one pool per program
+    with _pool_lock:
+        if _pool is None:
+            _pool = Pool(**_pool_settings)
+        return _pool
+
+
+def configure(*, processes: int | None = None, start_method: str | None = None) -> None:
+    """Set up the worker pool, before the first process actor starts.
+
+    Args:
+        processes: the most worker processes shared by pooled actors; the
+            default is the number of CPUs.
+        start_method: how workers are started: ``"forkserver"`` (the
+            default where it exists) or ``"spawn"``. ``"fork"`` is refused:
+            forking a process that runs threads is unsafe.
+
+    Raises:
+        RuntimeError: if worker processes are running; call
+            [`shutdown()`][limelight.process.shutdown] first.
+        ValueError: for the ``"fork"`` start method.
+    """
+    global _pool  # noqa: PLW0603 -- one pool per program
+    with _pool_lock:
+        if _pool is not None and _pool.workers():
+            msg = (
+                "worker processes are running: call limelight.process.shutdown() first"
+            )
+            raise RuntimeError(msg)
+        settings: dict[str, Any] = {
+            "processes": processes,
+            "start_method": start_method,
+        }
+        _pool = Pool(**settings)
+        _pool_settings.clear()
+        _pool_settings.update(settings)
+
+
+def shutdown(timeout: float = 10.0) -> None:
+    """Stop every process actor and end the worker processes.
+
+    Each worker stops its actors (``on_stop()`` runs) and exits; a worker
+    still running after `timeout` seconds is killed. Process actors started
+    afterwards get new workers. Runs by itself at interpreter exit.
+    """
+    with _pool_lock:
+        pool = _pool
+    if pool is not None:
+        pool.close(timeout)
+
+
+def workers() -> list[BaseProcess]:
+    """The worker processes running now (for tests and monitoring)."""
+    with _pool_lock:
+        pool = _pool
+    return [] if pool is None else pool.workers()
+
+
+atexit.register(shutdown)
+
+
+class ProcessActor(ThreadingActor):
+    """An actor that runs in a worker process: Python code in it runs in parallel.
+
+    Subclass it as you would [`ThreadingActor`][limelight.ThreadingActor]
+    and call [`start()`][limelight.Actor.start]: ``__init__()`` runs in a
+    worker process, and you get an [`ActorRef`][limelight.ActorRef] through
+    which ``tell()``, ``ask()``, ``proxy()`` and ``stop()`` work as for any
+    actor. Messages, replies and the constructor's arguments are pickled, so
+    they must be picklable, and the class must be importable by its module
+    name (defined at the top level of a module). See the
+    [Processes](../processes.md) guide.
+
+    Inside the worker the actor is a thread actor: it may start other
+    actors there, which live in the same worker process.
+    """
+
+    dedicated_process: ClassVar[bool] = False
+    """Start each actor of this class in a worker process of its own.
+
+    The worker starts with the actor (a process start: milliseconds) and
+    exits when it ends. The default shares the pool's workers.
+    """
+
+    @classmethod
+    def start(cls, *args: Any, **kwargs: Any) -> ActorRef[Self]:  # pyright: ignore[reportIncompatibleMethodOverride] -- the same signature as Actor.start(); pyright binds Self apart
+        """Start the actor in a worker process and return a ref to it.
+
+        Raises:
+            TypeError: if the class or an argument cannot be pickled.
+            ActorDeadError: if the worker process died while starting it.
+            Exception: whatever ``__init__()`` raised, in the worker.
+        """
+        if _Worker.channel is not None:  # in a worker already: start here
+            return super().start(*args, **kwargs)
+        return _get_pool().start_actor(cls, args, kwargs)

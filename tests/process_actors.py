@@ -1,0 +1,134 @@
+"""Actor classes for tests/test_process_runtime.py.
+
+Worker processes import actor classes by module name, so they live here, at
+the top level of a module, rather than inside the tests.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import limelight
+import limelight.messages
+from limelight.process import ProcessActor
+
+
+class Counter(ProcessActor):
+    """Counts; answers questions about its process."""
+
+    def __init__(self, start: int = 0) -> None:
+        super().__init__()
+        self.count = start
+        self.stats = Stats()
+
+    def on_receive(self, message: Any) -> Any:
+        if message == "pid":
+            return os.getpid()
+        if message == "boom":
+            raise ValueError("boom")
+        if message == "crash-later":
+            raise RuntimeError("crashed on a tell")
+        return message
+
+    def increment(self, by: int = 1) -> int:
+        self.count += by
+        return self.count
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def unpicklable(self) -> Any:
+        return lambda: None
+
+    def raise_unpicklable(self) -> None:
+        raise UnpicklableError(lambda: None)
+
+    def raise_unloadable(self) -> None:
+        raise UnloadableError("one", "two")
+
+    def ask_ref(self, ref: limelight.ActorRef[Any], message: Any) -> Any:
+        return ref.ask(message)
+
+    def tell_ref(self, ref: limelight.ActorRef[Any], message: Any) -> None:
+        ref.tell(message)
+
+    def my_ref(self) -> limelight.ActorRef[Any]:
+        return self.actor_ref
+
+    def is_alive(self, ref: limelight.ActorRef[Any]) -> bool:
+        return ref.is_alive()
+
+    def get_future(self, future: limelight.Future[Any]) -> Any:
+        return future.get(timeout=30)
+
+    def echo(self, value: Any) -> Any:
+        return value
+
+    def proxy_call(self, proxy: limelight.ActorProxy[Any]) -> Any:
+        return proxy.increment(10).get()
+
+    def start_local(self) -> limelight.ActorRef[Any]:
+        ref = Counter.start(5)
+        return ref
+
+    def watch_it(
+        self, ref: limelight.ActorRef[Any], report_to: limelight.ActorRef[Any]
+    ) -> None:
+        self.report_to = report_to
+        self.watch(ref)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def spin(self, n: int) -> int:
+        total = 0
+        for i in range(n):
+            total += i
+        return total
+
+
+class Watcher(Counter):
+    """Records Terminated messages."""
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, limelight.messages.Terminated):
+            self.report_to.tell((message.actor_ref.actor_urn, message.reason))
+            return None
+        return super().on_receive(message)
+
+
+@limelight.traversable
+class Stats:
+    def __init__(self) -> None:
+        self.hits = 0
+
+    def hit(self) -> int:
+        self.hits += 1
+        return self.hits
+
+
+class Dedicated(Counter):
+    dedicated_process = True
+
+
+class FailsInit(ProcessActor):
+    def __init__(self) -> None:
+        super().__init__()
+        raise KeyError("bad init")
+
+
+class ForgetsSuper(ProcessActor):
+    def __init__(self) -> None:  # no super().__init__()
+        pass
+
+
+class UnpicklableError(Exception):
+    pass
+
+
+class UnloadableError(Exception):
+    def __init__(self, a: str, b: str) -> None:
+        super().__init__(a)  # args are (a,): unpickling calls __init__(a) and fails
+        self.b = b

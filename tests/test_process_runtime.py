@@ -1,0 +1,644 @@
+"""The process runtime: limelight.process.ProcessActor, its channel and pool.
+
+The actor classes live in tests/process_actors.py, since worker processes
+import them by module name. Every test ends with no worker process left
+(see `no_workers_left`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import queue
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import limelight
+import limelight.messages
+import limelight.process
+from limelight._core._runtime import is_service_thread
+from limelight._runtimes import processes
+from tests.process_actors import (
+    Counter,
+    Dedicated,
+    FailsInit,
+    ForgetsSuper,
+    UnloadableError,
+    Watcher,
+)
+
+TIMEOUT = 60.0
+"""Generous: other test runs share this machine's two cores."""
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def no_workers_left() -> Iterator[None]:
+    """End the workers a test started, and check that none is left running."""
+    yield
+    started = limelight.process.workers()
+    limelight.process.shutdown(timeout=TIMEOUT)
+    assert limelight.process.workers() == []
+    alive = [p for p in started if p.is_alive()]
+    assert alive == [], f"worker processes left running: {alive}"
+
+
+class Recorder(limelight.ThreadingActor):
+    """A parent-side actor: replies, and records what it is told."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.received: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def on_receive(self, message: Any) -> Any:
+        self.received.put(message)
+        return ("parent", message)
+
+
+def _received(ref: limelight.ActorRef[Any]) -> Any:
+    actor = ref._actor_weakref()
+    assert isinstance(actor, Recorder)
+    return actor.received.get(timeout=TIMEOUT)
+
+
+# -- The caller's API --------------------------------------------------------------
+
+
+def test_tell_ask_and_replies_come_from_another_process() -> None:
+    ref = Counter.start(3)
+    assert isinstance(ref, limelight.ActorRef)
+    assert ref.ask("pid", timeout=TIMEOUT) != os.getpid()
+    assert ref.ask({"any": "picklable"}, timeout=TIMEOUT) == {"any": "picklable"}
+    ref.tell("ignored")
+    assert ref.ask(("after", "the tell"), timeout=TIMEOUT) == ("after", "the tell")
+    assert ref.is_alive()
+    assert ref.actor_class is Counter
+    assert str(ref) == f"Counter ({ref.actor_urn})"
+
+
+def test_an_exception_raised_by_the_handler_reaches_the_asker() -> None:
+    ref = Counter.start()
+    with pytest.raises(ValueError, match="boom"):
+        ref.ask("boom", timeout=TIMEOUT)
+    assert ref.ask(1, timeout=TIMEOUT) == 1
+
+
+def test_proxy_with_traversable_attributes() -> None:
+    proxy = Counter.start(10).proxy()
+    assert proxy.increment(5).get(TIMEOUT) == 15
+    assert proxy.count.get(TIMEOUT) == 15
+    proxy.count = 20
+    assert proxy.increment().get(TIMEOUT) == 21
+    assert proxy.stats.hit().get(TIMEOUT) == 1
+    assert proxy.stats.hits.get(TIMEOUT) == 1
+    proxy.increment.defer(100)
+    assert proxy.increment(0).get(TIMEOUT) == 121
+    with pytest.raises(AttributeError):
+        _ = proxy.nothing_like_this
+
+
+def test_futures_combine_and_await() -> None:
+    ref = Counter.start()
+    futures = [ref.ask(i, block=False) for i in range(5)]
+    assert limelight.get_all(futures, timeout=TIMEOUT) == [0, 1, 2, 3, 4]
+    assert futures[0].map(lambda x: x + 1).get(TIMEOUT) == 1
+    assert futures[1].join(futures[2]).get(TIMEOUT) == [1, 2]
+
+    async def awaiting() -> Any:
+        return await ref.ask("awaited", block=False)
+
+    assert asyncio.run(awaiting()) == "awaited"
+
+
+def test_registry_finds_process_actors_in_the_parent() -> None:
+    ref = Counter.start()
+    assert limelight.ActorRegistry.get_by_urn(ref.actor_urn) is ref
+    assert ref in limelight.ActorRegistry.get_by_class(Counter)
+    assert ref in limelight.ActorRegistry.get_by_class_name("Counter")
+    ref.stop(timeout=TIMEOUT)
+    assert limelight.ActorRegistry.get_by_urn(ref.actor_urn) is None
+
+
+def test_stop_waits_for_the_end_and_tells_termination() -> None:
+    ref = Counter.start()
+    termination = ref.termination()
+    assert ref.stop(timeout=TIMEOUT) is True
+    assert not ref.is_alive()
+    terminated = termination.get(TIMEOUT)
+    assert terminated.reason == "normal"
+    assert terminated.actor_ref is ref
+    assert ref.stop(timeout=TIMEOUT) is False
+    with pytest.raises(limelight.ActorDeadError):
+        ref.ask(1, timeout=TIMEOUT)
+    with pytest.raises(limelight.ActorDeadError):
+        ref.tell(1)
+    with pytest.raises(limelight.ActorDeadError):
+        ref.proxy()
+
+
+def test_kill_ends_the_actor_as_killed() -> None:
+    ref = Counter.start()
+    termination = ref.termination()
+    assert ref.kill() is True
+    assert ref.kill() is False
+    assert termination.get(TIMEOUT).reason == "killed"
+
+
+def test_a_crash_on_a_tell_ends_the_actor_as_failed() -> None:
+    ref = Counter.start()
+    termination = ref.termination()
+    ref.tell("crash-later")
+    terminated = termination.get(TIMEOUT)
+    assert terminated.reason == "failure"
+    assert isinstance(terminated.exception, RuntimeError)
+
+
+def test_a_parent_actor_watches_a_process_actor() -> None:
+    child = Counter.start()
+    watcher = Recorder.start()
+    actor = watcher._actor_weakref()
+    assert actor is not None
+    actor.watch(child)
+    child.stop(timeout=TIMEOUT)
+    terminated = _received(watcher)
+    assert isinstance(terminated, limelight.messages.Terminated)
+    assert terminated.actor_ref == child
+
+
+class Linker(limelight.ThreadingActor):
+    """A parent-side actor that links itself to another actor."""
+
+    def link_to(self, ref: limelight.ActorRef[Any]) -> None:
+        self.link(ref)
+
+
+def test_a_link_to_a_process_actor_works_both_ways() -> None:
+    child = Counter.start()
+    linker = Linker.start()
+    linker.proxy().link_to(child).get(TIMEOUT)
+    termination = child.termination()
+    linker.kill()  # the child crashes with its linked actor
+    terminated = termination.get(TIMEOUT)
+    assert terminated.reason == "failure"
+    assert isinstance(terminated.exception, limelight.LinkedActorFailed)
+    # And a process actor's crash reaches the parent actor linked to it.
+    other = Counter.start()
+    linker = Linker.start()
+    linker.proxy().link_to(other).get(TIMEOUT)
+    ending = linker.termination()
+    other.tell("crash-later")
+    assert ending.get(TIMEOUT).reason == "failure"
+
+
+def test_stop_all_in_the_parent_stops_process_actors() -> None:
+    refs = [Counter.start() for _ in range(3)]
+    assert limelight.ActorRegistry.stop_all(timeout=TIMEOUT) == [True] * 3
+    assert not any(ref.is_alive() for ref in refs)
+
+
+def test_init_failure_is_raised_by_start() -> None:
+    with pytest.raises(KeyError, match="bad init"):
+        FailsInit.start()
+    with pytest.raises(RuntimeError, match="did not call super"):
+        ForgetsSuper.start()
+    assert limelight.ActorRegistry.get_all() == []
+
+
+def test_a_failing_start_of_a_dedicated_actor_retires_its_worker() -> None:
+    class DedicatedFailsInit(FailsInit):  # not importable: cannot even be sent
+        dedicated_process = True
+
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        DedicatedFailsInit.start()
+    processes.ProcessActor.dedicated_process = True
+    try:
+        with pytest.raises(KeyError):
+            FailsInit.start()
+    finally:
+        processes.ProcessActor.dedicated_process = False
+
+
+# -- Pickling: refused at the point of sending ------------------------------------
+
+
+def test_an_unpicklable_message_is_refused_when_sent() -> None:
+    ref = Counter.start()
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        ref.tell(lambda: None)
+    future = ref.ask(lambda: None, block=False)
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        future.get(TIMEOUT)
+    assert ref.ask("still here", timeout=TIMEOUT) == "still here"
+
+
+def test_unpicklable_arguments_are_refused_by_start() -> None:
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        Counter.start(lambda: None)
+
+
+def test_an_unpicklable_reply_fails_its_ask_only() -> None:
+    proxy = Counter.start().proxy()
+    with pytest.raises(TypeError, match=r"reply .* cannot be pickled"):
+        proxy.unpicklable().get(TIMEOUT)
+    with pytest.raises(RuntimeError, match="could not be pickled"):
+        proxy.raise_unpicklable().get(TIMEOUT)
+    with pytest.raises(TypeError, match="could not be unpickled"):
+        proxy.raise_unloadable().get(TIMEOUT)
+    assert proxy.increment().get(TIMEOUT) == 1
+    assert UnloadableError("a", "b").b == "b"
+
+
+def test_a_message_that_cannot_be_unpickled_there_fails_there() -> None:
+    ref = Counter.start()
+    unloadable = UnloadableError("a", "b")
+    with pytest.raises(TypeError, match="could not be unpickled"):
+        ref.ask(unloadable, timeout=TIMEOUT)
+    ref.tell(unloadable)  # logged in the worker, and dropped
+    assert ref.ask("fine", timeout=TIMEOUT) == "fine"
+
+
+def test_refs_and_futures_cannot_be_unpickled_outside_a_channel() -> None:
+    ref = Counter.start()
+    data = processes._dumps(ref, processes._NO_CHANNEL)
+    local = pickle.loads(data)  # the actor is registered here: that ref
+    assert local is ref
+    ref.stop(timeout=TIMEOUT)
+    with pytest.raises(TypeError, match="only from a process actor's channel"):
+        pickle.loads(data)
+    with pytest.raises(TypeError, match="future cannot be passed"):
+        Counter.start(limelight.ThreadingFuture())
+
+
+# -- Refs and futures across processes ----------------------------------------------
+
+
+def test_a_process_actor_asks_a_thread_actor_in_the_parent() -> None:
+    recorder = Recorder.start()
+    proxy = Counter.start().proxy()
+    assert proxy.ask_ref(recorder, "hello").get(TIMEOUT) == ("parent", "hello")
+    proxy.tell_ref(recorder, "told").get(TIMEOUT)
+    assert _received(recorder) == "hello"
+    assert _received(recorder) == "told"
+    assert proxy.is_alive(recorder).get(TIMEOUT) is True
+    recorder.stop(timeout=TIMEOUT)
+    with pytest.raises(limelight.ActorDeadError):
+        proxy.ask_ref(recorder, "anyone?").get(TIMEOUT)
+    # The worker learnt of the end before the parent's stop() returned.
+    with pytest.raises(limelight.ActorDeadError):
+        proxy.tell_ref(recorder, "dead").get(TIMEOUT)
+
+
+def test_messages_to_an_actor_the_other_side_does_not_know() -> None:
+    ref = Counter.start()
+    assert isinstance(ref, processes.RemoteRef)
+    channel = ref._channel
+    unknown = processes.RemoteRef(channel, "urn:uuid:unknown", limelight.Actor)
+    unknown.tell("dropped")  # logged by the worker
+    with pytest.raises(limelight.ActorDeadError, match="not found"):
+        unknown.ask("lost", timeout=TIMEOUT)
+    with pytest.raises(limelight.ActorDeadError, match="not found"):
+        unknown.proxy()
+    assert unknown.kill() is True  # the worker finds nothing to kill
+    assert ref.ask("still here", timeout=TIMEOUT) == "still here"
+
+
+def test_a_worker_learns_when_a_parent_actor_ends() -> None:
+    recorder = Recorder.start()
+    reports = Recorder.start()
+    watcher = Watcher.start().proxy()
+    watcher.watch_it(recorder, reports).get(TIMEOUT)
+    recorder.stop(timeout=TIMEOUT)
+    assert _received(reports) == (recorder.actor_urn, "normal")
+    # A ref to an actor that has already ended arrives dead.
+    assert watcher.is_alive(recorder).get(TIMEOUT) is False
+
+
+def test_process_actors_in_different_workers_talk_through_the_parent() -> None:
+    one = Counter.start()
+    two = Dedicated.start()
+    assert one.ask("pid", timeout=TIMEOUT) != two.ask("pid", timeout=TIMEOUT)
+    assert one.proxy().ask_ref(two, "via parent").get(TIMEOUT) == "via parent"
+    assert one.proxy().proxy_call(two.proxy()).get(TIMEOUT) == 10
+    # A ref that comes back is the parent's own ref.
+    assert one.proxy().my_ref().get(TIMEOUT) is one
+    assert two.proxy().echo(one).get(TIMEOUT) is one
+
+
+def test_a_ref_to_an_actor_in_the_same_worker_is_local_there() -> None:
+    limelight.process.configure(processes=1)
+    one = Counter.start()
+    two = Counter.start()
+    assert one.ask("pid", timeout=TIMEOUT) == two.ask("pid", timeout=TIMEOUT)
+    assert one.proxy().ask_ref(two, "local").get(TIMEOUT) == "local"
+
+
+def test_an_actor_started_in_a_worker_lives_there() -> None:
+    proxy = Counter.start().proxy()
+    local = proxy.start_local().get(TIMEOUT)
+    assert isinstance(local, processes.RemoteRef)
+    assert local.ask("pid", timeout=TIMEOUT) == proxy.pid().get(TIMEOUT)
+    assert local.proxy().increment().get(TIMEOUT) == 6
+    assert local.proxy().count.get(TIMEOUT) == 6
+    assert local.kill() is True
+    assert local.termination().get(TIMEOUT).reason == "killed"
+
+
+def test_a_parent_future_in_a_message() -> None:
+    proxy = Counter.start().proxy()
+    future: limelight.ThreadingFuture[str] = limelight.ThreadingFuture()
+    result = proxy.get_future(future)
+    future.set("set later")
+    assert result.get(TIMEOUT) == "set later"
+    done: limelight.ThreadingFuture[str] = limelight.ThreadingFuture()
+    done.set("set before")
+    assert proxy.get_future(done).get(TIMEOUT) == "set before"
+    failed: limelight.ThreadingFuture[str] = limelight.ThreadingFuture()
+    failed.set_exception(LookupError("failed"))
+    with pytest.raises(LookupError):
+        proxy.get_future(failed).get(TIMEOUT)
+    unpicklable: limelight.ThreadingFuture[Any] = limelight.ThreadingFuture()
+    unpicklable.set(lambda: None)
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        proxy.get_future(unpicklable).get(TIMEOUT)
+
+
+def test_a_worker_future_in_a_reply() -> None:
+    local = Counter.start().proxy().start_local().get(TIMEOUT)
+    # The worker's own future, made by an ask there, returned to the parent.
+    future = Counter.start().proxy().echo(local.ask("x", block=False)).get(TIMEOUT)
+    assert isinstance(future, limelight.Future)
+    assert future.get(TIMEOUT) == "x"
+
+
+# -- Many asks, one channel ------------------------------------------------------------
+
+
+def test_100_000_asks_in_flight() -> None:
+    ref = Counter.start()
+    futures = [ref.ask(i, block=False) for i in range(100_000)]
+    assert limelight.get_all(futures, timeout=TIMEOUT * 5) == list(range(100_000))
+    channel = next(iter(limelight.process.workers()))  # one worker, one channel
+    assert channel.is_alive()
+
+
+def test_the_pool_spreads_actors_and_dedicated_actors_get_a_process() -> None:
+    limelight.process.configure(processes=2)
+    refs = [Counter.start() for _ in range(4)]
+    pids = {ref.ask("pid", timeout=TIMEOUT) for ref in refs}
+    assert len(pids) == 2
+    dedicated = Dedicated.start()
+    assert dedicated.ask("pid", timeout=TIMEOUT) not in pids
+    assert len(limelight.process.workers()) == 3
+    worker = limelight.process.workers()[-1]
+    dedicated.stop(timeout=TIMEOUT)
+    worker.join(TIMEOUT)
+    assert not worker.is_alive()
+
+
+# -- Faults --------------------------------------------------------------------------
+
+
+def test_a_killed_worker_fails_pending_asks_and_tells_watchers() -> None:
+    limelight.process.configure(processes=1)
+    ref = Counter.start()
+    pid = ref.ask("pid", timeout=TIMEOUT)
+    other = Counter.start()
+    watcher = Recorder.start()
+    actor = watcher._actor_weakref()
+    assert actor is not None
+    actor.watch(ref)
+    termination = ref.termination()
+    pending = ref.proxy().sleep(TIMEOUT)
+    os.kill(pid, signal.SIGKILL)
+    start = time.monotonic()
+    with pytest.raises(limelight.ActorDeadError, match="killed by signal 9"):
+        pending.get(TIMEOUT)
+    assert time.monotonic() - start < 10
+    terminated = termination.get(TIMEOUT)
+    assert terminated.reason == "failure"
+    assert isinstance(terminated.exception, limelight.ActorDeadError)
+    assert _received(watcher).actor_ref == ref
+    assert not ref.is_alive()
+    assert not other.is_alive()  # it lived in the same worker
+    with pytest.raises(limelight.ActorDeadError):
+        ref.ask(1, timeout=TIMEOUT)
+    # A new actor gets a new worker.
+    assert Counter.start().ask("alive", timeout=TIMEOUT) == "alive"
+
+
+def test_a_supervisor_restarts_a_process_actor_whose_worker_was_killed() -> None:
+    supervisor = limelight.Supervisor.start(
+        [limelight.ChildSpec("counter", Counter)], max_restarts=5
+    )
+    first = supervisor.proxy().child("counter").get(TIMEOUT)
+    os.kill(first.ask("pid", timeout=TIMEOUT), signal.SIGKILL)
+    first.termination().get(TIMEOUT)
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        second = supervisor.proxy().child("counter").get(TIMEOUT)
+        if second is not None and second != first:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert second.ask("restarted", timeout=TIMEOUT) == "restarted"
+    supervisor.stop(timeout=TIMEOUT)
+    assert not second.is_alive()
+
+
+def test_sending_on_a_closed_channel() -> None:
+    import multiprocessing  # noqa: PLC0415
+
+    mine, theirs = multiprocessing.Pipe()
+    channel = processes.Channel(mine, "a test pipe")  # pyright: ignore[reportArgumentType] -- typeshed: Windows
+    theirs.close()
+    imported = channel.import_future(7)  # a future from the other side
+    channel.close()
+    channel.close()  # (once is enough)
+    with pytest.raises(limelight.ActorDeadError, match="has closed"):
+        imported.get(TIMEOUT)
+    with pytest.raises(limelight.ActorDeadError, match="is closed"):
+        channel.send((processes._TELL, "urn", b""))
+    future: processes.ProcessFuture[Any] = processes.ProcessFuture()
+    channel.request(lambda rid: (processes._ASK, "urn", rid, b""), future)
+    with pytest.raises(limelight.ActorDeadError, match="is closed"):
+        future.get(TIMEOUT)
+    ref = channel.remote_ref("urn", limelight.Actor)  # arrives dead
+    assert ref.termination().get(TIMEOUT).reason == "failure"
+    assert processes.RemoteRef(channel, "urn", limelight.Actor).kill() is True
+
+
+def test_channel_frames_about_the_unknown() -> None:
+    import multiprocessing  # noqa: PLC0415
+
+    mine, theirs = multiprocessing.Pipe()
+    channel = processes.Channel(mine, "a test pipe")  # pyright: ignore[reportArgumentType] -- typeshed: Windows
+    try:
+        channel._on_reply(12345, True, b"")  # a reply nobody waits for any more
+        channel._on_terminated("urn:uuid:unknown", "normal", b"")
+        channel._on_subscribe("urn:uuid:unknown")  # it has ended: say so at once
+        frame = pickle.loads(theirs.recv_bytes())
+        assert frame[:3] == (processes._TERMINATED, "urn:uuid:unknown", "normal")
+        assert pickle.loads(frame[3]) is None
+        inbox = processes._ForwardingInbox(channel, "urn:uuid:unknown")
+        assert inbox.empty()
+        with pytest.raises(queue.Empty):
+            inbox.get()
+        with pytest.raises(queue.Empty):
+            inbox.get_nowait()
+    finally:
+        channel.close()
+        theirs.close()
+
+
+def test_a_bad_frame_does_not_end_the_reader(
+    limelight_logs: pytest.LogCaptureFixture,
+) -> None:
+    import multiprocessing  # noqa: PLC0415
+
+    mine, theirs = multiprocessing.Pipe()
+    channel = processes.Channel(mine, "a test pipe")  # pyright: ignore[reportArgumentType] -- typeshed: Windows
+    try:
+        ref = channel.remote_ref("urn:uuid:remote", limelight.Actor)
+        unloadable = processes._dumps(UnloadableError("a", "b"), channel)
+        for frame in [
+            (99, "no such kind of frame"),
+            (processes._TERMINATED, "urn:uuid:remote", "failure", unloadable),
+            (processes._SHUTDOWN,),
+        ]:
+            theirs.send_bytes(pickle.dumps(frame))
+        assert channel.serve() is True  # it read on, to the shutdown
+        assert "Handling a frame from a test pipe failed" in limelight_logs.text
+        terminated = ref.termination().get(TIMEOUT)
+        assert terminated.reason == "failure"
+        assert isinstance(terminated.exception, TypeError)
+    finally:
+        channel.close()
+        theirs.close()
+
+
+def test_linked_actor_failed_pickles() -> None:
+    ref = Counter.start()
+    ended = limelight.messages.Terminated(ref, "killed")
+    error = limelight.LinkedActorFailed(ended)
+    copy = pickle.loads(processes._dumps(error, processes._NO_CHANNEL))
+    assert str(copy) == str(error)
+    assert copy.terminated.reason == "killed"
+
+
+def test_a_pipe_closed_under_its_reader() -> None:
+    class ClosedUnderfoot:
+        closed = True
+
+        def recv_bytes(self) -> bytes:
+            raise TypeError("the handle went away")
+
+    channel = processes.Channel(ClosedUnderfoot(), "a vanishing pipe")  # type: ignore[arg-type]
+    assert channel.serve() is False
+
+
+# -- Configuration -------------------------------------------------------------------
+
+
+def test_configure_refuses_fork_and_running_workers() -> None:
+    with pytest.raises(ValueError, match="fork"):
+        limelight.process.configure(start_method="fork")
+    Counter.start()
+    with pytest.raises(RuntimeError, match="shutdown"):
+        limelight.process.configure(processes=1)
+    limelight.process.shutdown(timeout=TIMEOUT)
+    limelight.process.configure()
+
+
+def test_the_spawn_start_method() -> None:
+    limelight.process.configure(processes=1, start_method="spawn")
+    try:
+        ref = Counter.start()
+        assert ref.proxy().increment().get(TIMEOUT) == 1
+    finally:
+        limelight.process.shutdown(timeout=TIMEOUT)
+        limelight.process.configure()
+
+
+def test_importing_limelight_does_not_import_multiprocessing() -> None:
+    code = "import sys, limelight; print('multiprocessing' in sys.modules)"
+    # (Without coverage, which imports it itself in a measured subprocess.)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE")}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=TIMEOUT,
+    )
+    assert out.stdout.strip() == "False"
+
+
+# -- Parent exit leaves no orphan ------------------------------------------------------
+
+EXIT_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    from tests.process_actors import Counter, Dedicated
+
+    refs = [Counter.start(), Counter.start(), Dedicated.start()]
+    print(" ".join(str(ref.ask("pid")) for ref in refs), flush=True)
+    mode = sys.argv[1]
+    if mode == "exception":
+        raise RuntimeError("the parent fails")
+    if mode == "sigterm":
+        time.sleep(600)
+    """
+)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] == "Z"  # a zombie is gone
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.parametrize("mode", ["normal", "exception", "sigterm"])
+def test_parent_exit_leaves_no_worker(mode: str) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    parent = subprocess.Popen(
+        [sys.executable, "-c", EXIT_SCRIPT, mode],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout is not None
+    line = parent.stdout.readline()
+    pids = [int(pid) for pid in line.split()]
+    assert len(pids) == 3, parent.communicate(timeout=TIMEOUT)
+    if mode == "sigterm":
+        parent.send_signal(signal.SIGTERM)
+    _, err = parent.communicate(timeout=TIMEOUT)
+    if mode == "exception":
+        assert "the parent fails" in err
+    deadline = time.monotonic() + TIMEOUT
+    while not all(_gone(pid) for pid in pids):
+        assert time.monotonic() < deadline, f"orphans: {pids}"
+        time.sleep(0.05)
+
+
+def test_worker_threads_are_service_threads() -> None:
+    Counter.start()
+    readers = [t for t in threading.enumerate() if t.name.endswith("-reader")]
+    assert readers
+    assert all(is_service_thread(t) for t in readers)
