@@ -26,7 +26,7 @@ from greenlet import getcurrent  # noqa: E402 -- after the skip
 import limelight  # noqa: E402
 from limelight import ActorRef, DeadlockError, Timeout  # noqa: E402
 from limelight._core import _waiting  # noqa: E402
-from limelight._core._green import GreenHub, GreenWaiter  # noqa: E402
+from limelight._core._green import GreenHub, GreenInbox, GreenWaiter  # noqa: E402
 from limelight._core._green_runtime import BackgroundHub, inbox_of  # noqa: E402
 from limelight._runtimes import eventlet_hub  # noqa: E402
 from limelight._runtimes.eventlet_hub import RUNTIME, THREAD_NAME  # noqa: E402
@@ -42,10 +42,39 @@ assert _EVENTLET is not None  # eventlet is installed: see the skip above
 EVENTLET: Runtime = _EVENTLET
 
 
+def run_green(function: Callable[[], T]) -> T:
+    """Run `function` in a new green thread of this thread's hub; return its result.
+
+    Then stop the actors it left in that hub, from this thread's plain code,
+    which waits in the hub meanwhile: nobody else could.
+    """
+    try:
+        with eventlet.Timeout(TIMEOUT):
+            return eventlet.spawn(function).wait()  # type: ignore[no-any-return]
+    finally:
+        hub = RUNTIME.adapter.current_hub()
+        for ref in limelight.ActorRegistry.get_all():
+            inbox = ref.actor_inbox
+            if isinstance(inbox, GreenInbox) and inbox.hub is hub:
+                ref.stop(timeout=TIMEOUT)
+
+
 def in_green_thread(function: Callable[[], T]) -> T:
-    """Run `function` in a new green thread of this thread's hub; return its result."""
-    with eventlet.Timeout(TIMEOUT):
-        return eventlet.spawn(function).wait()  # type: ignore[no-any-return]
+    """:func:`run_green` in a new thread, whose hub ends with it.
+
+    Never in the tests' main thread: its plain code would then wait in an
+    eventlet hub for good, including for gevent actors that gevent's tests
+    start in the main thread's gevent hub (a greenlet waits in its own
+    library's hub, but a thread's plain code belongs to neither).
+    """
+
+    def run() -> T:
+        try:
+            return run_green(function)
+        finally:
+            RUNTIME.adapter.destroy_hub(RUNTIME.adapter.make_hub())
+
+    return in_thread(run)
 
 
 def in_thread(function: Callable[[], T]) -> T:
@@ -152,7 +181,7 @@ def test_an_actor_started_in_a_green_thread_lives_in_that_hub() -> None:
         finally:
             ref.stop()
 
-    native, (hub, thread) = in_thread(lambda: in_green_thread(main))
+    native, (hub, thread) = in_green_thread(main)
 
     assert hub.native is native
     assert not RUNTIME.background.owns(hub)
@@ -206,14 +235,17 @@ def test_a_green_thread_waiting_for_an_actor_lets_its_hub_s_other_actors_run() -
 
 
 def test_a_green_thread_s_wait_times_out_and_its_hub_goes_on() -> None:
-    def main() -> str:
+    def main() -> tuple[str, str]:
         ref = Echo.start()
+        held: EventletFuture[str] = EventletFuture()
+        reply = ref.proxy().wait_for(held)
         with pytest.raises(Timeout):
-            ref.proxy().nap(TIMEOUT).get(timeout=0.01)
+            reply.get(timeout=0.01)
         answer: str = Echo.start().ask("after the timeout", timeout=TIMEOUT)
-        return answer
+        held.set("released")
+        return answer, reply.get(TIMEOUT)
 
-    assert in_green_thread(main) == "after the timeout"
+    assert in_green_thread(main) == ("after the timeout", "released")
 
 
 def test_waiting_in_the_hub_s_own_greenlet_for_its_actor_is_a_deadlock() -> None:
@@ -250,6 +282,53 @@ def test_a_callback_that_raises_does_not_hold_up_those_queued_after_it(
 
     assert in_green_thread(main) == ["fails", "after it"]
     assert "a failing callback" in capsys.readouterr().err  # printed by eventlet
+
+
+class RacingReader:
+    """The reading end of a hub's wake-up socket, with a second thread-safe call
+    arriving while the hub reads it: the race of two threads, made certain."""
+
+    def __init__(
+        self, scheduler: Any, reader: Any, racing: Callable[[], object]
+    ) -> None:
+        self.scheduler = scheduler
+        self.reader = reader
+        self.racing: Callable[[], object] | None = racing
+
+    def recv(self, size: int) -> bytes:
+        racing, self.racing = self.racing, None
+        if racing is not None:
+            self.scheduler.call_soon_threadsafe(racing)
+        data: bytes = self.reader.recv(size)
+        return data
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+def test_a_thread_safe_call_racing_the_hub_s_read_loses_no_later_wake_up() -> None:
+    def main() -> list[str]:
+        hub = current_hub()
+        scheduler = getattr(hub.native, "_limelight_hub_scheduler")  # noqa: B009
+        ran: list[str] = []
+        raced, done = eventlet.event.Event(), eventlet.event.Event()
+
+        def racing() -> None:
+            ran.append("racing")
+            raced.send()
+
+        scheduler._reader = RacingReader(scheduler, scheduler._reader, racing)
+        scheduler.call_soon_threadsafe(lambda: ran.append("first"))
+        with eventlet.Timeout(TIMEOUT):
+            raced.wait()
+        # Had the race left the "byte on its way" flag set with no byte in
+        # the socket, this would never wake the hub.
+        scheduler.call_soon_threadsafe(done.send)
+        with eventlet.Timeout(TIMEOUT):
+            done.wait()
+        return ran
+
+    assert in_green_thread(main) == ["first", "racing"]
 
 
 def test_a_thread_safe_call_to_an_ended_hub_is_dropped() -> None:
@@ -397,12 +476,14 @@ def test_gevent_and_eventlet_greenlets_of_one_thread_each_park_in_their_own_hub(
         assert greenlet.successful(), greenlet.exception
         gevent_hub_ = gevent_hub.RUNTIME.adapter.current_hub()
         assert greenlet.value == (gevent_hub_, "from gevent")
-        assert in_green_thread(in_eventlet) is eventlet_hub_
+        assert run_green(in_eventlet) is eventlet_hub_
         # Started from gevent's greenlet, an eventlet actor does not live in
         # this thread's eventlet hub, which is not running: in the background.
         started = gevent.spawn(lambda: Echo.start().proxy().where().get(TIMEOUT))
         started.join(TIMEOUT)
         assert RUNTIME.background.owns(started.value[0])
+        RUNTIME.adapter.destroy_hub(eventlet_hub_)
+        gevent.get_hub().destroy(destroy_loop=True)
 
     in_thread(main)
 

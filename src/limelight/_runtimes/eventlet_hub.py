@@ -146,11 +146,16 @@ class _Scheduler:
                 self._writer.send(b"\0")
 
     def _on_readable(self, _fileno: int) -> None:
-        # Cleared before the queue is read: a callback queued from now on
-        # sends a byte of its own.
-        self._signalled = False
+        # In this order. The bytes are drained first: a byte read here
+        # signalled nothing that the queue, read below, does not hold. The
+        # flag is cleared next, before the queue is read: a callback queued
+        # from then on sends a byte of its own, which stays in the socket.
+        # (Cleared before the read, a byte sent in between would be read
+        # here with the flag left set: no later callback would send one,
+        # and the hub would never wake for them.)
         with contextlib.suppress(BlockingIOError):  # (woken without a byte)
             self._reader.recv(_CHUNK)
+        self._signalled = False
         # Run as "soon" callbacks, not here: eventlet drops the descriptor of
         # a listener whose callback raises, and with it every later wake-up.
         incoming = self._incoming
