@@ -81,7 +81,7 @@ def _version_tuple(python: object) -> tuple[int, ...]:
 
 def _install_for_checks(session: nox.Session) -> None:
     """Install the package with everything that src, tests and examples import."""
-    session.install("-e", ".[bench,gevent]", *_group("tests"), *_group("typing"))
+    session.install("-e", ".[bench,gevent,eventlet]", *_group("tests"), *_group("typing"))
     if _version_tuple(session.python) < (3, 11):
         # Type checking only reads Pykka's source, so 3.10 can still see it.
         session.install("--no-deps", "--ignore-requires-python", PYKKA)
@@ -123,8 +123,8 @@ def pyright(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Pytest with branch coverage, one data file per Python version."""
     # The [bench] extra brings rich, and Pykka where Python >= 3.11; [gevent]
-    # the gevent runtime's dependency.
-    session.install("-e", ".[bench,gevent]", *_group("tests"))
+    # and [eventlet] the greenlet runtimes' dependencies.
+    session.install("-e", ".[bench,gevent,eventlet]", *_group("tests"))
     session.run(
         "pytest",
         "--cov",

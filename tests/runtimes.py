@@ -13,6 +13,7 @@ behaviour runs on every runtime. To add a runtime, append a `Runtime` to
 
 from __future__ import annotations
 
+import importlib
 import sys
 import threading
 import time
@@ -201,3 +202,50 @@ GEVENT = _gevent_runtime()
 """gevent's runtime, or None without gevent: then its tests are skipped."""
 if GEVENT is not None:  # pragma: no branch -- gevent is installed for the tests
     RUNTIMES.append(GEVENT)
+
+
+def _eventlet_sleep(seconds: float) -> None:
+    """`eventlet.sleep()` in a green thread of a hub, `time.sleep()` anywhere else."""
+    from greenlet import getcurrent  # noqa: PLC0415 -- only with eventlet
+
+    from limelight._runtimes.eventlet_hub import RUNTIME  # noqa: PLC0415
+
+    hub = RUNTIME.adapter.current_hub()
+    if hub is None or getcurrent() is hub.greenlet or not hub.runs(getcurrent()):
+        time.sleep(seconds)
+    else:
+        eventlet: Any = importlib.import_module("eventlet")  # (no types)
+        eventlet.sleep(seconds)
+
+
+def _eventlet_runtime() -> Runtime | None:
+    """eventlet's runtime, if eventlet is installed (`limelight[eventlet]`)."""
+    try:
+        import limelight.eventlet  # noqa: PLC0415 -- only if installed
+    except ImportError:  # pragma: no cover -- eventlet is installed for the tests
+        return None
+    return Runtime(
+        name="eventlet",
+        actor_class=limelight.eventlet.EventletActor,
+        future_class=limelight.eventlet.EventletFuture,
+        # As gevent's: tests start actors from plain code, so they live on
+        # the background hub; events and sleeps let its other actors go on.
+        event_class=GreenEvent,
+        sleep=_eventlet_sleep,
+        shared_list=_plain_list,
+        skips={
+            "test_an_actor_can_stop_itself_after_its_queued_messages": (
+                "races its second tell() against the actor handling the first, "
+                "as on asyncio: waking an eventlet hub from another thread is a "
+                "socket write, during which the hub's thread can take the GIL "
+                "and stop the actor first; test_eventlet_runtime.py tests the "
+                "same without the race"
+            ),
+        },
+    )
+
+
+EVENTLET = _eventlet_runtime()
+"""eventlet's runtime, or None without eventlet: then its tests are skipped."""
+if EVENTLET is not None:  # pragma: no branch -- eventlet is installed for the tests
+    RUNTIMES.append(EVENTLET)

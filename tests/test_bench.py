@@ -26,9 +26,11 @@ from limelight._bench import (
     harness,
     raw,
     raw_asyncio,
+    raw_eventlet,
     raw_gevent,
     report,
 )
+from limelight._bench import eventlet_workloads as ew
 from limelight._bench import gevent_workloads as gw
 from limelight._bench import process_workloads as pw
 from limelight._bench import threading_workloads as tw
@@ -566,6 +568,7 @@ def test_every_real_workload_runs_clean_at_a_tiny_size(pykka_here: bool) -> None
     assert result.implementations == everything
     assert {res.workload.runtime for res in result.results} == {
         "asyncio",
+        "eventlet",
         "gevent",
         "process",
         "threading",
@@ -810,12 +813,14 @@ def test_find_uvloop_without_a_version(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "uvloop unknown" in note
 
 
-def test_asyncio_workloads_are_discovered_before_the_threading_ones() -> None:
+def test_workloads_are_discovered_in_the_order_of_their_modules_names() -> None:
     runtimes = [w.runtime for w in harness.discover_workloads()]
+    first_eventlet = runtimes.index("eventlet")
     first_gevent = runtimes.index("gevent")
     first_process = runtimes.index("process")
     first_threading = runtimes.index("threading")
-    assert set(runtimes[:first_gevent]) == {"asyncio"}
+    assert set(runtimes[:first_eventlet]) == {"asyncio"}
+    assert set(runtimes[first_eventlet:first_gevent]) == {"eventlet"}
     assert set(runtimes[first_gevent:first_process]) == {"gevent"}
     assert set(runtimes[first_process:first_threading]) == {"process"}
     assert set(runtimes[first_threading:]) == {"threading"}
@@ -835,7 +840,7 @@ def test_process_rss_per_actor_is_a_plausible_size() -> None:
         limelight.process.shutdown()
 
 
-def test_without_gevent_there_are_no_gevent_rows(
+def test_without_gevent_or_eventlet_there_are_no_rows_of_theirs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def find_nothing(_name: str) -> None:
@@ -844,6 +849,7 @@ def test_without_gevent_there_are_no_gevent_rows(
     monkeypatch.setattr(importlib.util, "find_spec", find_nothing)
 
     assert gw.workloads() == []
+    assert ew.workloads() == []
 
 
 @pytest.mark.parametrize(
@@ -877,6 +883,40 @@ def test_a_gevent_measurement_s_error_is_raised_in_the_caller() -> None:
 def test_gevent_rss_per_actor_is_a_plausible_size() -> None:
     assert isinstance(gw.rss_raw(5), float)
     kib = fresh.sample(f"{gw.__name__}:rss_limelight", 2000)
+    assert 0 < kib < 64
+
+
+@pytest.mark.parametrize(
+    "measure",
+    [
+        ew.ask_in_hub,
+        ew.proxy_in_hub,
+        ew.tell_in_hub,
+        ew.spawn_stop_in_hub,
+        raw_eventlet.ask_round_trip,
+        raw_eventlet.call_round_trip,
+        raw_eventlet.tell_throughput,
+        raw_eventlet.spawn_stop,
+    ],
+)
+def test_eventlet_measurements_run_in_a_hub_of_their_own_and_clean_up(
+    measure: Callable[[int], float],
+) -> None:
+    assert ew.in_hub(measure, 5) > 0
+    assert limelight.ActorRegistry.get_all() == []
+
+
+def test_an_eventlet_measurement_s_error_is_raised_in_the_caller() -> None:
+    def broken(_n: int) -> float:
+        raise ValueError("broken measurement")
+
+    with pytest.raises(ValueError, match="broken measurement"):
+        ew.in_hub(broken, 5)
+
+
+def test_eventlet_rss_per_actor_is_a_plausible_size() -> None:
+    assert isinstance(ew.rss_raw(5), float)
+    kib = fresh.sample(f"{ew.__name__}:rss_limelight", 2000)
     assert 0 < kib < 64
 
 

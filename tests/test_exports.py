@@ -68,11 +68,19 @@ except ImportError:  # pragma: no cover -- gevent is installed for the tests
 else:
     PUBLIC_API[limelight.gevent] = ["GeventActor", "GeventFuture"]
 
+try:
+    import limelight.eventlet
+except ImportError:  # pragma: no cover -- eventlet is installed for the tests
+    pass
+else:
+    PUBLIC_API[limelight.eventlet] = ["EventletActor", "EventletFuture"]
+
 PUBLIC_SUBMODULES = {
     "actor",
     "as_pykka",
     "asyncio",
     "debug",
+    "eventlet",
     "future",
     "gevent",
     "messages",

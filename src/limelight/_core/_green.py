@@ -40,7 +40,6 @@ __all__ = [
     "HubAdapter",
     "HubCall",
     "HubOps",
-    "in_a_greenlet",
     "waiter_factory",
 ]
 
@@ -86,8 +85,8 @@ class HubOps(NamedTuple):
 class HubAdapter(Protocol):
     """A greenlet library, as Limelight uses it: the one part a runtime writes.
 
-    gevent's is in ``limelight/_runtimes/gevent_hub.py``; an eventlet one
-    would implement the same few methods with eventlet's hub.
+    gevent's is in ``limelight/_runtimes/gevent_hub.py``, eventlet's in
+    ``limelight/_runtimes/eventlet_hub.py``.
     """
 
     def allocate_lock(self) -> _thread.LockType:
@@ -154,6 +153,20 @@ class GreenHub:
 
     def __repr__(self) -> str:
         return f"<GreenHub of thread {self.thread_id:#x}>"
+
+    def runs(self, current: greenlet) -> bool:
+        """Whether `current` is this hub's greenlet or a greenlet it schedules.
+
+        That is, whether the hub's greenlet is `current` or one of its
+        parents. A thread may have hubs of two libraries (gevent's and
+        eventlet's, say): a greenlet of one must never park in the other.
+        """
+        scanned: greenlet | None = current
+        while scanned is not None:
+            if scanned is self.greenlet:
+                return True
+            scanned = scanned.parent
+        return False
 
     def call(self, callback: Callback) -> None:
         """Have the hub call `callback` soon, from any thread."""
@@ -272,11 +285,13 @@ def waiter_factory(
 ) -> Callable[[], GreenWaiter | None]:
     """Return a waiter factory (see ``_core/_waiting.py``) for greenlets of hubs.
 
-    It makes a :class:`GreenWaiter` for any greenlet of a thread that has a
-    hub (its root greenlet too: a monkey-patched main thread waits without
-    stopping its other greenlets), except the hub's own greenlet, which
-    must never park: there, and in threads without a hub, it returns None,
-    and the caller blocks its OS thread.
+    It makes a :class:`GreenWaiter` for any greenlet that the calling
+    thread's hub schedules, and for the thread's root greenlet (a
+    monkey-patched main thread waits without stopping its other greenlets),
+    but not for the hub's own greenlet, which must never park: there, and in
+    threads without a hub, it returns None, and the caller blocks its OS
+    thread. Nor for a greenlet of another library's hub in the same thread:
+    that library's factory makes its waiter.
     """
 
     def new_waiter() -> GreenWaiter | None:
@@ -285,6 +300,8 @@ def waiter_factory(
             return None
         current = getcurrent()
         if current is hub.greenlet:
+            return None
+        if current.parent is not None and not hub.runs(current):
             return None
         return GreenWaiter(hub, current)
 
@@ -374,12 +391,3 @@ class GreenInbox:
     def forget_reader(self) -> None:
         """Drop the reader greenlet once the actor's loop is over."""
         self._reader = None
-
-
-def in_a_greenlet() -> bool:
-    """Whether the caller runs in a greenlet other than its thread's root one.
-
-    In a thread that has a hub, that is a greenlet the hub schedules (or the
-    hub itself), as opposed to the thread's plain code.
-    """
-    return getcurrent().parent is not None

@@ -2,7 +2,7 @@
 
 :class:`GreenRuntime` implements the ``Runtime`` protocol with a
 :class:`~limelight._core._green.HubAdapter`; a library's runtime (gevent's,
-and later eventlet's) is this class with its adapter and future class.
+eventlet's) is this class with its adapter and future class.
 
 Where an actor lives: started from a greenlet that a hub schedules, in that
 hub (its thread's). Started from anywhere else (a thread's plain code, the
@@ -26,7 +26,9 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from limelight._core._green import GreenHub, GreenInbox, GreenWaiter, in_a_greenlet
+from greenlet import getcurrent
+
+from limelight._core._green import GreenHub, GreenInbox, GreenWaiter
 from limelight._core._stopped import StoppedEvent
 
 if TYPE_CHECKING:
@@ -176,7 +178,7 @@ class GreenRuntime:
         """The hub an actor started by the caller lives in (see the module's doc)."""
         adapter = self.adapter
         hub = adapter.current_hub()
-        if hub is not None and in_a_greenlet():
+        if hub is not None and hub.runs(getcurrent()):
             return hub
         if adapter.threads_are_greenlets():
             # Monkey-patched: plain code is scheduled by its thread's hub
