@@ -10,6 +10,7 @@ import limelight
 import limelight.asyncio
 import limelight.debug
 import limelight.messages
+import limelight.observe
 import limelight.testing
 import limelight.typing
 
@@ -42,6 +43,17 @@ PUBLIC_API = {
     limelight.typing: ["ActorMemberMixin", "proxy_field", "proxy_method"],
     limelight.debug: ["log_thread_tracebacks"],
     limelight.asyncio: ["AsyncioActor", "AsyncioFuture"],
+    limelight.observe: [
+        "ActorInfo",
+        "ActorState",
+        "Endpoint",
+        "RATE_WINDOW",
+        "default_socket_path",
+        "instrument",
+        "propagate_context",
+        "serve",
+        "snapshot",
+    ],
     limelight.testing: [
         "ManualActor",
         "ManualFuture",
@@ -67,6 +79,7 @@ PUBLIC_SUBMODULES = {
     "future",
     "gevent",
     "messages",
+    "observe",
     "proxy",
     "pytest_plugin",
     "registry",

@@ -25,6 +25,7 @@ import contextvars
 import logging
 import queue
 import sys
+import time
 from collections.abc import Callable, Coroutine
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
@@ -49,6 +50,7 @@ _Work = Coroutine[Any, Any, None]
 BATCH = 128
 
 _get_running_loop = asyncio._get_running_loop
+_monotonic = time.monotonic
 
 # The inbox of an actor that has never been sent a message: an empty deque
 # allocates a block of 64 slots (760 bytes), most of an idle actor's memory,
@@ -206,6 +208,7 @@ class LoopInbox:
         try:
             while next_work is not None:
                 await next_work
+                self._actor._busy_since = 0.0  # (introspection: idle again)
                 next_work = self._drain_step()
         except asyncio.CancelledError:
             self._cancelled()
@@ -223,6 +226,7 @@ class LoopInbox:
             work = self._call_hook(actor.on_start)
             if work is not None:
                 return work
+        actor._phase = "running"  # (introspection: on_start() is over)
         items = self._items
         budget = BATCH
         while not stopped._flag:
@@ -239,9 +243,13 @@ class LoopInbox:
                 return None
             budget -= 1
             message, reply_to = items.popleft()
+            # Introspection: one increment and one timestamp per message.
+            actor._handled += 1
+            actor._busy_since = _monotonic()
             work = self._handle(message, reply_to)
             if work is not None:
                 return work
+            actor._busy_since = 0.0
         self._tear_down()
         return None
 

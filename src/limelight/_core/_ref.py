@@ -5,7 +5,7 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
-from limelight._core import _dead_letters, _mailbox
+from limelight._core import _context, _dead_letters, _mailbox
 from limelight._core._exceptions import ActorDeadError
 from limelight._core._introspection import introspect
 from limelight._core._proxy import ActorProxy
@@ -95,6 +95,8 @@ class ActorRef(Generic[A]):
         if self._is_stopped():
             _dead_letters.record(message, self, "stopped")
             raise ActorDeadError(f"{self} not found")
+        if _context.propagating:
+            message = _context.wrap(message)
         self._put((message, None))
         if self._is_stopped():
             _mailbox.reject_late_messages(self)
@@ -146,6 +148,8 @@ class ActorRef(Generic[A]):
             _dead_letters.record(message, self, "stopped")
             future.set_exception(ActorDeadError(f"{self} not found"))
         else:
+            if _context.propagating:
+                message = _context.wrap(message)
             self._put((message, future))
             if self._is_stopped():
                 _mailbox.reject_late_messages(self)
