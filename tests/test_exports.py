@@ -47,7 +47,6 @@ PUBLIC_API = {
         "ActorInfo",
         "ActorState",
         "Endpoint",
-        "RATE_WINDOW",
         "default_socket_path",
         "instrument",
         "propagate_context",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import limelight
 from limelight._core import _context
-from limelight._core._observe import live_actors, mailbox_depth
+from limelight._core._observe import handled_count, live_actors, mailbox_depth
 
 if TYPE_CHECKING:
     import contextvars
@@ -98,7 +98,7 @@ class Instrumentation:
         return found
 
     def _observe_messages(self, _options: CallbackOptions) -> Iterable[Observation]:
-        return self._observations(lambda actor: actor._handled)
+        return self._observations(handled_count)
 
     def _observe_mailboxes(self, _options: CallbackOptions) -> Iterable[Observation]:
         return self._observations(lambda actor: mailbox_depth(actor.actor_inbox))

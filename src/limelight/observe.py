@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from limelight._core import _context
-from limelight._core._observe import RATE_WINDOW, ActorInfo, ActorState, snapshot
+from limelight._core._observe import ActorInfo, ActorState, snapshot
 from limelight._endpoint import Endpoint, default_socket_path, serve
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ __all__ = [
     "ActorInfo",
     "ActorState",
     "Endpoint",
-    "RATE_WINDOW",
     "default_socket_path",
     "instrument",
     "propagate_context",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import sys
-import time
 from collections.abc import Callable
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -141,7 +141,6 @@ _handler_cache: dict[type, Callable[[Actor, Any], Any] | None] = dict(_BUILTIN_H
 STOP_HANDLER = _stop
 """The handler_for() a stop request; async drivers run on_stop() themselves."""
 _HANDLER_CACHE_LIMIT = 1024
-_monotonic = time.monotonic
 _UNKNOWN: Any = object()
 
 
@@ -263,12 +262,15 @@ class Actor:
     _exit: tuple[ExitReason, BaseException | None] | None = None
     # The active timers, made with the first one: most actors never have any.
     _timers: dict[Timer, None] | None = None
-    # -- Introspection (limelight.observe): a counter and a timestamp per
-    # message, read by snapshot() from other threads.
-    _handled: int = 0
-    """Messages taken for handling so far, the one being handled included."""
-    _busy_since: float = 0.0
-    """When handling of the current message began (monotonic); 0.0: idle."""
+    # -- Introspection (limelight.observe), read by snapshot() from other
+    # threads. Per message: next() of a C counter and two stores of objects
+    # that exist anyway (no allocation, no clock read): see docs/design.md.
+    # (Set in __init__(), not here: a class attribute of the same name
+    # keeps the interpreter from specializing the hot path's stores.)
+    _current: Any
+    """The envelope being handled; None when idle."""
+    _counter: itertools.count[int]
+    """Counts the messages taken, the current one included."""
     _phase: str = "starting"
     """``"starting"`` until on_start() is over, then ``"running"``."""
 
@@ -308,6 +310,8 @@ class Actor:
             )
             raise TypeError(msg)
         self.actor_urn = new_actor_urn()
+        self._current = None
+        self._counter = itertools.count()
         self.actor_inbox = runtime.create_inbox(self)
         self.actor_stopped = StoppedEvent()
         if self.mailbox_capacity is None:
@@ -579,9 +583,8 @@ class Actor:
     def _handle_envelope(self, envelope: Envelope) -> bool:
         """Handle one message; return whether the actor is still running."""
         message, reply_to = envelope
-        # Introspection: one increment and one timestamp per message.
-        self._handled += 1
-        self._busy_since = _monotonic()
+        self._current = envelope  # (introspection: see _core/_observe.py)
+        next(self._counter)
         try:
             # (handler_for() inlined: this is the hot path of every message.)
             handler = _handler_cache.get(message.__class__, _UNKNOWN)
@@ -601,7 +604,7 @@ class Actor:
         else:
             if reply_to is not None:
                 self._reply(reply_to, result)
-        self._busy_since = 0.0
+        self._current = None
         return not self.actor_stopped._flag
 
     # -- Steps shared by every driver of the loop ----------------------------

@@ -25,7 +25,6 @@ import contextvars
 import logging
 import queue
 import sys
-import time
 from collections.abc import Callable, Coroutine
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
@@ -50,7 +49,6 @@ _Work = Coroutine[Any, Any, None]
 BATCH = 128
 
 _get_running_loop = asyncio._get_running_loop
-_monotonic = time.monotonic
 
 # The inbox of an actor that has never been sent a message: an empty deque
 # allocates a block of 64 slots (760 bytes), most of an idle actor's memory,
@@ -208,7 +206,7 @@ class LoopInbox:
         try:
             while next_work is not None:
                 await next_work
-                self._actor._busy_since = 0.0  # (introspection: idle again)
+                self._actor._current = None  # (introspection: idle again)
                 next_work = self._drain_step()
         except asyncio.CancelledError:
             self._cancelled()
@@ -242,14 +240,14 @@ class LoopInbox:
                 self.loop.call_soon(self._drain, context=self._context)
                 return None
             budget -= 1
-            message, reply_to = items.popleft()
-            # Introspection: one increment and one timestamp per message.
-            actor._handled += 1
-            actor._busy_since = _monotonic()
+            envelope = items.popleft()
+            actor._current = envelope  # (introspection: see _core/_observe.py)
+            next(actor._counter)
+            message, reply_to = envelope
             work = self._handle(message, reply_to)
             if work is not None:
                 return work
-            actor._busy_since = 0.0
+            actor._current = None
         self._tear_down()
         return None
 

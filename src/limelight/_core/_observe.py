@@ -1,10 +1,14 @@
 """Introspection: what every live actor is doing, read without stopping it.
 
-Each actor keeps two numbers up to date on the hot path (see
-``Actor._handle_envelope()``): how many messages it has taken, and since
-when it has been handling the current one. Everything else is read here,
-from other threads, when someone asks: the mailbox depth from the inbox,
-who waits on whom from the wait-for graph, restarts from the supervisor.
+Per message, an actor does three cheap things on its hot path (see
+``Actor._handle_envelope()``): it advances a C counter
+(``next(self._counter)``, an ``itertools.count``), and stores the envelope
+it is handling in ``_current``, then None when done. No clock is read and
+nothing is allocated. Everything else is worked out here, from other
+threads, when a snapshot is taken: the mailbox depth from the inbox, who
+waits on whom from the wait-for graph, restarts from the supervisor, and
+how long the current message has been handled, timed from the first
+snapshot that saw the actor handling it.
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ _live: weakref.WeakValueDictionary[str, Actor] = weakref.WeakValueDictionary()
 _born: weakref.WeakKeyDictionary[Actor, float] = weakref.WeakKeyDictionary()
 # For rates: each actor's (time, messages handled) as earlier snapshots saw them.
 _samples: dict[str, collections.deque[tuple[float, int]]] = {}
+# For stuck times: the message each busy actor was first seen handling, as
+# (id of its envelope, messages handled then), and when.
+_first_seen: dict[str, tuple[int, int, float]] = {}
 _samples_lock = threading.Lock()
 
 
@@ -83,12 +90,15 @@ class ActorInfo:
 
     rate: float
     """Messages per second, over the last few snapshots (up to
-    ``RATE_WINDOW`` seconds), or since the actor started for its first one."""
+    10 seconds), or since the actor started for its first one."""
 
     handling_for: float | None
     """Seconds spent so far on the message being handled; `None` when idle.
 
-    A large value means a stuck actor."""
+    A large value means a stuck actor. Timed from the first snapshot that
+    saw the actor handling this message (the hot path reads no clock), so
+    it is 0.0 in the first snapshot and grows in the next ones: take
+    snapshots regularly, as ``limelight top`` does."""
 
     age: float
     """Seconds since the actor was started."""
@@ -124,14 +134,16 @@ def snapshot() -> list[ActorInfo]:
     actors = live_actors()
     infos = [_info(actor, now, edges) for actor in actors]
     with _samples_lock:
-        for urn in set(_samples) - {actor.actor_urn for actor in actors}:
-            del _samples[urn]
+        live = {actor.actor_urn for actor in actors}
+        for table in (_samples, _first_seen):
+            for urn in set(table) - live:
+                del table[urn]
     return infos
 
 
 def _info(actor: Actor, now: float, edges: dict[str, str]) -> ActorInfo:
-    since = actor._busy_since
-    handled = actor._handled
+    current = actor._current
+    handled = handled_count(actor)
     ref = actor._actor_ref
     owner = ref._owner
     child_name, restarts = _child_of(owner, ref)
@@ -140,7 +152,7 @@ def _info(actor: Actor, now: float, edges: dict[str, str]) -> ActorInfo:
         state = "stopping"
     elif actor._phase == "starting":
         state = "starting"
-    elif since:
+    elif current is not None:
         state = "handling"
     else:
         state = "running"
@@ -153,13 +165,32 @@ def _info(actor: Actor, now: float, edges: dict[str, str]) -> ActorInfo:
         mailbox=mailbox_depth(actor.actor_inbox),
         handled=handled,
         rate=_rate(actor.actor_urn, now, handled, born),
-        handling_for=now - since if since else None,
+        handling_for=_handling_for(actor.actor_urn, current, handled, now),
         age=now - born,
         restarts=restarts,
         waits_for=edges.get(actor.actor_urn),
         supervisor=None if owner is None else owner.actor_urn,
         child_name=child_name,
     )
+
+
+def handled_count(actor: Actor) -> int:
+    """How many messages `actor` has taken, read from its counter."""
+    # An itertools.count shows its next value only in its repr: "count(42)".
+    return int(repr(actor._counter)[6:-1])
+
+
+def _handling_for(urn: str, current: object, handled: int, now: float) -> float | None:
+    """Seconds since a snapshot first saw the actor handle `current`."""
+    with _samples_lock:
+        if current is None:
+            _first_seen.pop(urn, None)
+            return None
+        key = (id(current), handled)
+        seen = _first_seen.get(urn)
+        if seen is None or seen[:2] != key:
+            seen = _first_seen[urn] = (*key, now)
+    return now - seen[2]
 
 
 def _rate(urn: str, now: float, handled: int, born: float) -> float:
