@@ -215,6 +215,34 @@ def test_closing_a_stepped_coroutine_closes_the_inner_one() -> None:
     assert closed == [True]
 
 
+class TicksWhenFull(limelight.ThreadingActor):
+    mailbox_capacity = 1
+
+    def on_receive(self, message: Any) -> Any:
+        gate: threading.Event = message
+        self.actor_ref.tell("filler")  # the mailbox is full now
+        self.send_after(0, "tick")  # due at once: refused, never waiting
+        gate.wait(TIMEOUT)
+
+
+def test_timer_ticks_keep_their_mark_with_propagation_on() -> None:
+    letters: list[limelight.DeadLetter] = []
+    unsubscribe = limelight.DeadLetters.subscribe(letters.append)
+    before = limelight.observe.propagate_context()
+    gate = threading.Event()
+    try:
+        TicksWhenFull.start().tell(gate)
+        deadline = time.monotonic() + TIMEOUT
+        while not any(letter.reason == "full" for letter in letters):
+            assert time.monotonic() < deadline, letters
+            time.sleep(0.005)
+    finally:
+        gate.set()
+        limelight.observe.propagate_context(before)
+        unsubscribe()
+    assert [letter.message.message for letter in letters] == ["tick"]  # a TimerTick
+
+
 class AsyncReader(limelight.asyncio.AsyncioActor):
     async def on_receive(self, message: Any) -> Any:
         await asyncio.sleep(0)

@@ -162,6 +162,10 @@ def propagating() -> bool:
     return _context.propagating
 
 
+def observer() -> object:
+    return _context.observer
+
+
 def test_closing_stops_recording_and_restores_propagation() -> None:
     assert limelight.observe.propagate_context(enabled=False) is False
     telemetry = Telemetry(spans=True)
@@ -183,15 +187,17 @@ def test_an_actor_without_a_value_is_not_observed(telemetry: Telemetry) -> None:
     assert telemetry.instrumentation._observations(lambda _actor: None) == []
 
 
-def test_closing_an_older_instrumentation_leaves_the_newer_one() -> None:
+def test_a_new_instrumentation_replaces_the_one_in_force() -> None:
     older = Telemetry(spans=False)
     newer = Telemetry(spans=False)
     try:
-        older.instrumentation.close()
-        assert _context.observer is not None
+        assert propagating()
+        older.instrumentation.close()  # closed already, by its replacement
+        assert observer() is not None
     finally:
         newer.instrumentation.close()
-    assert _context.observer is None
+    assert observer() is None
+    assert not propagating()  # as before either
 
 
 def test_without_opentelemetry_instrument_says_what_to_install(

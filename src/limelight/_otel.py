@@ -27,6 +27,10 @@ __all__ = ["Instrumentation", "instrument"]
 _perf_counter = time.perf_counter
 
 
+_active: Instrumentation | None = None
+"""The instrumentation in force: a new one replaces it."""
+
+
 class Instrumentation:
     """What :func:`instrument` set up; :meth:`close` undoes it."""
 
@@ -39,6 +43,10 @@ class Instrumentation:
     ) -> None:
         from opentelemetry import metrics, trace  # noqa: PLC0415 -- optional
 
+        global _active  # noqa: PLW0603 -- one instrumentation at a time
+        if _active is not None:
+            _active.close()  # replaced: the new one takes over
+        _active = self
         self._closed = False
         meter = metrics.get_meter(
             "limelight", limelight.__version__, meter_provider=meter_provider
@@ -74,12 +82,13 @@ class Instrumentation:
 
     def close(self) -> None:
         """Stop recording: no more spans, durations or observations."""
+        global _active  # noqa: PLW0603 -- one instrumentation at a time
         if self._closed:
             return
         self._closed = True
-        if _context.observer == self._observe:
-            _context.observer = None
-            _context.propagating = self._was_propagating
+        _active = None
+        _context.observer = None
+        _context.propagating = self._was_propagating
 
     def _observations(self, value: Callable[[Any], int | None]) -> list[Observation]:
         from opentelemetry.metrics import Observation  # noqa: PLC0415 -- optional

@@ -55,8 +55,18 @@ _copy_context = contextvars.copy_context
 
 
 def wrap(message: Any) -> Any:
-    """Wrap `message` with a copy of the current context, unless it is a system one."""
-    if getattr(message.__class__, "_limelight_system", False) is True:
+    """Wrap `message` with a copy of the current context, unless it is Limelight's.
+
+    A message whose class is marked for the mailboxes (``_limelight_system``:
+    stop requests and the like; ``_limelight_no_wait``: timer ticks) goes
+    as it is, so that the marks still count: those messages are the
+    runtime's, not sent on behalf of the code that sends them.
+    """
+    cls = message.__class__
+    if (
+        getattr(cls, "_limelight_system", False) is True
+        or getattr(cls, "_limelight_no_wait", False) is True
+    ):
         return message
     return InContext(message, _copy_context())
 
