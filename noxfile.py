@@ -81,10 +81,30 @@ def _version_tuple(python: object) -> tuple[int, ...]:
 
 def _install_for_checks(session: nox.Session) -> None:
     """Install the package with everything that src, tests and examples import."""
-    session.install("-e", ".[bench,gevent,eventlet]", *_group("tests"), *_group("typing"))
+    session.install(
+        "-e",
+        ".[bench,gevent,eventlet,otel,top]",
+        *_group("tests"),
+        *_group("typing"),
+    )
     if _version_tuple(session.python) < (3, 11):
         # Type checking only reads Pykka's source, so 3.10 can still see it.
         session.install("--no-deps", "--ignore-requires-python", PYKKA)
+
+
+def _install_tmux(session: nox.Session) -> None:
+    """Install tmux, which the screen test of `limelight top` runs in, if missing.
+
+    CI runs as root on Debian, so apt-get does it there; elsewhere the test
+    is skipped, saying why.
+    """
+    if shutil.which("tmux"):
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        session.run("apt-get", "update", "-qq", external=True)
+        session.run("apt-get", "install", "-y", "-qq", "tmux", external=True)
+    else:
+        session.warn("tmux is missing: tests/test_top_screen.py will be skipped")
 
 
 @nox.session(python=TOOLS_PYTHON)
@@ -123,8 +143,10 @@ def pyright(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Pytest with branch coverage, one data file per Python version."""
     # The [bench] extra brings rich, and Pykka where Python >= 3.11; [gevent]
-    # and [eventlet] the greenlet runtimes' dependencies.
-    session.install("-e", ".[bench,gevent,eventlet]", *_group("tests"))
+    # and [eventlet] the greenlet runtimes' dependencies; [otel] and [top]
+    # limelight.observe's.
+    session.install("-e", ".[bench,gevent,eventlet,otel,top]", *_group("tests"))
+    _install_tmux(session)
     session.run(
         "pytest",
         "--cov",

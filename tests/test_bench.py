@@ -321,6 +321,7 @@ def test_threading_workloads_are_discovered_with_all_three_implementations() -> 
     names = [w.name for w in found]
     assert names == [
         "ask",
+        "ask_observed",
         "actor_ask",
         "proxy",
         "traversable",
@@ -331,13 +332,23 @@ def test_threading_workloads_are_discovered_with_all_three_implementations() -> 
         "rss",
     ]
     for workload in found:
-        assert list(workload.implementations) == [SUBJECT, PYKKA, RAW]
+        expected = (
+            [SUBJECT, RAW]
+            if workload.name == "ask_observed"
+            else [
+                SUBJECT,
+                PYKKA,
+                RAW,
+            ]
+        )
+        assert list(workload.implementations) == expected
         assert workload.raw_meaning
         assert workload.quick_size <= workload.size
     by_name = {w.name: w for w in found}
     # Rows compared with each other are sampled together.
     assert [w.name for w in found if w.group] == [
         "ask",
+        "ask_observed",
         "actor_ask",
         "proxy",
         "traversable",
@@ -352,6 +363,9 @@ def test_threading_workloads_are_discovered_with_all_three_implementations() -> 
     assert goals["proxy"] == [(PYKKA, 2.0), (RAW, 0.6667)]
     assert goals["traversable"] == [(SUBJECT, 0.9091)]
     assert by_name["traversable"].targets[0].workload == "proxy"
+    # Watching with snapshots costs at most 5% of an ask round trip.
+    assert goals["ask_observed"] == [(SUBJECT, 0.9524)]
+    assert by_name["ask_observed"].targets[0].workload == "ask"
     assert goals["tell"] == [(PYKKA, 5.0)]
     assert goals["pipelined"] == [(PYKKA, 6.0)]
     assert goals["spawn"] == [(PYKKA, 2.0)]
@@ -604,6 +618,18 @@ def test_limelight_measurements_time_a_batch_and_stop_their_actors(
 ) -> None:
     assert measure(tw.limelight_library(), 5) > 0
     assert limelight.ActorRegistry.get_all() == []
+
+
+def test_the_observed_ask_measurement_stops_its_actor_and_watcher() -> None:
+    before = set(threading.enumerate())
+
+    assert tw.ask_round_trip_observed(5) > 0
+    assert tw.ask_round_trip_observed(50, interval=0) > 0  # snapshots all along
+
+    assert not [
+        t for t in set(threading.enumerate()) - before if t.name == "bench-snapshots"
+    ]
+    assert tw.leftover_actors() == []
 
 
 def test_pykka_measurements_stop_their_actors(pykka_here: bool) -> None:

@@ -51,6 +51,11 @@ Now playing: Miles Davis - So What
 Scrobbled: Miles Davis - So What
 2 of 4 tracks scrobbled
 """,
+    "stuck_program.py": """\
+Started StuckWorker and BackloggedSink
+StuckWorker is stuck handling a message
+BackloggedSink's mailbox is growing
+""",
     "pykka_program.py": """\
 Running on: {library}
 Pantry of the cook

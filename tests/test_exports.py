@@ -10,6 +10,7 @@ import limelight
 import limelight.asyncio
 import limelight.debug
 import limelight.messages
+import limelight.observe
 import limelight.process
 import limelight.testing
 import limelight.typing
@@ -51,6 +52,16 @@ PUBLIC_API = {
         "shutdown",
         "workers",
     ],
+    limelight.observe: [
+        "ActorInfo",
+        "ActorState",
+        "Endpoint",
+        "default_socket_path",
+        "instrument",
+        "propagate_context",
+        "serve",
+        "snapshot",
+    ],
     limelight.testing: [
         "ManualActor",
         "ManualFuture",
@@ -84,6 +95,7 @@ PUBLIC_SUBMODULES = {
     "future",
     "gevent",
     "messages",
+    "observe",
     "process",
     "proxy",
     "pytest_plugin",

@@ -37,6 +37,7 @@ class Command:
 
 def commands() -> list[Command]:
     """The subcommands, in the order ``limelight --help`` lists them."""
+    from limelight import _top as top  # noqa: PLC0415 -- only when used
     from limelight._bench import command as bench  # noqa: PLC0415 -- only when used
 
     return [
@@ -46,6 +47,13 @@ def commands() -> list[Command]:
             description=bench.DESCRIPTION,
             configure=bench.configure,
             run=bench.run,
+        ),
+        Command(
+            name="top",
+            help="show the actors of a running program, live",
+            description=top.DESCRIPTION,
+            configure=top.configure,
+            run=top.run,
         ),
     ]
 

@@ -201,6 +201,8 @@ class Supervisor(ThreadingActor):
         self._refs: dict[str, ActorRef[Any]] = {}  # running children, by name
         self._restart_times: collections.deque[float] = collections.deque()
         self.restarts = 0
+        # How many times each child was started, by name (for introspection).
+        self._starts: dict[str, int] = {}
 
     # -- Public, through a proxy or from the actor itself ---------------------
 
@@ -346,6 +348,7 @@ class Supervisor(ThreadingActor):
         ref = spec._start()
         ref._owner = self.actor_ref
         self._refs[spec.name] = ref
+        self._starts[spec.name] = self._starts.get(spec.name, 0) + 1
         self.link(ref)
         # Wait for its on_start() to be over, so that children start one
         # after another. If it fails there, the link tells, as for any end.

@@ -151,6 +151,33 @@ def ask_round_trip(library: Library, n: int) -> float:
         ref.stop()
 
 
+def ask_round_trip_observed(n: int, interval: float = 0.1) -> float:
+    """`ask_round_trip` of Limelight, while another thread takes snapshots.
+
+    The thread calls ``limelight.observe.snapshot()`` every `interval`
+    seconds, by default 0.1 s, ten times
+    as often as ``limelight top`` does by default: what watching a program
+    costs it, on top of the always-on bookkeeping (a counter and a timestamp
+    per message, which the plain ``ask`` row already pays).
+    """
+    from limelight.observe import snapshot  # noqa: PLC0415 -- only when measured
+
+    done = threading.Event()
+
+    def watch() -> None:
+        snapshot()
+        while not done.wait(interval):
+            snapshot()
+
+    watcher = threading.Thread(target=watch, name="bench-snapshots")
+    watcher.start()
+    try:
+        return ask_round_trip(limelight_library(), n)
+    finally:
+        done.set()
+        watcher.join()
+
+
 def actor_ask_round_trip(library: Library, n: int) -> float:
     """An actor's ``ref.ask(message)`` of another actor, `n` times.
 
@@ -340,6 +367,20 @@ def workloads() -> list[Workload]:
             quick_samples=11,
             raw_meaning="2 threads ping-pong via SimpleQueue",
             targets=[_TWICE_PYKKA, _NEAR_RAW],
+        ),
+        threading_workload(
+            name="ask_observed",
+            group="round trips",
+            label="ask, with snapshot() read every 0.1 s",
+            kind=Kind.LATENCY,
+            unit="µs/op",
+            implementations={SUBJECT: ask_round_trip_observed, RAW: raw.ask_round_trip},
+            size=2_000,
+            quick_size=400,
+            samples=31,
+            quick_samples=11,
+            raw_meaning="2 threads ping-pong via SimpleQueue",
+            targets=[Target("≤1.05× ask", SUBJECT, 1 / 1.05, workload="ask")],
         ),
         threading_workload(
             name="actor_ask",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import sys
@@ -9,7 +10,8 @@ from collections.abc import Callable
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from limelight._core import _bounded, _mailbox
+from limelight._core import _bounded, _context, _mailbox, _observe
+from limelight._core._context import InContext, run_coroutine_in
 from limelight._core._exceptions import ActorDeadError, LinkedActorFailed
 from limelight._core._introspection import resolve
 from limelight._core._ref import ActorRef
@@ -100,6 +102,29 @@ def _timer_tick(actor: Actor, tick: TimerTick) -> Any:
     return handler(actor, message)
 
 
+def _in_context(actor: Actor, wrapped: InContext) -> Any:
+    """Handle a message in the context it was sent from; see ``_core/_context.py``."""
+    return wrapped.context.run(_handle_in_context, actor, wrapped)
+
+
+def _handle_in_context(actor: Actor, wrapped: InContext) -> Any:
+    enter_actor(actor._actor_ref)  # (in the sender's copy: the handler is this actor)
+    observer = _context.observer
+    if observer is not None:
+        return observer(actor, wrapped.message, _dispatch, wrapped.context)
+    result = _dispatch(actor, wrapped.message)
+    if result.__class__ is CoroutineType:
+        return run_coroutine_in(result, wrapped.context)
+    return result
+
+
+def _dispatch(actor: Actor, message: Any) -> Any:
+    handler = handler_for(message.__class__)
+    if handler is None:
+        return actor.on_receive(message)
+    return handler(actor, message)
+
+
 # The messages an actor handles itself, by exact type; subclasses are found by
 # isinstance() once and then cached here too. Anything else goes to on_receive().
 _BUILTIN_HANDLERS: dict[type, Callable[[Actor, Any], Any]] = {
@@ -110,6 +135,7 @@ _BUILTIN_HANDLERS: dict[type, Callable[[Actor, Any], Any]] = {
     _ActorKilled: _killed,
     _LinkExit: _link_exit,
     TimerTick: _timer_tick,
+    InContext: _in_context,
 }
 _handler_cache: dict[type, Callable[[Actor, Any], Any] | None] = dict(_BUILTIN_HANDLERS)
 STOP_HANDLER = _stop
@@ -236,6 +262,17 @@ class Actor:
     _exit: tuple[ExitReason, BaseException | None] | None = None
     # The active timers, made with the first one: most actors never have any.
     _timers: dict[Timer, None] | None = None
+    # -- Introspection (limelight.observe), read by snapshot() from other
+    # threads. Per message: next() of a C counter and two stores of objects
+    # that exist anyway (no allocation, no clock read): see docs/design.md.
+    # (Set in __init__(), not here: a class attribute of the same name
+    # keeps the interpreter from specializing the hot path's stores.)
+    _current: Any
+    """The envelope being handled; None when idle."""
+    _counter: itertools.count[int]
+    """Counts the messages taken, the current one included."""
+    _phase: str = "starting"
+    """``"starting"`` until on_start() is over, then ``"running"``."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -273,6 +310,8 @@ class Actor:
             )
             raise TypeError(msg)
         self.actor_urn = new_actor_urn()
+        self._current = None
+        self._counter = itertools.count()
         self.actor_inbox = runtime.create_inbox(self)
         self.actor_stopped = StoppedEvent()
         if self.mailbox_capacity is None:
@@ -316,6 +355,7 @@ class Actor:
         runtime = actor._runtime
         assert runtime is not None  # checked in __init__()
         ActorRegistry.register(actor._actor_ref)
+        _observe.started(actor)
         logger.debug("Starting %s", actor)
         runtime.start(actor)
         return actor._actor_ref
@@ -537,11 +577,14 @@ class Actor:
         """
         enter_actor(self._actor_ref)  # (the runtime gave the loop a fresh context)
         self._run_hook(self.on_start)
+        self._phase = "running"
         return not self.actor_stopped.is_set()
 
     def _handle_envelope(self, envelope: Envelope) -> bool:
         """Handle one message; return whether the actor is still running."""
         message, reply_to = envelope
+        self._current = envelope  # (introspection: see _core/_observe.py)
+        next(self._counter)
         try:
             # (handler_for() inlined: this is the hot path of every message.)
             handler = _handler_cache.get(message.__class__, _UNKNOWN)
@@ -561,6 +604,7 @@ class Actor:
         else:
             if reply_to is not None:
                 self._reply(reply_to, result)
+        self._current = None
         return not self.actor_stopped._flag
 
     # -- Steps shared by every driver of the loop ----------------------------
@@ -632,6 +676,7 @@ class Actor:
         """
         if self._timers is not None:
             cancel_timers(self._timers)
+        _observe.ended(self)
         runtime = self._runtime
         assert runtime is not None
         runtime.release(self)

@@ -206,6 +206,7 @@ class LoopInbox:
         try:
             while next_work is not None:
                 await next_work
+                self._actor._current = None  # (introspection: idle again)
                 next_work = self._drain_step()
         except asyncio.CancelledError:
             self._cancelled()
@@ -223,6 +224,7 @@ class LoopInbox:
             work = self._call_hook(actor.on_start)
             if work is not None:
                 return work
+        actor._phase = "running"  # (introspection: on_start() is over)
         items = self._items
         budget = BATCH
         while not stopped._flag:
@@ -238,10 +240,14 @@ class LoopInbox:
                 self.loop.call_soon(self._drain, context=self._context)
                 return None
             budget -= 1
-            message, reply_to = items.popleft()
+            envelope = items.popleft()
+            actor._current = envelope  # (introspection: see _core/_observe.py)
+            next(actor._counter)
+            message, reply_to = envelope
             work = self._handle(message, reply_to)
             if work is not None:
                 return work
+            actor._current = None
         self._tear_down()
         return None
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
+from limelight._core._context import unwrap
 from limelight._core._waiting import allocate_lock
 from limelight.messages import _ActorStop
 
@@ -139,6 +140,7 @@ def record(message: Any, recipient: ActorRef[Any], reason: DeadLetterReason) -> 
 
     Stop requests are not recorded: stopping a stopped actor succeeds.
     """
+    message = unwrap(message)  # (a message sent with its context: the message)
     if isinstance(message, _ActorStop):
         return
     letter = DeadLetter(message, recipient, reason)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
-from limelight._core import _dead_letters, _mailbox
+from limelight._core import _context, _dead_letters, _mailbox
 from limelight._core._exceptions import ActorDeadError
 from limelight._core._introspection import introspect
 from limelight._core._proxy import ActorProxy
@@ -106,6 +106,8 @@ class ActorRef(Generic[A]):
         if self.actor_stopped._flag:
             _dead_letters.record(message, self, "stopped")
             raise ActorDeadError(f"{self} not found")
+        if _context.propagating:
+            message = _context.wrap(message)
         self.actor_inbox.put((message, None))
         # Checked again: the actor may have stopped while the message went in.
         # (Through a new name, which type checkers do not think still False.)
@@ -160,6 +162,8 @@ class ActorRef(Generic[A]):
             _dead_letters.record(message, self, "stopped")
             future.set_exception(ActorDeadError(f"{self} not found"))
         else:
+            if _context.propagating:
+                message = _context.wrap(message)
             self.actor_inbox.put((message, future))
             stopped = self.actor_stopped  # (again, as in tell())
             if stopped._flag:

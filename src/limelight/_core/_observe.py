@@ -1,0 +1,232 @@
+"""Introspection: what every live actor is doing, read without stopping it.
+
+Per message, an actor does three cheap things on its hot path (see
+``Actor._handle_envelope()``): it advances a C counter
+(``next(self._counter)``, an ``itertools.count``), and stores the envelope
+it is handling in ``_current``, then None when done. No clock is read and
+nothing is allocated. Everything else is worked out here, from other
+threads, when a snapshot is taken: the mailbox depth from the inbox, who
+waits on whom from the wait-for graph, restarts from the supervisor, and
+how long the current message has been handled, timed from the first
+snapshot that saw the actor handling it.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from limelight._core._wait_graph import waits
+
+if TYPE_CHECKING:
+    from limelight._core._actor import Actor
+
+__all__ = ["ActorInfo", "ActorState", "ended", "live_actors", "snapshot", "started"]
+
+ActorState = Literal["starting", "running", "handling", "stopping"]
+"""Where an actor is in its life: see :attr:`ActorInfo.state`."""
+
+RATE_WINDOW = 10.0
+"""Seconds over which :attr:`ActorInfo.rate` is measured, at most."""
+
+# Actors from start() to the end of their loop's teardown: a stopping actor
+# is no longer in the registry, but still here. Weak, so that an actor that
+# is dropped without ever being run (a manual scheduler thrown away) goes.
+_live: weakref.WeakValueDictionary[str, Actor] = weakref.WeakValueDictionary()
+_born: weakref.WeakKeyDictionary[Actor, float] = weakref.WeakKeyDictionary()
+# For rates: each actor's (time, messages handled) as earlier snapshots saw them.
+_samples: dict[str, collections.deque[tuple[float, int]]] = {}
+# For stuck times: the message each busy actor was first seen handling, as
+# (id of its envelope, messages handled then), and when.
+_first_seen: dict[str, tuple[int, int, float]] = {}
+_samples_lock = threading.Lock()
+
+
+def started(actor: Actor) -> None:
+    """Note a new actor, as ``Actor.start()`` registers it."""
+    _born[actor] = time.monotonic()
+    _live[actor.actor_urn] = actor
+
+
+def ended(actor: Actor) -> None:
+    """Forget an actor whose loop is over."""
+    _live.pop(actor.actor_urn, None)
+
+
+def live_actors() -> list[Actor]:
+    """The actors started and not yet ended, oldest first."""
+    actors = list(_live.values())
+    actors.sort(key=lambda actor: _born.get(actor, 0.0))
+    return actors
+
+
+@dataclass(frozen=True)
+class ActorInfo:
+    """What one actor was doing when the snapshot was taken; immutable."""
+
+    actor_class: str
+    """The actor's class name, such as ``"Cache"``."""
+
+    urn: str
+    """The actor's URN (see [`Actor.actor_urn`][limelight.Actor.actor_urn])."""
+
+    runtime: str
+    """The runtime's name: ``"threading"``, ``"asyncio"``, ``"gevent"``, ..."""
+
+    state: ActorState
+    """``"starting"`` (in ``on_start()``), ``"running"`` (waiting for a
+    message), ``"handling"`` (a message) or ``"stopping"`` (stopped, its loop
+    not yet over: in ``on_stop()``, say, or killed while handling)."""
+
+    mailbox: int | None
+    """Messages queued and not yet taken; `None` if the inbox cannot tell."""
+
+    handled: int
+    """Messages taken for handling so far, the current one included."""
+
+    rate: float
+    """Messages per second, over the last few snapshots (up to
+    10 seconds), or since the actor started for its first one."""
+
+    handling_for: float | None
+    """Seconds spent so far on the message being handled; `None` when idle.
+
+    A large value means a stuck actor. Timed from the first snapshot that
+    saw the actor handling this message (the hot path reads no clock), so
+    it is 0.0 in the first snapshot and grows in the next ones: take
+    snapshots regularly, as ``limelight top`` does."""
+
+    age: float
+    """Seconds since the actor was started."""
+
+    restarts: int
+    """How many times its supervisor has restarted this child (under the
+    same name) before; 0 for an actor without a supervisor."""
+
+    waits_for: str | None
+    """The URN of the actor whose reply this one is blocked on, if any."""
+
+    supervisor: str | None
+    """The URN of the supervisor that started it, if any."""
+
+    child_name: str | None
+    """Its name among its supervisor's children, if it has a supervisor."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields, as a dict of JSON-friendly values."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def snapshot() -> list[ActorInfo]:
+    """An :class:`ActorInfo` for each live actor, oldest first.
+
+    Safe to call from any thread, any time: it reads what the actors publish
+    and never waits for them.
+    """
+    now = time.monotonic()
+    edges = {
+        waiter.actor_urn: producer.actor_urn for waiter, producer in waits().items()
+    }
+    actors = live_actors()
+    infos = [_info(actor, now, edges) for actor in actors]
+    with _samples_lock:
+        live = {actor.actor_urn for actor in actors}
+        for table in (_samples, _first_seen):
+            for urn in set(table) - live:
+                del table[urn]
+    return infos
+
+
+def _info(actor: Actor, now: float, edges: dict[str, str]) -> ActorInfo:
+    current = actor._current
+    handled = handled_count(actor)
+    ref = actor._actor_ref
+    owner = ref._owner
+    child_name, restarts = _child_of(owner, ref)
+    state: ActorState
+    if actor.actor_stopped._flag:
+        state = "stopping"
+    elif actor._phase == "starting":
+        state = "starting"
+    elif current is not None:
+        state = "handling"
+    else:
+        state = "running"
+    born = _born.get(actor, now)
+    return ActorInfo(
+        actor_class=type(actor).__name__,
+        urn=actor.actor_urn,
+        runtime=getattr(actor._runtime, "name", "?"),
+        state=state,
+        mailbox=mailbox_depth(actor.actor_inbox),
+        handled=handled,
+        rate=_rate(actor.actor_urn, now, handled, born),
+        handling_for=_handling_for(actor.actor_urn, current, handled, now),
+        age=now - born,
+        restarts=restarts,
+        waits_for=edges.get(actor.actor_urn),
+        supervisor=None if owner is None else owner.actor_urn,
+        child_name=child_name,
+    )
+
+
+def handled_count(actor: Actor) -> int:
+    """How many messages `actor` has taken, read from its counter."""
+    # An itertools.count shows its next value only in its repr: "count(42)".
+    return int(repr(actor._counter)[6:-1])
+
+
+def _handling_for(urn: str, current: object, handled: int, now: float) -> float | None:
+    """Seconds since a snapshot first saw the actor handle `current`."""
+    with _samples_lock:
+        if current is None:
+            _first_seen.pop(urn, None)
+            return None
+        key = (id(current), handled)
+        seen = _first_seen.get(urn)
+        if seen is None or seen[:2] != key:
+            seen = _first_seen[urn] = (*key, now)
+    return now - seen[2]
+
+
+def _rate(urn: str, now: float, handled: int, born: float) -> float:
+    with _samples_lock:
+        samples = _samples.get(urn)
+        if samples is None:
+            samples = _samples[urn] = collections.deque()
+        # The baseline: the newest sample at least RATE_WINDOW old, if any.
+        while len(samples) > 1 and samples[1][0] <= now - RATE_WINDOW:
+            samples.popleft()
+        then, count = samples[0] if samples else (born, 0)
+        samples.append((now, handled))
+    elapsed = now - then
+    return (handled - count) / elapsed if elapsed > 0 else 0.0
+
+
+def _child_of(owner: Any, ref: Any) -> tuple[str | None, int]:
+    """The child's name under its supervisor, and how often it was restarted."""
+    supervisor = None if owner is None else owner._actor_weakref()
+    if supervisor is None:
+        return None, 0
+    for name, child in list(supervisor._refs.items()):
+        if child is ref:
+            return name, supervisor._starts.get(name, 1) - 1
+    return None, 0
+
+
+def mailbox_depth(inbox: Any) -> int | None:
+    """How many envelopes `inbox` holds, for any runtime's inbox."""
+    mailbox = getattr(inbox, "mailbox", None)  # a bounded mailbox's doorbell
+    if mailbox is not None:
+        return len(mailbox)
+    qsize = getattr(inbox, "qsize", None)  # queue.SimpleQueue (threads)
+    if qsize is not None:
+        return int(qsize())
+    items = getattr(inbox, "_items", None)  # the deque of asyncio, gevent, manual
+    if items is not None:
+        return len(items)
+    return None

@@ -1,0 +1,415 @@
+"""limelight.observe: snapshots' details, context in coroutines, the endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import os
+import socket
+import stat
+import tempfile
+import threading
+import time
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+import limelight
+import limelight.asyncio
+import limelight.observe
+from limelight import _endpoint
+from limelight._core import _observe
+from limelight._core._context import InContext, run_coroutine_in, unwrap, wrap
+from limelight._core._timers import Timer, TimerTick
+from limelight.messages import _ActorStop
+from tests.conformance.actors import TIMEOUT, Recorder
+from tests.conformance.test_observe import request_id, wait_for_info
+from tests.test_examples import python
+
+# -- Snapshots ----------------------------------------------------------------
+
+
+class Waiter(limelight.ThreadingActor):
+    def on_receive(self, message: Any) -> Any:
+        other: limelight.ActorRef[Any] = message
+        return other.ask("anything", timeout=TIMEOUT)
+
+
+class Gate(limelight.ThreadingActor):
+    def __init__(self, gate: threading.Event) -> None:
+        super().__init__()
+        self.gate = gate
+
+    def on_receive(self, message: Any) -> Any:
+        return self.gate.wait(TIMEOUT)
+
+
+def test_an_actor_blocked_on_an_ask_shows_whom_it_waits_for() -> None:
+    gate = threading.Event()
+    producer = Gate.start(gate)
+    waiter = Waiter.start()
+    reply = waiter.ask(producer, block=False)
+    try:
+        info = wait_for_info(waiter, lambda info: info.waits_for is not None)
+        assert info.waits_for == producer.actor_urn
+    finally:
+        gate.set()
+    assert reply.get(TIMEOUT) is True
+
+
+class Child(Recorder, limelight.ThreadingActor):
+    pass
+
+
+def test_supervised_children_show_their_supervisor_and_restarts() -> None:
+    supervisor = limelight.Supervisor.start(
+        [limelight.ChildSpec("worker", Child, args=([],))]
+    )
+    first = supervisor.proxy().child("worker").get(TIMEOUT)
+    info = wait_for_info(first, lambda info: True)
+    assert (info.child_name, info.restarts) == ("worker", 0)
+    assert info.supervisor == supervisor.actor_urn
+    assert wait_for_info(supervisor, lambda info: True).supervisor is None
+
+    first.tell(("fail", "boom"))
+
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        later = next(
+            (info for info in limelight.observe.snapshot() if info.restarts == 1),
+            None,
+        )
+        if later is not None:
+            break
+        assert time.monotonic() < deadline, "no restarted child seen"
+        time.sleep(0.005)
+    assert later.child_name == "worker"
+    assert later.urn != first.actor_urn
+
+
+def test_a_child_unknown_to_its_supervisor_has_no_name() -> None:
+    supervisor = limelight.Supervisor.start(
+        [limelight.ChildSpec("other", Child, args=([],))]
+    )
+    assert supervisor.proxy().child("other").get(TIMEOUT) is not None
+    loner = Child.start([])
+    loner._owner = supervisor
+    assert _observe._child_of(supervisor, loner) == (None, 0)
+    gone: Any = type("Gone", (), {"_actor_weakref": staticmethod(lambda: None)})()
+    assert _observe._child_of(gone, loner) == (None, 0)
+
+
+def test_rates_count_messages_over_the_recent_window() -> None:
+    urn = "urn:test:rate"
+    try:
+        assert _observe._rate(urn, 100.0, 0, 100.0) == 0.0  # no time passed
+        assert _observe._rate(urn, 101.0, 10, 100.0) == 10.0  # since the first sample
+        assert _observe._rate(urn, 102.0, 30, 100.0) == 15.0  # 30 in 2 s
+        later = 102.0 + _observe.RATE_WINDOW + 1
+        assert _observe._rate(urn, later, 30, 100.0) == 0.0  # old samples dropped
+    finally:
+        _observe._samples.pop(urn, None)
+
+
+def test_rate_samples_of_ended_actors_are_dropped() -> None:
+    ref = Child.start([])
+    wait_for_info(ref, lambda info: True)
+    assert ref.actor_urn in _observe._samples
+    ref.stop()
+    limelight.observe.snapshot()
+    assert ref.actor_urn not in _observe._samples
+
+
+def test_an_inbox_of_unknown_kind_has_no_depth() -> None:
+    assert _observe.mailbox_depth(object()) is None
+
+
+def test_a_bounded_threading_actors_mailbox_depth_is_read() -> None:
+    class Bounded(Gate):
+        mailbox_capacity = 5
+
+    gate = threading.Event()
+    ref = Bounded.start(gate)
+    try:
+        for _ in range(3):
+            ref.tell("x")
+        wait_for_info(ref, lambda info: info.mailbox == 2)
+    finally:
+        gate.set()
+
+
+# -- Context propagation: the parts no runtime-neutral test reaches -------------
+
+
+def test_only_messages_that_are_not_system_ones_are_wrapped() -> None:
+    stop = _ActorStop()
+    assert wrap(stop) is stop
+    wrapped = wrap("hello")
+    assert isinstance(wrapped, InContext)
+    assert repr(wrapped) == "'hello'"
+    assert unwrap(wrapped) == "hello"
+    assert unwrap("plain") == "plain"
+
+
+class Steps:
+    """An awaitable yielding `count` times, to drive a stepped coroutine by hand."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def __await__(self) -> Generator[str, Any, list[Any]]:
+        got: list[Any] = []
+        for _ in range(self.count):
+            got.append((yield "step"))
+        return got
+
+
+def test_a_coroutine_runs_each_step_in_the_given_context() -> None:
+    context = contextvars.copy_context()
+    context.run(request_id.set, "inside")
+
+    async def read() -> tuple[str, list[Any], str]:
+        before = request_id.get()
+        got = await Steps(2)
+        request_id.set("changed")
+        return before, got, request_id.get()
+
+    stepped = run_coroutine_in(read(), context)
+    assert stepped.send(None) == "step"
+    assert stepped.send(1) == "step"
+    with pytest.raises(StopIteration) as stop:
+        stepped.send(2)
+    assert stop.value.value == ("inside", [1, 2], "changed")
+    assert request_id.get() == "none"
+    assert context[request_id] == "changed"
+
+
+def test_an_exception_thrown_into_a_stepped_coroutine_reaches_it() -> None:
+    async def catch() -> str:
+        try:
+            await Steps(1)
+        except ValueError as exc:
+            return f"caught {exc}"
+        return "not thrown"  # pragma: no cover -- the test throws
+
+    stepped = run_coroutine_in(catch(), contextvars.copy_context())
+    stepped.send(None)
+    with pytest.raises(StopIteration) as stop:
+        stepped.throw(ValueError("oops"))
+    assert stop.value.value == "caught oops"
+
+
+def test_closing_a_stepped_coroutine_closes_the_inner_one() -> None:
+    closed: list[bool] = []
+
+    async def body() -> None:
+        try:
+            await Steps(1)
+        finally:
+            closed.append(True)
+
+    stepped = run_coroutine_in(body(), contextvars.copy_context())
+    stepped.send(None)
+    stepped.close()
+    assert closed == [True]
+
+
+def test_timer_ticks_keep_their_mailbox_mark_with_propagation_on() -> None:
+    tick = TimerTick(cast("Timer", None), "tick")  # (only its class matters)
+
+    assert wrap(tick) is tick  # so a full mailbox refuses it, never waiting
+
+
+class AsyncReader(limelight.asyncio.AsyncioActor):
+    async def on_receive(self, message: Any) -> Any:
+        await asyncio.sleep(0)
+        seen = request_id.get()
+        await asyncio.sleep(0)
+        return seen, request_id.get()
+
+
+def test_an_async_handler_runs_in_the_senders_context() -> None:
+    before = limelight.observe.propagate_context()
+    try:
+        ref = AsyncReader.start()
+        token = request_id.set("async")
+        try:
+            assert ref.ask("go", timeout=TIMEOUT) == ("async", "async")
+        finally:
+            request_id.reset(token)
+    finally:
+        limelight.observe.propagate_context(before)
+
+
+# -- The endpoint ----------------------------------------------------------------
+
+
+@pytest.fixture
+def endpoint(tmp_path: Path) -> Iterator[limelight.observe.Endpoint]:
+    with limelight.observe.serve(tmp_path / "top.sock") as served:
+        yield served
+
+
+def test_the_endpoint_serves_snapshots_to_its_owner_only(
+    endpoint: limelight.observe.Endpoint,
+) -> None:
+    ref = Child.start([])
+    mode = endpoint.path.stat().st_mode
+
+    assert stat.S_ISSOCK(mode)
+    assert stat.S_IMODE(mode) == 0o600
+    document = _endpoint.fetch(endpoint.path)
+    assert document["version"] == _endpoint.PROTOCOL_VERSION
+    assert document["pid"] == os.getpid()
+    assert ref.actor_urn in [actor["urn"] for actor in document["actors"]]
+    assert "serving" in repr(endpoint)
+
+
+def test_closing_the_endpoint_removes_its_socket(tmp_path: Path) -> None:
+    served = limelight.observe.serve(tmp_path / "top.sock")
+    served.close()
+    served.close()  # twice: harmless
+
+    assert not served.path.exists()
+    assert "closed" in repr(served)
+    with pytest.raises(OSError):  # noqa: PT011 -- refused or not found
+        _endpoint.fetch(served.path)
+
+
+def _socket_inodes() -> set[str]:
+    inodes: set[str] = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed since listed
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    return inodes
+
+
+def _listening_inet_inodes() -> set[str]:
+    listening: set[str] = set()
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        if not Path(table).exists():
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A":  # TCP_LISTEN
+                listening.add(fields[9])
+    return listening
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs Linux /proc")
+def test_serving_opens_no_listening_tcp_socket(
+    endpoint: limelight.observe.Endpoint,
+) -> None:
+    ours = _socket_inodes()
+    unix_table = Path("/proc/self/net/unix").read_text()
+
+    assert str(endpoint.path) in unix_table  # (the inspection sees our sockets)
+    assert ours & _listening_inet_inodes() == set()
+    # The check itself works: a TCP listener of ours is seen.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+        tcp.bind(("127.0.0.1", 0))
+        tcp.listen()
+        assert _socket_inodes() & _listening_inet_inodes()
+
+
+def test_the_default_path_is_in_the_users_runtime_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    path = limelight.observe.default_socket_path()
+    assert path == tmp_path / "limelight" / f"{os.getpid()}.sock"
+    assert limelight.observe.default_socket_path(42).name == "42.sock"
+
+    with limelight.observe.serve() as served:
+        assert served.path == path
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        assert _endpoint.fetch(path)["pid"] == os.getpid()
+    with limelight.observe.serve() as again:  # the directory exists now: reused
+        assert again.path == path
+
+
+def test_without_a_runtime_directory_the_default_is_in_tempdir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    path = limelight.observe.default_socket_path()
+
+    assert path == tmp_path / f"limelight-{os.getuid()}" / f"{os.getpid()}.sock"
+
+
+def test_a_shared_default_directory_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    (tmp_path / "limelight").mkdir()
+    (tmp_path / "limelight").chmod(0o777)
+
+    with pytest.raises(PermissionError, match="writable only by it"):
+        limelight.observe.serve()
+
+
+def test_a_stale_socket_is_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "top.sock"
+    with socket.socket(socket.AF_UNIX) as stale:
+        stale.bind(str(path))
+    with limelight.observe.serve(path) as served:
+        assert _endpoint.fetch(served.path)["pid"] == os.getpid()
+
+
+def test_a_path_that_cannot_be_bound_raises(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        limelight.observe.serve(tmp_path / "missing" / "top.sock")
+
+
+def test_a_client_that_leaves_early_does_not_stop_the_endpoint(
+    endpoint: limelight.observe.Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    left = threading.Event()
+    sent = threading.Event()
+
+    def slow_encode() -> bytes:
+        assert left.wait(TIMEOUT)
+        sent.set()
+        return b"x" * (1 << 22)  # more than the socket buffer holds
+
+    monkeypatch.setattr(_endpoint, "encode_snapshot", slow_encode)
+    with socket.socket(socket.AF_UNIX) as client:
+        client.connect(str(endpoint.path))
+    left.set()
+    assert sent.wait(TIMEOUT)
+    monkeypatch.undo()
+
+    assert _endpoint.fetch(endpoint.path)["pid"] == os.getpid()
+
+
+def test_the_endpoint_is_closed_at_exit(tmp_path: Path) -> None:
+    path = tmp_path / "exit.sock"
+    result = python(
+        "-c",
+        "import sys, limelight.observe; limelight.observe.serve(sys.argv[1]); "
+        "print('serving')",
+        str(path),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "serving\n"
+    assert not path.exists()
+
+
+def test_importing_limelight_does_not_import_opentelemetry() -> None:
+    result = python(
+        "-c",
+        "import sys, limelight, limelight.observe; "
+        "print(sorted(m for m in sys.modules if m.startswith('opentelemetry')))",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "[]\n"
