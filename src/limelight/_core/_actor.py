@@ -273,6 +273,8 @@ class Actor:
     """Counts the messages taken, the current one included."""
     _phase: str = "starting"
     """``"starting"`` until on_start() is over, then ``"running"``."""
+    _born: float
+    """When ``start()`` was called (``time.monotonic()``)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -354,8 +356,8 @@ class Actor:
             raise RuntimeError(msg)
         runtime = actor._runtime
         assert runtime is not None  # checked in __init__()
-        ActorRegistry.register(actor._actor_ref)
         _observe.started(actor)
+        ActorRegistry.register(actor._actor_ref)
         logger.debug("Starting %s", actor)
         runtime.start(actor)
         return actor._actor_ref
@@ -688,9 +690,14 @@ class Actor:
 
     def _begin_stop(self) -> None:
         """Unregister and mark the actor stopped: no message is handled after this."""
-        ActorRegistry.unregister(self._actor_ref)
+        self._unregister()
         self.actor_stopped.set()
         logger.debug("Stopped %s", self)
+
+    def _unregister(self) -> None:
+        """Leave the registry; introspection still sees the actor until its end."""
+        _observe.stopping(self)
+        ActorRegistry.unregister(self._actor_ref)
 
     def _record_exit(self, reason: ExitReason, exception: BaseException | None) -> None:
         """Note why the actor is ending, unless an earlier failure or kill was noted."""
@@ -702,7 +709,7 @@ class Actor:
         if not self.actor_stopped.set():
             return False
         self._record_exit("killed", None)
-        ActorRegistry.unregister(self._actor_ref)
+        self._unregister()
         logger.debug("Killed %s", self)
         # Wake the loop if it waits for a message; it finds itself stopped.
         # (Straight into the inbox: tell() refuses a stopped actor.)
@@ -727,7 +734,7 @@ class Actor:
             exc_info=(exception_type, exception_value, traceback),  # type: ignore[arg-type]
         )
         self._record_exit("failure", exception_value)
-        ActorRegistry.unregister(self._actor_ref)
+        self._unregister()
         self.actor_stopped.set()
 
 

@@ -16,16 +16,24 @@ from __future__ import annotations
 import collections
 import threading
 import time
-import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from limelight._core._registry import ActorRegistry
 from limelight._core._wait_graph import waits
 
 if TYPE_CHECKING:
     from limelight._core._actor import Actor
 
-__all__ = ["ActorInfo", "ActorState", "ended", "live_actors", "snapshot", "started"]
+__all__ = [
+    "ActorInfo",
+    "ActorState",
+    "ended",
+    "live_actors",
+    "snapshot",
+    "started",
+    "stopping",
+]
 
 ActorState = Literal["starting", "running", "handling", "stopping"]
 """Where an actor is in its life: see :attr:`ActorInfo.state`."""
@@ -33,11 +41,10 @@ ActorState = Literal["starting", "running", "handling", "stopping"]
 RATE_WINDOW = 10.0
 """Seconds over which :attr:`ActorInfo.rate` is measured, at most."""
 
-# Actors from start() to the end of their loop's teardown: a stopping actor
-# is no longer in the registry, but still here. Weak, so that an actor that
-# is dropped without ever being run (a manual scheduler thrown away) goes.
-_live: weakref.WeakValueDictionary[str, Actor] = weakref.WeakValueDictionary()
-_born: weakref.WeakKeyDictionary[Actor, float] = weakref.WeakKeyDictionary()
+# The live actors are the registry's, plus those stopping: unregistered, but
+# their loop's teardown not over yet. Only these cost a table entry: a
+# table of every actor would be a good part of an idle actor's memory.
+_stopping: dict[str, Actor] = {}
 # For rates: each actor's (time, messages handled) as earlier snapshots saw them.
 _samples: dict[str, collections.deque[tuple[float, int]]] = {}
 # For stuck times: the message each busy actor was first seen handling, as
@@ -47,20 +54,34 @@ _samples_lock = threading.Lock()
 
 
 def started(actor: Actor) -> None:
-    """Note a new actor, as ``Actor.start()`` registers it."""
-    _born[actor] = time.monotonic()
-    _live[actor.actor_urn] = actor
+    """Note a new actor's birth, before ``Actor.start()`` registers it."""
+    actor._born = time.monotonic()
+
+
+def stopping(actor: Actor) -> None:
+    """Keep an actor that leaves the registry until its loop is over."""
+    _stopping[actor.actor_urn] = actor
 
 
 def ended(actor: Actor) -> None:
     """Forget an actor whose loop is over."""
-    _live.pop(actor.actor_urn, None)
+    _stopping.pop(actor.actor_urn, None)
+
+
+def _birth(actor: Actor) -> float:
+    return actor._born
 
 
 def live_actors() -> list[Actor]:
     """The actors started and not yet ended, oldest first."""
-    actors = list(_live.values())
-    actors.sort(key=lambda actor: _born.get(actor, 0.0))
+    by_urn = dict(_stopping)  # (a copy: other threads add and remove)
+    for ref in ActorRegistry.get_all():
+        # (None for a ref to an actor of another process: not this one's.)
+        actor = ref._actor_weakref()
+        if actor is not None:
+            by_urn[actor.actor_urn] = actor
+    actors = list(by_urn.values())
+    actors.sort(key=_birth)
     return actors
 
 
@@ -156,7 +177,7 @@ def _info(actor: Actor, now: float, edges: dict[str, str]) -> ActorInfo:
         state = "handling"
     else:
         state = "running"
-    born = _born.get(actor, now)
+    born = actor._born
     return ActorInfo(
         actor_class=type(actor).__name__,
         urn=actor.actor_urn,
