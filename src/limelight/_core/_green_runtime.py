@@ -23,21 +23,26 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from greenlet import getcurrent
 
-from limelight._core._green import GreenHub, GreenInbox, GreenWaiter
+from limelight._core import _waiting
+from limelight._core._exceptions import DeadlockError
+from limelight._core._future import _PENDING, SettableFuture
+from limelight._core._green import GreenHub, GreenInbox, GreenWaiter, waiter_factory
 from limelight._core._stopped import StoppedEvent
 
 if TYPE_CHECKING:
     from limelight._core._actor import Actor
-    from limelight._core._future import SettableFuture
     from limelight._core._green import HubAdapter
     from limelight._core._runtime import Cancellable
 
-__all__ = ["BackgroundHub", "GreenRuntime"]
+__all__ = ["BackgroundHub", "GreenFuture", "GreenRuntime"]
+
+T = TypeVar("T")
 
 logger = logging.getLogger("limelight")
 
@@ -154,6 +159,41 @@ class BackgroundHub:
         return hub
 
 
+class GreenFuture(SettableFuture[T]):
+    """The future of a greenlet runtime, which knows the hub that sets it.
+
+    ``get()`` may be called from any greenlet (the others of its hub go on
+    meanwhile) or any thread, and the future awaited from any event loop.
+    Only the hub's own greenlet must not wait for a reply from an actor of
+    that hub: there, ``get()`` would stop the very hub that must produce
+    it, so it raises ``DeadlockError`` at once, with `spawn_hint`.
+    """
+
+    __slots__ = ("_hub",)
+
+    spawn_hint: ClassVar[str] = "a greenlet"
+    """How to get a greenlet of this library, for the error message."""
+
+    def __init__(self, hub: GreenHub | None = None) -> None:
+        super().__init__()
+        self._hub = hub
+
+    def get(self, timeout: float | None = None) -> T:
+        if (
+            self._state == _PENDING
+            and self._hook is None
+            and self._hub is not None
+            and getcurrent() is self._hub.greenlet
+        ):
+            msg = (
+                "get() on this future in its hub's own greenlet would stop the "
+                f"hub that must produce its value: call it from {self.spawn_hint} "
+                "instead"
+            )
+            raise DeadlockError(msg)
+        return super().get(timeout)
+
+
 class GreenRuntime:
     """The ``Runtime`` of greenlet actors, given a greenlet library's adapter.
 
@@ -173,6 +213,20 @@ class GreenRuntime:
         self.adapter = adapter
         self.background = BackgroundHub(adapter, thread_name)
         self._future_class = future_class
+
+    def install(self) -> None:
+        """Make this runtime's greenlets wait cooperatively, and end its hub at exit.
+
+        Called once, by the module that makes the runtime: its greenlets then
+        wait for futures (and stopped actors, and room in a bounded mailbox)
+        by parking, so that their hub goes on; and at exit, Limelight waits
+        for the actors on the background hub to stop, then ends it (Python
+        calls this before joining non-daemon threads).
+        """
+        _waiting.register_waiter_factory(waiter_factory(self.adapter.current_hub))
+        register_atexit = getattr(threading, "_register_atexit", None)
+        if register_atexit is not None:  # pragma: no branch -- on 3.10-3.13
+            register_atexit(self.background.close_at_exit)
 
     def hub_for_new_actor(self) -> GreenHub:
         """The hub an actor started by the caller lives in (see the module's doc)."""

@@ -17,14 +17,10 @@ from typing import TYPE_CHECKING, TypeVar
 import gevent
 from gevent import monkey
 from gevent._hub_local import get_hub_if_exists
-from greenlet import getcurrent
 
-from limelight._core import _waiting
 from limelight._core._actor import Actor
-from limelight._core._exceptions import DeadlockError
-from limelight._core._future import _PENDING, SettableFuture
-from limelight._core._green import GreenHub, HubOps, waiter_factory
-from limelight._core._green_runtime import GreenRuntime
+from limelight._core._green import GreenHub, HubOps
+from limelight._core._green_runtime import GreenFuture, GreenRuntime
 
 if TYPE_CHECKING:
     import _thread
@@ -157,7 +153,7 @@ class GeventAdapter:
         return hub
 
 
-class GeventFuture(SettableFuture[T]):
+class GeventFuture(GreenFuture[T]):
     """The future of the gevent runtime.
 
     ``get()`` it from any greenlet (the others of its hub go on meanwhile)
@@ -167,26 +163,9 @@ class GeventFuture(SettableFuture[T]):
     raises [`DeadlockError`][limelight.DeadlockError] at once.
     """
 
-    __slots__ = ("_hub",)
+    __slots__ = ()
 
-    def __init__(self, hub: GreenHub | None = None) -> None:
-        super().__init__()
-        self._hub = hub
-
-    def get(self, timeout: float | None = None) -> T:
-        if (
-            self._state == _PENDING
-            and self._hook is None
-            and self._hub is not None
-            and getcurrent() is self._hub.greenlet
-        ):
-            msg = (
-                "get() on this future in the gevent hub's own greenlet would stop "
-                "the hub that must produce its value: call it from a greenlet "
-                "(gevent.spawn) instead"
-            )
-            raise DeadlockError(msg)
-        return super().get(timeout)
+    spawn_hint = "a greenlet (gevent.spawn)"
 
 
 class GeventRuntime(GreenRuntime):
@@ -199,16 +178,7 @@ class GeventRuntime(GreenRuntime):
 
 
 RUNTIME = GeventRuntime()
-
-# Greenlets of a gevent hub wait for futures (and stopped actors, and room
-# in a bounded mailbox) by parking, so that their hub goes on.
-_waiting.register_waiter_factory(waiter_factory(RUNTIME.adapter.current_hub))
-
-# At exit, wait for the actors on the background hub to stop, then end it
-# (Python calls this before joining non-daemon threads).
-_register_atexit = getattr(threading, "_register_atexit", None)
-if _register_atexit is not None:  # pragma: no branch -- present on 3.10-3.13
-    _register_atexit(RUNTIME.background.close_at_exit)
+RUNTIME.install()
 
 
 class GeventActor(Actor):
