@@ -1,42 +1,25 @@
 """The gevent runtime's workloads: ``GeventActor`` against raw gevent.
 
-Every row runs *in the hub*: a greenlet talks to an actor that lives in its
-own hub, as gevent programs do, and the raw column is the same exchange
-between two greenlets through ``gevent.queue.Queue``
-(:mod:`limelight._bench.raw_gevent`). Each sample runs in a new thread with
-a hub of its own, which is destroyed after it, so no other workload runs
-with a hub in its thread.
-
-Without gevent installed (``pip install 'limelight[gevent]'``) there are
-no rows.
+The rows are the greenlet runtimes' (:mod:`limelight._bench.green_rows`),
+measured in a gevent hub, against two greenlets talking through
+``gevent.queue.Queue`` (:mod:`limelight._bench.raw_gevent`). Without gevent
+installed (``pip install 'limelight[gevent]'``) there are no rows.
 """
 
 from __future__ import annotations
 
 import functools
-import gc
-import importlib.util
-import threading
-import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from limelight._bench import fresh, raw_gevent
-from limelight._bench import threading_workloads as tw
-from limelight._bench.harness import (
-    RAW,
-    SUBJECT,
-    Implementation,
-    Kind,
-    Target,
-    Workload,
-    resident_bytes,
-)
+from limelight._bench import green_rows, raw_gevent
 
 if TYPE_CHECKING:
     import limelight
+    from limelight._bench.harness import Workload
 
 __all__ = [
+    "LIBRARY",
     "RUNTIME_NAME",
     "ask_in_hub",
     "in_hub",
@@ -53,225 +36,54 @@ RUNTIME_NAME = "gevent"
 T = TypeVar("T")
 
 
-def in_hub(measure: Callable[[int], T], n: int) -> T:
-    """Run `measure(n)` in a greenlet of a new hub, in a new thread, and return it."""
+def _actor_class() -> type[limelight.Actor]:
+    from limelight.gevent import GeventActor  # noqa: PLC0415 -- needs gevent
 
-    def run() -> None:
-        import gevent  # noqa: PLC0415 -- only when gevent's rows run
-
-        try:
-            result.append(_spawn_and_join(measure, n))
-        except BaseException as exc:  # noqa: BLE001 -- raised in the caller
-            errors.append(exc)
-        finally:
-            gevent.get_hub().destroy(destroy_loop=True)
-
-    result: list[T] = []
-    errors: list[BaseException] = []
-    thread = threading.Thread(target=run, name="limelight-bench-gevent")
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
-    return result[0]
+    return GeventActor
 
 
-def _spawn_and_join(measure: Callable[[int], T], n: int) -> T:
+def _spawn_and_wait(measure: Callable[[int], T], n: int) -> T:
     import gevent  # noqa: PLC0415 -- only when gevent's rows run
 
     return gevent.spawn(measure, n).get()  # pyright: ignore[reportUnknownVariableType] -- untyped in the stubs
 
 
-def _hub(measure: Callable[[int], T]) -> Callable[[int], T]:
-    return functools.partial(in_hub, measure)
+def _destroy_hub() -> None:
+    import gevent  # noqa: PLC0415 -- only when gevent's rows run
+
+    gevent.get_hub().destroy(destroy_loop=True)
 
 
-def _start_echo() -> limelight.ActorRef[Any]:
-    from limelight.gevent import GeventActor  # noqa: PLC0415 -- needs gevent
-
-    class GeventEcho(GeventActor):
-        """Replies to every message with itself; ``call()`` returns its argument."""
-
-        def on_receive(self, message: Any) -> Any:
-            return message
-
-        def call(self, value: Any) -> Any:
-            return value
-
-    global _start_echo  # noqa: PLW0603 -- the class is made once, on first use
-    _start_echo = GeventEcho.start
-    return _start_echo()
+LIBRARY = green_rows.GreenLibrary(
+    name=RUNTIME_NAME,
+    module=__name__,
+    green_thread="greenlet",
+    raw=raw_gevent,
+    actor_class=_actor_class,
+    spawn_and_wait=_spawn_and_wait,
+    destroy_hub=_destroy_hub,
+)
 
 
-def ask_in_hub(n: int) -> float:
-    """``ref.ask(message)``, `n` times, from a greenlet of the actor's hub."""
-    ref = _start_echo()
-    try:
-        ask = ref.ask
-        start = time.perf_counter()
-        for i in range(n):
-            ask(i)
-        return time.perf_counter() - start
-    finally:
-        ref.stop()
+def in_hub(measure: Callable[[int], T], n: int) -> T:
+    """Run `measure(n)` in a greenlet of a new gevent hub, in a new thread."""
+    return green_rows.in_hub(LIBRARY, measure, n)
 
 
-def proxy_in_hub(n: int) -> float:
-    """``proxy.call(value).get()``, `n` times, from a greenlet of the actor's hub."""
-    ref = _start_echo()
-    try:
-        call = ref.proxy().call
-        start = time.perf_counter()
-        for i in range(n):
-            call(i).get()
-        return time.perf_counter() - start
-    finally:
-        ref.stop()
-
-
-def tell_in_hub(n: int) -> float:
-    """`n` ``ref.tell(message)`` from the actor's hub, then one ask."""
-    ref = _start_echo()
-    try:
-        tell = ref.tell
-        start = time.perf_counter()
-        for i in range(n):
-            tell(i)
-        ref.ask(None)
-        return time.perf_counter() - start
-    finally:
-        ref.stop()
-
-
-def spawn_stop_in_hub(n: int) -> float:
-    """Start an actor in the hub and ``stop()`` it, `n` times."""
-    _start_echo().stop()  # the class is made outside the timing
-    start_echo = _start_echo
-    start = time.perf_counter()
-    for _ in range(n):
-        start_echo().stop()
-    return time.perf_counter() - start
-
-
-def _rss_per_actor(n: int) -> float:
-    # Whatever the first actor sets up once is no one actor's cost.
-    _start_echo().stop()
-    gc.collect()
-    before = resident_bytes()
-    refs = [_start_echo() for _ in range(n)]
-    try:
-        for future in [ref.ask(None, block=False) for ref in refs]:
-            future.get()
-        added = resident_bytes() - before
-    finally:
-        for future in [ref.stop(block=False) for ref in refs]:
-            future.get()
-    return added / n / 1024
-
-
-def rss_limelight(n: int) -> float:
-    """The resident memory, in KiB, that each of `n` live, idle actors in a hub adds.
-
-    Meant for a fresh process (see ``threading_workloads.rss_per_actor``).
-    """
-    return in_hub(_rss_per_actor, n)
-
-
-def rss_raw(n: int) -> float:
-    """:func:`raw_gevent.rss_per_greenlet` in a hub; for a fresh process."""
-    return in_hub(raw_gevent.rss_per_greenlet, n)
-
-
-# -- The workloads --------------------------------------------------------------------
-
-
-_NEAR_RAW = Target("≤1.5× raw", RAW, 1 / 1.5)
-_TELLS = Target.fixed("≥2M msg/s", 2e6)
+ask_in_hub: Callable[[int], float] = functools.partial(green_rows.ask_in_hub, LIBRARY)
+proxy_in_hub: Callable[[int], float] = functools.partial(
+    green_rows.proxy_in_hub, LIBRARY
+)
+tell_in_hub: Callable[[int], float] = functools.partial(green_rows.tell_in_hub, LIBRARY)
+spawn_stop_in_hub: Callable[[int], float] = functools.partial(
+    green_rows.spawn_stop_in_hub, LIBRARY
+)
+rss_limelight: Callable[[int], float] = functools.partial(
+    green_rows.rss_limelight, LIBRARY
+)
+rss_raw: Callable[[int], float] = functools.partial(green_rows.rss_raw, LIBRARY)
 
 
 def workloads() -> list[Workload]:
     """The gevent runtime's workloads, in the order they run; none without gevent."""
-    if importlib.util.find_spec("gevent") is None:
-        return []
-    workload = functools.partial(
-        Workload,
-        runtime=RUNTIME_NAME,
-        check=tw.leftover_actors,
-        may_linger=lambda thread: thread.name == "limelight-gevent",
-    )
-
-    def implementations(
-        measure: Callable[[int], float], raw_measure: Callable[[int], float]
-    ) -> dict[str, Implementation]:
-        return {SUBJECT: _hub(measure), RAW: _hub(raw_measure)}
-
-    return [
-        workload(
-            name="ask",
-            group="gevent round trips",
-            label="in-hub ask: ref.ask() from a greenlet",
-            kind=Kind.LATENCY,
-            unit="µs/op",
-            implementations=implementations(ask_in_hub, raw_gevent.ask_round_trip),
-            size=5_000,
-            quick_size=1_000,
-            samples=31,
-            quick_samples=11,
-            raw_meaning="2 greenlets ping-pong via 2 gevent Queues",
-            targets=[_NEAR_RAW],
-        ),
-        workload(
-            name="proxy",
-            group="gevent round trips",
-            label="in-hub proxy call: proxy.method().get()",
-            kind=Kind.LATENCY,
-            unit="µs/op",
-            implementations=implementations(proxy_in_hub, raw_gevent.call_round_trip),
-            size=5_000,
-            quick_size=1_000,
-            samples=31,
-            quick_samples=11,
-            raw_meaning="greenlet ping-pong; worker calls method by name",
-            targets=[_NEAR_RAW],
-        ),
-        workload(
-            name="tell",
-            label="in-hub tell throughput",
-            kind=Kind.THROUGHPUT,
-            unit="msg/s",
-            implementations=implementations(tell_in_hub, raw_gevent.tell_throughput),
-            size=100_000,
-            quick_size=20_000,
-            warmup=1_000,
-            raw_meaning="Queue.put to a worker greenlet",
-            targets=[_TELLS],
-        ),
-        workload(
-            name="spawn",
-            label="in-hub spawn + stop",
-            kind=Kind.THROUGHPUT,
-            unit="actors/s",
-            implementations=implementations(spawn_stop_in_hub, raw_gevent.spawn_stop),
-            size=5_000,
-            quick_size=1_000,
-            warmup=50,
-            raw_meaning="spawn, stop via Queue, join",
-        ),
-        workload(
-            name="rss",
-            label="memory per live actor in a hub, {n:,} actors",
-            kind=Kind.AMOUNT,
-            unit="KiB",
-            # Each sample in a new process, where no freed memory is reused.
-            implementations={
-                SUBJECT: functools.partial(fresh.sample, f"{__name__}:rss_limelight"),
-                RAW: functools.partial(fresh.sample, f"{__name__}:rss_raw"),
-            },
-            size=100_000,
-            quick_size=100_000,
-            samples=3,
-            quick_samples=1,
-            warmup=0,
-            raw_meaning="a greenlet blocked on a gevent Queue",
-        ),
-    ]
+    return green_rows.workloads(LIBRARY)
