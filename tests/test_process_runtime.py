@@ -25,6 +25,7 @@ import pytest
 
 import limelight
 import limelight.messages
+import limelight.observe
 import limelight.process
 from limelight._core._runtime import is_service_thread
 from limelight._runtimes import processes
@@ -642,3 +643,65 @@ def test_worker_threads_are_service_threads() -> None:
     readers = [t for t in threading.enumerate() if t.name.endswith("-reader")]
     assert readers
     assert all(is_service_thread(t) for t in readers)
+
+
+# -- Introspection: the workers' actors -------------------------------------------
+
+
+def test_a_snapshot_including_workers_shows_their_actors_and_which_process() -> None:
+    ref = Counter.start()
+    try:
+        worker_pid = ref.ask("pid", timeout=TIMEOUT)
+        assert worker_pid != os.getpid()
+
+        local = limelight.observe.snapshot()
+        everywhere = limelight.observe.snapshot(include_workers=True, timeout=TIMEOUT)
+
+        assert ref.actor_urn not in {info.urn for info in local}
+        (info,) = [info for info in everywhere if info.urn == ref.actor_urn]
+        assert info.actor_class == "Counter"
+        assert info.runtime == f"process {worker_pid}"
+        assert info.handled >= 1
+    finally:
+        ref.stop()
+
+
+def test_a_snapshot_starts_no_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(processes, "_pool", None)
+
+    assert processes.workers_snapshot(TIMEOUT) == []
+    assert processes._pool is None
+
+
+class _SilentChannel:
+    """A worker's channel whose requests fail: a worker gone, or too slow."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+    def request(self, frame: Any, future: Any) -> Any:
+        future.set_exception(self.exc)
+        return future
+
+
+class _Handle:
+    def __init__(self, channel: _SilentChannel) -> None:
+        self.channel = channel
+
+
+class _FakePool:
+    def __init__(self, *channels: _SilentChannel) -> None:
+        self._lock = threading.Lock()
+        self._workers = [_Handle(channel) for channel in channels]
+
+
+def test_workers_that_fail_to_answer_are_left_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pool = _FakePool(
+        _SilentChannel(limelight.ActorDeadError("gone")),
+        _SilentChannel(limelight.Timeout("too slow")),
+    )
+    monkeypatch.setattr(processes, "_pool", pool)
+
+    assert processes.workers_snapshot(TIMEOUT) == []

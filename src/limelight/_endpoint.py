@@ -119,7 +119,7 @@ def encode_snapshot() -> bytes:
     document = {
         "version": PROTOCOL_VERSION,
         "pid": os.getpid(),
-        "actors": [info.to_dict() for info in snapshot()],
+        "actors": [info.to_dict() for info in snapshot(include_workers=True)],
     }
     return json.dumps(document).encode() + b"\n"
 

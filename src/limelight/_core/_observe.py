@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ActorInfo",
     "ActorState",
+    "add_source",
     "ended",
     "live_actors",
     "snapshot",
@@ -142,12 +144,39 @@ class ActorInfo:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-def snapshot() -> list[ActorInfo]:
+# Where the actors of this program's other processes are found (a process
+# runtime's workers): each source returns theirs, waiting at most the
+# timeout it is given.
+_sources: list[Callable[[float], list[ActorInfo]]] = []
+
+
+def add_source(source: Callable[[float], list[ActorInfo]]) -> None:
+    """Have ``snapshot(include_workers=True)`` add what `source(timeout)` returns."""
+    _sources.append(source)
+
+
+def snapshot(*, include_workers: bool = False, timeout: float = 1.0) -> list[ActorInfo]:
     """An :class:`ActorInfo` for each live actor, oldest first.
 
     Safe to call from any thread, any time: it reads what the actors publish
     and never waits for them.
+
+    Args:
+        include_workers: also ask this program's worker processes (those of
+            ``limelight.process``) for theirs, and add them after this
+            process's actors; their ``runtime`` says which process.
+        timeout: with `include_workers`, how long to wait for the workers,
+            in all, in seconds; a worker that does not answer in time is
+            left out.
     """
+    infos = _local_snapshot()
+    if include_workers:
+        for source in list(_sources):
+            infos.extend(source(timeout))
+    return infos
+
+
+def _local_snapshot() -> list[ActorInfo]:
     now = time.monotonic()
     edges = {
         waiter.actor_urn: producer.actor_urn for waiter, producer in waits().items()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import functools
 import io
 import itertools
@@ -28,12 +29,14 @@ import pickle
 import queue
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
+from limelight._core import _observe
 from limelight._core._actor import Actor
-from limelight._core._exceptions import ActorDeadError
+from limelight._core._exceptions import ActorDeadError, Timeout
 from limelight._core._future import Future, SettableFuture
 from limelight._core._proxy import ActorProxy
 from limelight._core._ref import ActorRef
@@ -51,6 +54,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from limelight._core._introspection import AttrInfo
+    from limelight._core._observe import ActorInfo
     from limelight._core._types import AttrPath, Envelope
     from limelight.messages import ExitReason
 
@@ -80,6 +84,7 @@ _TERMINATED = 6  # (TERMINATED, urn, reason, payload of exception)
 _SUBSCRIBE = 7  # (SUBSCRIBE, urn): send TERMINATED for urn when it ends
 _FUTURE_DONE = 8  # (FUTURE_DONE, export id, ok, payload)
 _SHUTDOWN = 9  # (SHUTDOWN,): the worker stops its actors and exits
+_SNAPSHOT = 10  # (SNAPSHOT, request id): the worker's limelight.observe.snapshot()
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 
@@ -588,6 +593,17 @@ class Channel:
                 return
         self._complete(future, ok, payload)
 
+    def _on_snapshot(self, rid: int) -> None:
+        pid = os.getpid()
+        future: ProcessFuture[list[ActorInfo]] = ProcessFuture()
+        future.set(
+            [
+                dataclasses.replace(info, runtime=f"process {pid}")
+                for info in _observe.snapshot()
+            ]
+        )
+        self.reply(rid, future)
+
     _handlers: ClassVar[dict[int, Any]] = {
         _START: _on_start,
         _TELL: _on_tell,
@@ -598,6 +614,7 @@ class Channel:
         _TERMINATED: _on_terminated,
         _SUBSCRIBE: _on_subscribe,
         _FUTURE_DONE: _on_future_done,
+        _SNAPSHOT: _on_snapshot,
     }
 
 
@@ -619,6 +636,7 @@ def _start_here(
         raise RuntimeError(msg)
     # The parent named the actor already: its ref there carries this urn.
     actor.actor_urn = ref.actor_urn = urn
+    _observe.started(actor)
     ActorRegistry.register(ref)
     channel._on_subscribe(urn)
     THREADS.start(actor)
@@ -837,6 +855,30 @@ def _new_urn() -> str:
 _pool: Pool | None = None
 _pool_settings: dict[str, Any] = {}
 _pool_lock = threading.Lock()
+
+
+def workers_snapshot(timeout: float) -> list[ActorInfo]:
+    """The actors of the pool's workers, from those that answer within `timeout`."""
+    pool = _pool
+    if pool is None:  # (never made one: asking would start it)
+        return []
+    with pool._lock:
+        channels = [w.channel for w in pool._workers]
+    futures = [
+        channel.request(lambda rid: (_SNAPSHOT, rid), ProcessFuture())
+        for channel in channels
+    ]
+    deadline = time.monotonic() + timeout
+    infos: list[ActorInfo] = []
+    for future in futures:
+        try:
+            infos.extend(future.get(max(0.0, deadline - time.monotonic())))
+        except (Timeout, ActorDeadError):  # too slow, or gone: left out
+            continue
+    return infos
+
+
+_observe.add_source(workers_snapshot)
 
 
 def _get_pool() -> Pool:
