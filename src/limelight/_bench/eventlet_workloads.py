@@ -9,6 +9,7 @@ eventlet installed (``pip install 'limelight[eventlet]'``) there are no rows.
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -55,6 +56,13 @@ def _destroy_hub() -> None:
     RUNTIME.adapter.destroy_hub(RUNTIME.adapter.make_hub())
 
 
+def _prepare() -> None:
+    # (In the caller's thread: eventlet imported first in a sample's own
+    # thread can hang on Python 3.10.)
+    raw_eventlet.eventlet()  # (imported quietly, before the runtime)
+    importlib.import_module("limelight._runtimes.eventlet_hub")
+
+
 LIBRARY = green_rows.GreenLibrary(
     name=RUNTIME_NAME,
     module=__name__,
@@ -63,6 +71,7 @@ LIBRARY = green_rows.GreenLibrary(
     actor_class=_actor_class,
     spawn_and_wait=_spawn_and_wait,
     destroy_hub=_destroy_hub,
+    prepare=_prepare,
 )
 
 

@@ -81,10 +81,13 @@ class GreenLibrary:
     """Run ``measure(n)`` in a new greenlet of the calling thread's hub; its result."""
     destroy_hub: Callable[[], None]
     """Destroy the calling thread's hub, and its loop."""
+    prepare: Callable[[], None] = lambda: None
+    """Import what a sample needs, in the caller's thread, before the hub's."""
 
 
 def in_hub(library: GreenLibrary, measure: Callable[[int], T], n: int) -> T:
     """Run `measure(n)` in a greenlet of a new hub, in a new thread, and return it."""
+    library.prepare()
 
     def run() -> None:
         try:
