@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -46,7 +47,9 @@ RATE_WINDOW = 10.0
 # The live actors are the registry's, plus those stopping: unregistered, but
 # their loop's teardown not over yet. Only these cost a table entry: a
 # table of every actor would be a good part of an idle actor's memory.
-_stopping: dict[str, Actor] = {}
+# (Weak: an actor whose loop never ends, as when a test breaks it, must not be
+# kept alive, nor listed, for ever once it is gone.)
+_stopping: weakref.WeakValueDictionary[str, Actor] = weakref.WeakValueDictionary()
 # For rates: each actor's (time, messages handled) as earlier snapshots saw them.
 _samples: dict[str, collections.deque[tuple[float, int]]] = {}
 # For stuck times: the message each busy actor was first seen handling, as
@@ -76,7 +79,7 @@ def _birth(actor: Actor) -> float:
 
 def live_actors() -> list[Actor]:
     """The actors started and not yet ended, oldest first."""
-    by_urn = dict(_stopping)  # (a copy: other threads add and remove)
+    by_urn = dict(_stopping.items())  # (a copy: other threads add and remove)
     for ref in ActorRegistry.get_all():
         # (None for a ref to an actor of another process: not this one's.)
         actor = ref._actor_weakref()
