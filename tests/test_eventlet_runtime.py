@@ -1,17 +1,14 @@
-"""The eventlet runtime: what the conformance suite cannot say about it.
+"""The eventlet runtime: what neither the conformance suite nor the shared tests say.
 
-The conformance suite runs every behaviour on `EventletActor` too, on the
-background hub. These tests cover the rest: where an actor lives, the
-adapter's callbacks (eventlet's hub has only timers and file descriptors),
-cooperative waiting, interop with threads, thread actors, asyncio and gevent,
-timers, the background hub's life cycle, and monkey-patched programs (in
-subprocesses, since patching is for good).
+The conformance suite runs every behaviour on `EventletActor` too, and
+test_green_runtimes.py what gevent and eventlet promise alike. These tests
+cover the rest: the adapter's callbacks (eventlet's hub has only timers and
+file descriptors) and socket wake-ups, race-free versions of a conformance
+test that eventlet skips, and gevent and eventlet greenlets in one thread.
 """
 
 from __future__ import annotations
 
-import asyncio
-import textwrap
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -24,17 +21,16 @@ pytest.importorskip("eventlet.hubs")
 from greenlet import getcurrent  # noqa: E402 -- after the skip
 
 import limelight  # noqa: E402
-from limelight import ActorRef, DeadlockError, Timeout  # noqa: E402
 from limelight._core import _waiting  # noqa: E402
 from limelight._core._green import GreenHub, GreenInbox, GreenWaiter  # noqa: E402
 from limelight._core._green_runtime import BackgroundHub, inbox_of  # noqa: E402
 from limelight._runtimes import eventlet_hub  # noqa: E402
-from limelight._runtimes.eventlet_hub import RUNTIME, THREAD_NAME  # noqa: E402
-from limelight.eventlet import EventletActor, EventletFuture  # noqa: E402
+from limelight._runtimes.eventlet_hub import RUNTIME  # noqa: E402
+from limelight.eventlet import EventletActor  # noqa: E402
 from tests.conformance.actors import TIMEOUT, Blocker, Recorder  # noqa: E402
 from tests.runtimes import EVENTLET as _EVENTLET  # noqa: E402
 from tests.runtimes import GreenEvent, Runtime  # noqa: E402
-from tests.test_examples import python  # noqa: E402
+from tests.test_green_runtimes import in_thread  # noqa: E402
 
 T = TypeVar("T")
 
@@ -77,26 +73,6 @@ def in_green_thread(function: Callable[[], T]) -> T:
     return in_thread(run)
 
 
-def in_thread(function: Callable[[], T]) -> T:
-    """Run `function` in a new thread; return its result (or raise its exception)."""
-    result: list[T] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            result.append(function())
-        except BaseException as exc:  # noqa: BLE001 -- handed to the test
-            errors.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(TIMEOUT)
-    assert not thread.is_alive()
-    if errors:
-        raise errors[0]
-    return result[0]
-
-
 def current_hub() -> GreenHub:
     """This thread's hub, made if need be."""
     return RUNTIME.adapter.make_hub()
@@ -117,151 +93,10 @@ class Echo(EventletActor):
         return future.get(TIMEOUT)
 
 
-class Setter(EventletActor):
-    def complete(self, future: limelight.Future[Any], value: Any) -> None:
-        future.set(value)
-
-
-class Gate(limelight.ThreadingActor):
-    """A thread actor that blocks its thread until a test opens the gate."""
-
-    def __init__(self, gate: threading.Event) -> None:
-        super().__init__()
-        self.gate = gate
-
-    def pass_gate(self) -> str:
-        self.gate.wait(TIMEOUT)
-        return "passed"
-
-
-class AsksThreadActor(EventletActor):
-    def ask_through(self, gate: ActorRef[Gate]) -> str:
-        passed: str = gate.proxy().pass_gate().get(TIMEOUT)
-        return passed
-
-
-class Counter(EventletActor):
-    """Counts in a green thread of its own hub while it lives."""
-
-    def on_start(self) -> None:
-        self.count = 0
-        self.counting = eventlet.spawn(self._count)
-
-    def _count(self) -> None:
-        while True:
-            self.count += 1
-            eventlet.sleep(0.001)
-
-    def counted(self) -> int:
-        return self.count
-
-    def on_stop(self) -> None:
-        self.counting.kill()
-
-
 # -- Where an actor lives --------------------------------------------------------------
 
 
-def test_actors_started_from_plain_code_share_the_background_hub() -> None:
-    first, second = Echo.start(), Echo.start()
-
-    hub, thread = first.proxy().where().get(TIMEOUT)
-
-    assert second.proxy().where().get(TIMEOUT) == (hub, thread)
-    assert RUNTIME.background.owns(hub)
-    assert thread == THREAD_NAME
-    assert hub.thread_id != threading.get_ident()
-
-
-def test_an_actor_started_in_a_green_thread_lives_in_that_hub() -> None:
-    def main() -> tuple[Any, tuple[GreenHub, str]]:
-        ref = Echo.start()
-        try:
-            return eventlet.hubs.get_hub(), ref.proxy().where().get(TIMEOUT)
-        finally:
-            ref.stop()
-
-    native, (hub, thread) = in_green_thread(main)
-
-    assert hub.native is native
-    assert not RUNTIME.background.owns(hub)
-    assert thread != THREAD_NAME
-
-
 # -- Waking greenlets ----------------------------------------------------------------
-
-
-def test_many_threads_tell_one_actor_and_each_thread_s_order_is_kept() -> None:
-    class Collector(EventletActor):
-        def __init__(self) -> None:
-            super().__init__()
-            self.seen: dict[int, list[int]] = {}
-
-        def on_receive(self, message: Any) -> Any:
-            sender, i = message
-            self.seen.setdefault(sender, []).append(i)
-
-        def result(self) -> dict[int, list[int]]:
-            return self.seen
-
-    ref = Collector.start()
-    count = 2_000
-
-    def send(sender: int) -> None:
-        for i in range(count):
-            ref.tell((sender, i))
-
-    threads = [threading.Thread(target=send, args=(s,)) for s in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT)
-
-    assert ref.proxy().result().get(TIMEOUT) == {
-        s: list(range(count)) for s in range(4)
-    }
-
-
-def test_a_green_thread_waiting_for_an_actor_lets_its_hub_s_other_actors_run() -> None:
-    def main() -> Any:
-        waiting, setter = Echo.start(), Setter.start()
-        future: EventletFuture[str] = EventletFuture()
-        reply = waiting.proxy().wait_for(future)
-        # `waiting` is parked in its handler: `setter`, in the same hub, runs.
-        setter.proxy().complete(future, "set by a neighbour").get(TIMEOUT)
-        return reply.get(TIMEOUT)
-
-    assert in_green_thread(main) == "set by a neighbour"
-
-
-def test_a_green_thread_s_wait_times_out_and_its_hub_goes_on() -> None:
-    def main() -> tuple[str, str]:
-        ref = Echo.start()
-        held: EventletFuture[str] = EventletFuture()
-        reply = ref.proxy().wait_for(held)
-        with pytest.raises(Timeout):
-            reply.get(timeout=0.01)
-        answer: str = Echo.start().ask("after the timeout", timeout=TIMEOUT)
-        held.set("released")
-        return answer, reply.get(TIMEOUT)
-
-    assert in_green_thread(main) == ("after the timeout", "released")
-
-
-def test_waiting_in_the_hub_s_own_greenlet_for_its_actor_is_a_deadlock() -> None:
-    ref = Echo.start()
-    hub, _thread = ref.proxy().where().get(TIMEOUT)
-    outcome: limelight.Future[BaseException] = limelight.ThreadingFuture()
-
-    def in_hub() -> None:
-        try:
-            ref.ask("never", timeout=TIMEOUT)
-        except DeadlockError as exc:
-            outcome.set(exc)
-
-    hub.call(in_hub)
-
-    assert "eventlet.spawn" in str(outcome.get(TIMEOUT))
 
 
 def test_a_callback_that_raises_does_not_hold_up_those_queued_after_it(
@@ -396,60 +231,6 @@ def test_an_actor_can_stop_itself_after_messages_sent_from_another_thread() -> N
 # -- Interop -------------------------------------------------------------------------
 
 
-def test_plain_threads_and_thread_actors_ask_eventlet_actors() -> None:
-    ref = Echo.start()
-
-    class Asker(limelight.ThreadingActor):
-        def ask_echo(self, message: str) -> Any:
-            return ref.ask(message, timeout=TIMEOUT), RUNTIME.adapter.current_hub()
-
-    def from_thread() -> tuple[Any, float, GreenHub | None]:
-        future = ref.proxy().nap(0.01)
-        return (
-            ref.ask("from a thread", timeout=TIMEOUT),
-            future.get(TIMEOUT),
-            (RUNTIME.adapter.current_hub()),
-        )
-
-    # A plain thread blocks on its own lock: it never needs a hub of its own.
-    assert in_thread(from_thread) == ("from a thread", 0.01, None)
-    assert Asker.start().proxy().ask_echo("from an actor").get(TIMEOUT) == (
-        "from an actor",
-        None,
-    )
-    ref.tell("told")
-    assert ref.ask("after the tell", timeout=TIMEOUT) == "after the tell"
-
-
-def test_an_eventlet_actor_asking_a_thread_actor_does_not_block_its_hub() -> None:
-    gate = threading.Event()
-    thread_actor = Gate.start(gate)
-    asker, counter = AsksThreadActor.start(), Counter.start()
-    before = counter.proxy().counted().get(TIMEOUT)
-
-    reply = asker.proxy().ask_through(thread_actor)
-
-    # The asker is parked waiting for the thread actor; its hub goes on: the
-    # counter's green thread keeps counting, and the counter answers.
-    counted = before
-    while counted < before + 5:
-        counted = counter.proxy().counted().get(TIMEOUT)
-    assert not reply._is_ready()
-    gate.set()
-    assert reply.get(TIMEOUT) == "passed"
-
-
-def test_an_eventlet_future_is_awaitable_from_asyncio() -> None:
-    ref = Echo.start()
-
-    async def main() -> tuple[Any, Any]:
-        asked = await ref.ask("awaited", block=False)
-        called = await ref.proxy().nap(0.01)
-        return asked, called
-
-    assert asyncio.run(asyncio.wait_for(main(), TIMEOUT)) == ("awaited", 0.01)
-
-
 def test_gevent_and_eventlet_greenlets_of_one_thread_each_park_in_their_own_hub() -> (
     None
 ):
@@ -491,193 +272,10 @@ def test_gevent_and_eventlet_greenlets_of_one_thread_each_park_in_their_own_hub(
 # -- Timers --------------------------------------------------------------------------
 
 
-class Ticker(EventletActor):
-    def __init__(self, done: GreenEvent) -> None:
-        super().__init__()
-        self.done = done
-        self.ticks: list[tuple[str, str]] = []
-
-    def on_receive(self, message: Any) -> Any:
-        self.ticks.append((message, threading.current_thread().name))
-        if len(self.ticks) == 3:
-            self.done.set()
-
-    def start_timers(self) -> None:
-        self.send_after(0.001, "once")
-        self.every = self.send_every(0.001, "often")
-
-    def stop_ticking(self) -> list[tuple[str, str]]:
-        self.every.cancel()
-        return self.ticks
-
-
-def test_timers_tick_on_the_actor_s_hub() -> None:
-    done = GreenEvent()
-    ref = Ticker.start(done)
-    ref.proxy().start_timers().get(TIMEOUT)
-    assert done.wait(TIMEOUT)
-
-    ticks = ref.proxy().stop_ticking().get(TIMEOUT)
-
-    assert {message for message, _thread in ticks} == {"once", "often"}
-    assert {thread for _message, thread in ticks} == {THREAD_NAME}
-
-
-def test_hub_calls_cancelled_from_any_thread_never_run() -> None:
-    hub = RUNTIME.background.hub()
-    ran: list[str] = []
-    done: limelight.Future[None] = limelight.ThreadingFuture()
-
-    hub.call_later(TIMEOUT, lambda: ran.append("late")).cancel()
-    hub.call_later(0.01, lambda: done.set(None))
-    done.get(TIMEOUT)
-
-    def main() -> list[str]:
-        here = current_hub()
-        mine: list[str] = []
-        here.call_later(0.001, lambda: mine.append("not cancelled"))
-        here.call_later(0.001, lambda: mine.append("cancelled")).cancel()
-        eventlet.sleep(0.05)
-        return mine
-
-    assert in_green_thread(main) == ["not cancelled"]
-    assert ran == []
-
-
 # -- Life cycle ----------------------------------------------------------------------
-
-
-def test_a_background_hub_ends_when_idle_at_exit_and_a_new_one_starts_after() -> None:
-    background = BackgroundHub(RUNTIME.adapter, "limelight-eventlet-test")
-    hub = background.acquire("urn:one")
-    assert background.is_running()
-    background.close_when_idle()
-    assert background.is_running()  # one actor still runs on it
-    background.release("urn:one")
-    assert background.wait_ended(TIMEOUT)
-    assert not background.is_running()
-
-    again = background.acquire("urn:two")
-    assert again is not hub
-    background.release("urn:two")
-    background.close_at_exit()
-    assert not background.is_running()
-
-
-def test_in_a_patched_program_plain_code_starts_actors_in_its_own_hub(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(RUNTIME.adapter, "threads_are_greenlets", lambda: True)
-
-    def main() -> tuple[bool, bool, str]:
-        ref = Echo.start()  # from this thread's plain code, no hub yet
-        hub, _thread = ref.proxy().where().get(TIMEOUT)  # runs the hub meanwhile
-        answer = ref.ask("served here", timeout=TIMEOUT)
-        ref.stop(timeout=TIMEOUT)
-        mine = hub.native is eventlet.hubs.get_hub()
-        RUNTIME.adapter.destroy_hub(hub)
-        return mine, RUNTIME.background.owns(hub), answer
-
-    assert in_thread(main) == (True, False, "served here")
 
 
 def test_the_eventlet_module_s_hooks_are_its_runtime_s() -> None:
     assert eventlet_hub.EventletActor._runtime is RUNTIME
     assert RUNTIME.name == "eventlet"
     assert getcurrent().parent is None  # the tests' own thread: plain code
-
-
-def test_an_unpatched_program_exits_once_its_background_actors_stop() -> None:
-    result = python(
-        "-W",
-        "ignore",
-        "-c",
-        textwrap.dedent(
-            """
-            import threading
-            from limelight.eventlet import EventletActor
-
-            class Late(EventletActor):
-                def on_stop(self):
-                    print("stopped", threading.current_thread().name, flush=True)
-
-            ref = Late.start()
-            threading.Timer(0.2, ref.stop).start()
-            print("main done", flush=True)
-            """
-        ),
-    )
-
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split("\n")[:2] == ["main done", f"stopped {THREAD_NAME}"]
-
-
-PATCHED = textwrap.dedent(
-    """
-    import eventlet
-    eventlet.monkey_patch()
-
-    import threading
-    import limelight
-    from limelight.eventlet import EventletActor
-
-    class Echo(EventletActor):
-        def on_receive(self, message):
-            return message
-
-        def ask_other(self, other, message):
-            return other.ask(message)
-
-    class Threaded(limelight.ThreadingActor):
-        def on_receive(self, message):
-            eventlet.sleep(0.001)  # a green thread, in a patched program
-            return ("threaded", message)
-
-        def ask_other(self, other, message):
-            return other.ask(message)
-
-    def in_a_green_thread():
-        # Lives in the main thread's hub, like the thread actors.
-        local = Echo.start()
-        return local.proxy().ask_other(threaded, "via a local eventlet actor").get()
-
-    echo, threaded = Echo.start(), Threaded.start()
-    print(echo.ask("plain"))
-    print(echo.proxy().ask_other(threaded, "eventlet to thread").get())
-    print(threaded.proxy().ask_other(echo, "thread to eventlet").get())
-    print(eventlet.spawn(in_a_green_thread).wait())
-    limelight.ActorRegistry.stop_all()
-    print("left:", limelight.ActorRegistry.get_all())
-    print("threads:", [t.name for t in threading.enumerate()])
-    """
-)
-
-
-def test_a_monkey_patched_program_mixes_thread_and_eventlet_actors() -> None:
-    result = python("-W", "ignore", "-c", PATCHED)
-
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[:5] == [
-        "plain",
-        "('threaded', 'eventlet to thread')",
-        "thread to eventlet",
-        "('threaded', 'via a local eventlet actor')",
-        "left: []",
-    ]
-    assert THREAD_NAME not in result.stdout  # no background hub: all in one
-
-
-def test_import_limelight_does_not_import_eventlet() -> None:
-    # (What `import limelight` adds: coverage, measuring the subprocess,
-    # imports greenlet itself, to follow greenlets.)
-    result = python(
-        "-c",
-        "import sys\n"
-        "before = set(sys.modules)\n"
-        "import limelight, limelight.asyncio\n"
-        "print(sorted(m for m in set(sys.modules) - before if m.split('.')[0] in "
-        "('eventlet', 'greenlet')))",
-    )
-
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
