@@ -30,6 +30,10 @@ from tests.process_actors import Counter
 TIMEOUT = 60.0
 """Generous: other test runs share this machine's two cores."""
 
+# A greenlet runtime's waiter factory would have the main thread wait as a
+# greenlet, which never reads the pipe, once a test made it a hub's thread.
+pytestmark = pytest.mark.usefixtures("no_waiter_factories")
+
 
 @pytest.fixture(autouse=True)
 def no_workers_left() -> Iterator[None]:
