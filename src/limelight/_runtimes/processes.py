@@ -17,8 +17,10 @@ parent's ``ActorRegistry``.
 
 from __future__ import annotations
 
+import _thread
 import atexit
 import contextlib
+import contextvars
 import dataclasses
 import functools
 import io
@@ -27,6 +29,7 @@ import logging
 import os
 import pickle
 import queue
+import select
 import sys
 import threading
 import time
@@ -34,7 +37,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
-from limelight._core import _observe
+from limelight._core import _observe, _waiting
 from limelight._core._actor import Actor
 from limelight._core._exceptions import ActorDeadError, Timeout
 from limelight._core._future import Future, SettableFuture
@@ -92,6 +95,32 @@ _PROTOCOL = pickle.HIGHEST_PROTOCOL
 # futures are bound to it.
 _receiving = threading.local()
 
+# How long a waiting thread waits for the read lock before it lets another
+# read for it: the background reader holds the lock for one frame at a time.
+_LEAD_WAIT = 0.001
+
+# How long the background reader stands aside after a waiting thread led.
+_LINGER = 0.002
+
+
+def _readable(conn: Connection) -> Callable[[float | None], bool]:
+    """A test of whether `conn` has data, waiting up to a timeout (``None``: ever).
+
+    ``select()`` on the one descriptor: ``Connection.poll()`` builds a
+    selector on every call, which costs as much as a frame.
+    """
+    fds = [conn.fileno()]
+
+    def ready(timeout: float | None) -> bool:
+        return bool(select.select(fds, (), (), timeout)[0])
+
+    return ready
+
+
+def _left(deadline: float | None) -> float | None:
+    """Seconds until `deadline` (none left: 0), or ``None`` for no deadline."""
+    return None if deadline is None else max(deadline - time.monotonic(), 0.0)
+
 
 class ProcessFuture(SettableFuture[T]):
     """The future of asks to a process actor, completed by its channel's reader.
@@ -99,9 +128,44 @@ class ProcessFuture(SettableFuture[T]):
     It is an ordinary settable future: wait for it from any thread, await it
     from any event loop, combine it. Pickled into a message to another
     process, it becomes a future there that completes when this one does.
+
+    A thread that blocks in ``get()`` on the reply to an ask through one of
+    the parent's channels reads that channel itself while nobody else does
+    (see :meth:`Channel.wait_leading`): the reply then wakes no other thread
+    on its way to the asker.
     """
 
-    __slots__ = ()
+    # The channel whose reader completes it, when its waiters may read it.
+    # Set by Channel.request() only (so read it with getattr()).
+    __slots__ = ("_channel",)
+
+    _channel: Channel
+
+    def _wait_for(self, timeout: float | None) -> bool:
+        channel: Channel | None = getattr(self, "_channel", None)
+        # Not in a greenlet (reading the pipe would block its hub), nor in
+        # an event loop's thread (to await is how to wait there).
+        if channel is None or _in_event_loop() or _in_a_greenlet():
+            return super()._wait_for(timeout)
+        return channel.wait_leading(self, timeout)
+
+    def _follow(self, timeout: float | None) -> bool:
+        """Wait as any future does: someone else reads the reply."""
+        return super()._wait_for(timeout)
+
+
+def _in_a_greenlet() -> bool:
+    """Whether a wait here parks a greenlet (a runtime's waiter), not a thread."""
+    return _waiting.has_waiter_factories() and not isinstance(
+        _waiting.new_waiter(), _thread.LockType
+    )
+
+
+def _in_event_loop() -> bool:
+    """Whether the caller runs in an event loop."""
+    # (Without importing asyncio: if nobody has, no loop runs.)
+    asyncio = sys.modules.get("asyncio")
+    return asyncio is not None and asyncio._get_running_loop() is not None
 
 
 # -- Pickling ------------------------------------------------------------------
@@ -311,6 +375,23 @@ class Channel:
         self._lock = threading.Lock()
         self.closed = False
         self.death: BaseException = ActorDeadError(f"{name} has closed")
+        # Whether a thread waiting for a reply may read the pipe itself
+        # (the parent's channels; see let_waiters_read()).
+        self.leadable = False
+        self._ready: Callable[[float | None], bool]
+        # Held by whichever thread reads and handles frames, so that they
+        # are handled one at a time, in order.
+        self._read_lock = threading.Lock()
+        # Whether a waiting thread holds _read_lock until its reply comes.
+        self._leading = False
+        # The contextvars context in which leaders handle frames.
+        self._context = contextvars.Context()
+        # Whether a leader met the end of the pipe: the reader closes.
+        self._ended = False
+        # Whether a waiting thread has led since the background reader looked.
+        self._led = False
+        # Where the background reader stands by while waiting threads lead.
+        self._turn = threading.Condition(threading.Lock())
 
     # -- Sending ---------------------------------------------------------------
 
@@ -329,6 +410,8 @@ class Channel:
         """Send ``frame(request_id)``; the reply to it will complete `future`."""
         rid = next(self._ids)
         self._pending[rid] = future
+        if self.leadable and isinstance(future, ProcessFuture):
+            future._channel = self
         try:
             self.send(frame(rid))
         except ActorDeadError as exc:
@@ -427,19 +510,17 @@ class Channel:
 
         Returns whether the other side asked for a shutdown (rather than
         closing the pipe, or dying). The caller closes the channel.
+
+        On a leadable channel, this background reader reads only while no
+        waiting thread leads (see :meth:`wait_leading`): it waits for a
+        frame without the read lock, then reads it under the lock if it is
+        still there.
         """
         _receiving.channel = self
-        recv = self.conn.recv_bytes
-        handlers = self._handlers
+        read = self._read_beside_leaders if self.leadable else self._read
         try:
-            while True:
-                frame = pickle.loads(recv())
-                if frame[0] == _SHUTDOWN:
-                    return True
-                try:
-                    handlers[frame[0]](self, *frame[1:])
-                except Exception:  # a bug, or a payload: never the reader's end
-                    logger.exception("Handling a frame from %s failed", self.name)
+            while not read():
+                pass
         except (EOFError, OSError):
             return False
         except TypeError:
@@ -447,6 +528,108 @@ class Channel:
             if self.conn.closed:
                 return False
             raise  # pragma: no cover -- a bug in a handler
+        return True
+
+    def _read(self) -> bool:
+        """Read and handle a frame; say whether it asked for a shutdown."""
+        frame = pickle.loads(self.conn.recv_bytes())
+        if frame[0] == _SHUTDOWN:
+            return True
+        self._handle(frame)
+        return False
+
+    def _read_beside_leaders(self) -> bool:
+        """Read and handle a frame, unless a leader has read it (never a shutdown)."""
+        self._stand_by()
+        self._ready(None)
+        with self._read_lock:
+            if self._ready(0):  # (else a leader read it)
+                self._handle(pickle.loads(self.conn.recv_bytes()))
+        return False
+
+    def let_waiters_read(self) -> None:
+        """Let threads that wait for replies read the pipe (see :meth:`wait_leading`).
+
+        For the parent's channels only: a worker's channel must see its
+        shutdown frame in its background reader.
+        """
+        self._ready = _readable(self.conn)
+        self.leadable = True
+
+    def _stand_by(self) -> None:
+        """Wait while waiting threads take turns at reading (the background reader).
+
+        A thread that asks one actor after another leads each wait: if
+        this reader woke up on each of their replies too, it would take a
+        core from them (and contend for the read lock) every time. So it
+        steps aside for as long as some thread led within the last
+        `_LINGER` seconds, and then reads again. A leader that leaves while
+        other asks are pending wakes it at once (see :meth:`_hand_over`), so
+        only a frame nobody waits for (a tell, an actor's end) may wait that
+        long.
+        """
+        with self._turn:
+            while self._led and not self._ended:
+                self._led = False
+                self._turn.wait(_LINGER)
+
+    def _hand_over(self) -> None:
+        """Let go of the read: to the background reader now, if others wait."""
+        if self._pending:  # other asks wait for replies: read on for them
+            with self._turn:
+                self._led = False
+                self._turn.notify()
+        else:
+            self._led = True
+
+    def _handle(self, frame: tuple[Any, ...]) -> None:
+        try:
+            self._handlers[frame[0]](self, *frame[1:])
+        except Exception:  # a bug, or a payload: never the reader's end
+            logger.exception("Handling a frame from %s failed", self.name)
+
+    def wait_leading(self, future: ProcessFuture[Any], timeout: float | None) -> bool:
+        """Wait for `future`, reading the pipe in this thread while nobody else does.
+
+        The thread becomes the channel's leader: it handles every frame
+        that comes, for every waiter, until its own reply has come (or
+        `timeout` has passed, or the pipe has ended), then lets go of the
+        read lock, so that another waiter or the background reader reads
+        on. A thread that finds another leader waits as for any future: the
+        leader, or after it the background reader, completes it. Returns
+        whether `future` is done.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if (
+            self._leading
+            or self._ended
+            or not self._read_lock.acquire(True, _LEAD_WAIT)
+        ):
+            return future._follow(_left(deadline))
+        self._leading = True
+        reading = getattr(_receiving, "channel", None)
+        _receiving.channel = self
+        conn = self.conn
+        try:
+            while not future._is_ready():
+                if deadline is not None and not self._ready(_left(deadline)):
+                    return future._is_ready()  # timed out
+                # (In a context of the channel's own, as in the background
+                # reader: not in the waiting thread's.)
+                self._context.run(self._handle, pickle.loads(conn.recv_bytes()))
+        except (EOFError, OSError, ValueError, TypeError):
+            # The worker has gone (or the pipe was closed here): the
+            # background reader, which sees the end too, closes the channel
+            # and so fails the pending asks.
+            self._ended = True
+        else:
+            return True
+        finally:
+            _receiving.channel = reading
+            self._leading = False
+            self._read_lock.release()
+            self._hand_over()
+        return future._follow(_left(deadline))
 
     def close(self, death: BaseException | None = None) -> None:
         """Close the pipe; fail pending asks; end the refs to the other side."""
@@ -456,9 +639,12 @@ class Channel:
             if self.closed:
                 return
             self.closed = True
+            self._ended = True
             remotes = list(self._remotes.values())
             self.hosted.clear()
             imported, self._imported = self._imported, {}
+        with self._turn:  # the background reader stands by no more
+            self._turn.notify()
         self.conn.close()
         # (Popped one at a time: an ask racing this pops its own entry when
         # it sees `closed`, and each entry is popped, so failed, only once.)
@@ -780,6 +966,7 @@ class Pool:
         process.start()
         child_end.close()  # the worker holds it: EOF here when the worker dies
         channel = Channel(parent_end, f"worker process {process.pid}")
+        channel.let_waiters_read()
         worker = _WorkerHandle(process, channel, dedicated=dedicated)
         reader = threading.Thread(
             target=self._read,
