@@ -143,7 +143,7 @@ def test_the_waiting_thread_reads_its_reply_itself(pipe: Pipe) -> None:
     assert not pipe.channel._read_lock.locked()
 
 
-def test_without_a_timeout_the_leader_reads_without_polling(pipe: Pipe) -> None:
+def test_without_a_timeout_the_leader_waits_as_long_as_it_takes(pipe: Pipe) -> None:
     future = pipe.ask()
     pipe.reply(pipe.rids[0], 1)
     assert future.get() == 1
@@ -489,3 +489,36 @@ def test_a_worker_killed_under_a_leader_fails_its_ask() -> None:
     assert len(outcome) == 1
     assert isinstance(outcome[0], limelight.ActorDeadError)
     assert "killed by signal 9" in str(outcome[0])
+
+
+def test_ctrl_c_while_a_leader_handles_a_frame_waits_until_the_frame_is_done(
+    pipe: Pipe,
+) -> None:
+    # The main thread leads; Ctrl-C comes while it handles another ask's reply
+    # (raised here by that future's callback). Cut short there, the frame
+    # would be half handled, or the pipe half read: it is raised after.
+    other, mine = pipe.ask(), pipe.ask()
+    other._add_done_callback(lambda: signal.raise_signal(signal.SIGINT))
+    pipe.reply(pipe.rids[0], "other's")
+
+    with pytest.raises(KeyboardInterrupt):
+        mine.get(TIMEOUT)
+
+    assert other.get(0) == "other's"
+    assert not pipe.channel._read_lock.locked()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    pipe.reply(pipe.rids[1], "mine")  # the pipe is still in step
+    assert mine.get(TIMEOUT) == "mine"
+
+
+def test_ctrl_c_while_a_leader_waits_for_data_is_raised_at_once(pipe: Pipe) -> None:
+    future = pipe.ask()
+    timer = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+
+    with pytest.raises(KeyboardInterrupt):
+        future.get(TIMEOUT)  # would wait the whole timeout if the interrupt were held
+
+    timer.join()
+    pipe.reply(pipe.rids[0], "late")
+    assert future.get(TIMEOUT) == "late"

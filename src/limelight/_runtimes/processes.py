@@ -41,6 +41,7 @@ from limelight._core import _observe, _waiting
 from limelight._core._actor import Actor
 from limelight._core._exceptions import ActorDeadError, Timeout
 from limelight._core._future import Future, SettableFuture
+from limelight._core._interrupts import HeldInterrupts
 from limelight._core._proxy import ActorProxy
 from limelight._core._ref import ActorRef
 from limelight._core._registry import ActorRegistry
@@ -611,12 +612,18 @@ class Channel:
         _receiving.channel = self
         conn = self.conn
         try:
-            while not future._is_ready():
-                if deadline is not None and not self._ready(_left(deadline)):
-                    return future._is_ready()  # timed out
-                # (In a context of the channel's own, as in the background
-                # reader: not in the waiting thread's.)
-                self._context.run(self._handle, pickle.loads(conn.recv_bytes()))
+            # Ctrl-C lands at once while this waits for data, but is held
+            # while a frame is read and handled: cut in half, the frame would
+            # leave the pipe out of step for every later reader.
+            with HeldInterrupts() as interrupts:
+                while not future._is_ready():
+                    if not self._ready(_left(deadline)):
+                        return future._is_ready()  # timed out
+                    interrupts.hold()
+                    # (In a context of the channel's own, as in the
+                    # background reader: not in the waiting thread's.)
+                    self._context.run(self._handle, pickle.loads(conn.recv_bytes()))
+                    interrupts.release()
         except (EOFError, OSError, ValueError, TypeError):
             # The worker has gone (or the pipe was closed here): the
             # background reader, which sees the end too, closes the channel

@@ -1,0 +1,76 @@
+"""Holding Ctrl-C back while the main thread does what must not be cut in half.
+
+Python runs signal handlers in the main thread only, between two bytecodes:
+so a ``KeyboardInterrupt`` can land in the middle of reading one message
+from a pipe, after its length was read and before its body was. The stream
+is then out of step for good. A thread that reads a pipe shared with
+others (see ``Channel.wait_leading()`` in ``_runtimes/processes.py``) holds
+interrupts over such stretches; an interrupt that comes during one is
+raised as soon as the stretch is over. Outside them (waiting for data, say)
+it is raised at once, as usual.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType, TracebackType
+from typing import Any
+
+__all__ = ["HeldInterrupts"]
+
+
+class HeldInterrupts:
+    """A context in which SIGINT's Python handler waits from `hold()` to `release()`.
+
+    Only in the main thread, and only when SIGINT's handler is a Python
+    callable (the default one raises ``KeyboardInterrupt``); anywhere else
+    it changes nothing, since no interrupt can land there. On exit, the
+    handler is put back, and an interrupt still held is handed to it.
+    """
+
+    __slots__ = ("_held", "_holding", "_original")
+
+    def __init__(self) -> None:
+        self._holding = False
+        self._original: Any = None
+        self._held: tuple[int, FrameType | None] | None = None
+
+    def hold(self) -> None:
+        """Hold interrupts from now on, until `release()`."""
+        self._holding = True
+
+    def release(self) -> None:
+        """Stop holding interrupts, and hand one held meanwhile to the handler."""
+        self._holding = False
+        held, self._held = self._held, None
+        if held is not None:
+            self._original(*held)
+
+    def __enter__(self) -> HeldInterrupts:
+        if threading.current_thread() is threading.main_thread():
+            original = signal.getsignal(signal.SIGINT)
+            if callable(original):
+                self._original = original
+                signal.signal(signal.SIGINT, self._on_interrupt)
+        return self
+
+    def _on_interrupt(self, signum: int, frame: FrameType | None) -> None:
+        if self._holding:
+            self._held = (signum, frame)
+        else:
+            self._original(signum, frame)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        original, self._original = self._original, None
+        if original is None:
+            return
+        signal.signal(signal.SIGINT, original)
+        held, self._held = self._held, None
+        if held is not None:
+            original(*held)
