@@ -46,7 +46,8 @@ class Counter(RayActor):
     def assigned_resources(self) -> dict[str, Any]:
         import ray  # noqa: PLC0415 -- only in a Ray worker
 
-        return dict(ray.get_runtime_context().get_assigned_resources())
+        context: Any = ray.get_runtime_context()
+        return dict(context.get_assigned_resources())
 
     def ask_other(self, ref: limelight.ActorRef[Any], message: Any) -> Any:
         return ref.ask(message)

@@ -95,14 +95,16 @@ def _received(ref: limelight.ActorRef[Any]) -> Any:
     return actor.received.get(timeout=TIMEOUT)
 
 
-@ray.remote
-def ask_in_a_task(ref: limelight.ActorRef[Any], message: Any) -> Any:
+def _ask_in_a_task(ref: limelight.ActorRef[Any], message: Any) -> Any:
     return ref.ask(message, timeout=TIMEOUT)
 
 
-@ray.remote
-def ask_by_name_in_a_task(name: str, message: Any) -> Any:
+def _ask_by_name_in_a_task(name: str, message: Any) -> Any:
     return limelight.ray.lookup(name, NAMESPACE).ask(message, timeout=TIMEOUT)
+
+
+ask_in_a_task: Any = ray.remote(_ask_in_a_task)
+ask_by_name_in_a_task: Any = ray.remote(_ask_by_name_in_a_task)
 
 
 # -- The caller's API --------------------------------------------------------------

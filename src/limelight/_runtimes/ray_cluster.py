@@ -30,7 +30,7 @@ import queue
 import threading
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
 
 from limelight._core import _observe
 from limelight._core._actor import Actor, new_actor_urn
@@ -120,12 +120,9 @@ class RayFuture(SettableFuture[T]):
         return super().get(timeout)
 
     def _fetch(self, reply: Any, timeout: float | None) -> None:
-        import ray  # noqa: PLC0415 -- only with Ray
-        import ray.exceptions  # noqa: PLC0415
-
         try:
-            value = ray.get(reply, timeout=timeout)
-        except ray.exceptions.GetTimeoutError:
+            value = _ray().get(reply, timeout=timeout)
+        except _ray_exceptions().GetTimeoutError:
             raise Timeout(f"{timeout} seconds") from None
         except Exception as exc:  # noqa: BLE001 -- handed on, whatever it is
             outcome: _Outcome = (False, _from_ray(exc))
@@ -206,11 +203,14 @@ class RayHost:
         actor.actor_urn = ref.actor_urn = urn
         self.actors[urn] = ref
         ref.actor_stopped.add_termination_callback(
-            ("ray", "host"), lambda _t: self.actors.pop(urn, None)
+            ("ray", "host"), lambda _t: self._forget(urn)
         )
         _observe.started(actor)
         ActorRegistry.register(ref)
         THREADS.start(actor)
+
+    def _forget(self, urn: str) -> None:
+        self.actors.pop(urn, None)
 
     async def describe(self) -> tuple[str, type[Any]]:
         """The urn and class of the actor of a dedicated host (for lookups)."""
@@ -262,7 +262,8 @@ class RayHost:
         self, urn: str, ref: ActorRef[Any] | None = None
     ) -> tuple[ExitReason, BaseException | None]:
         """Return, once the actor has ended, why it did (a long poll)."""
-        ref = ref or self.actors.get(urn)
+        if ref is None:
+            ref = self.actors.get(urn)
         if ref is None:  # ended before anyone asked
             return "normal", None
         terminated = await ref.termination()
@@ -272,6 +273,19 @@ class RayHost:
     async def count(self) -> int:
         """How many actors this host runs."""
         return len(self.actors)
+
+
+def _ray() -> Any:
+    """The ``ray`` module, imported only by programs that use Ray (typed loosely)."""
+    import ray  # noqa: PLC0415 -- only with Ray
+
+    return ray
+
+
+def _ray_exceptions() -> Any:
+    import ray.exceptions  # noqa: PLC0415 -- only with Ray
+
+    return ray.exceptions
 
 
 def _picklable(exc: BaseException) -> BaseException:
@@ -489,7 +503,7 @@ class _Completions:
         get = cls.queue.get
         while True:
             future = get()
-            callback: Callable[[_Outcome], None] = future.limelight_callback  # pyright: ignore[reportAttributeAccessIssue]
+            callback: Callable[[_Outcome], None] = getattr(future, "limelight_callback")  # noqa: B009 -- set by _when_done()
             try:
                 value = future.result()
             except BaseException as exc:  # noqa: BLE001 -- handed on, whatever it is
@@ -504,9 +518,7 @@ class _Completions:
 
 def _from_ray(exc: BaseException) -> BaseException:
     """The exception to raise for Ray's `exc`: a dead host is a dead actor."""
-    import ray.exceptions  # noqa: PLC0415 -- only with Ray
-
-    if isinstance(exc, ray.exceptions.RayActorError):
+    if isinstance(exc, _ray_exceptions().RayActorError):
         error = ActorDeadError(f"the Ray actor hosting it has died: {exc}")
         error.__cause__ = exc
         return error
@@ -549,9 +561,9 @@ def _rebuild_ref(
         ref._terminate(ended, None)
         return ref
     with _known_lock:
-        ref = _known.get(urn)
-        if ref is not None:
-            return ref
+        known = _known.get(urn)
+        if known is not None:
+            return known
         ref = _known[urn] = RayRef(host, urn, actor_class)
     _Completions.start()  # (in a Ray task or worker, the first ref starts it)
     ref._subscribe()
@@ -580,10 +592,8 @@ def _register_serializers() -> None:
     global _registered  # noqa: PLW0603 -- once per process
     if _registered:
         return
-    import ray.util  # noqa: PLC0415 -- only with Ray
-
     # (By exact class: a RayRef pickles by its own __reduce__().)
-    ray.util.register_serializer(
+    _ray().util.register_serializer(
         ActorRef, serializer=_refuse_local_ref, deserializer=_refuse_local_ref
     )
     _registered = True
@@ -599,8 +609,7 @@ def _host_class() -> Any:
     """``RayHost`` as a Ray actor class, made on first use."""
     global _host_actor_class  # noqa: PLW0603 -- made once
     if _host_actor_class is None:
-        import ray  # noqa: PLC0415 -- only with Ray
-
+        ray = _ray()
         # Async: the host waits for many actors' replies at once. Many calls
         # run concurrently (long polls among them), never in parallel.
         _host_actor_class = ray.remote(max_concurrency=10_000)(RayHost)
@@ -653,7 +662,7 @@ class _Cluster:
 
 def _ensure_ray() -> None:
     """Connect to Ray (or start a local cluster) unless that is done already."""
-    import ray  # noqa: PLC0415 -- only with Ray
+    ray = _ray()
 
     if not ray.is_initialized():
         with _Cluster.lock:
@@ -740,7 +749,7 @@ def _get(object_ref: Any) -> Any:
 
 
 def _kill_host(host: Any) -> None:
-    import ray  # noqa: PLC0415 -- only with Ray
+    ray = _ray()
 
     with contextlib.suppress(Exception):  # gone already
         ray.kill(host, no_restart=True)
@@ -831,7 +840,7 @@ def init(address: str | None = None, **ray_init_kwargs: Any) -> None:
     The keyword arguments go to ``ray.init()``; the dashboard is off unless
     you pass ``include_dashboard=True``. Does nothing if Ray is initialised.
     """
-    import ray  # noqa: PLC0415 -- only with Ray
+    ray = _ray()
 
     with _Cluster.lock:
         _Cluster.init_kwargs = {"address": address, **ray_init_kwargs}
@@ -847,7 +856,8 @@ def configure(*, pool_size: int = _DEFAULT_POOL_SIZE) -> None:
             [`shutdown()`][limelight.ray.shutdown] first.
         ValueError: if `pool_size` is not a positive int.
     """
-    if not isinstance(pool_size, int) or pool_size < 1:
+    size = cast("object", pool_size)
+    if not isinstance(size, int) or size < 1:
         msg = f"pool_size must be a positive int, not {pool_size!r}"
         raise ValueError(msg)
     with _Cluster.lock:
@@ -866,7 +876,7 @@ def lookup(name: str, namespace: str | None = None) -> ActorRef[Any]:
         ActorDeadError: if its Limelight actor has ended.
     """
     _ensure_ray()
-    import ray  # noqa: PLC0415 -- only with Ray
+    ray = _ray()
 
     try:
         host = ray.get_actor(name, namespace=namespace)
@@ -884,7 +894,7 @@ def shutdown(timeout: float = 10.0) -> None:
     if your program called ``ray.init()`` itself). Actors started afterwards
     connect again.
     """
-    import ray  # noqa: PLC0415 -- only with Ray
+    ray = _ray()
 
     for ref in ActorRegistry.get_all():
         if isinstance(ref, RayRef):
