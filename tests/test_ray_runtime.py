@@ -32,6 +32,8 @@ from limelight.messages import Terminated
 ray = pytest.importorskip("ray", reason="Ray is not installed (extra limelight[ray])")
 
 import limelight.ray  # noqa: E402 -- needs Ray
+from limelight._bench import harness  # noqa: E402
+from limelight._bench import ray_workloads as rw  # noqa: E402
 from limelight._runtimes import ray_cluster  # noqa: E402
 from limelight.ray import RayRef  # noqa: E402
 from tests.ray_actors import (  # noqa: E402
@@ -328,7 +330,10 @@ def test_init_does_nothing_when_ray_is_running() -> None:
 
 
 def test_importing_limelight_does_not_import_ray() -> None:
-    script = "import sys, limelight, limelight.process; print('ray' in sys.modules)"
+    script = (
+        "import sys, limelight, limelight.ray, limelight._bench.ray_workloads; "
+        "print('ray' in sys.modules)"
+    )
     result = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,
@@ -489,3 +494,34 @@ def test_a_host_given_back_to_a_closed_pool_is_forgotten() -> None:
     pool = ray_cluster._Pool(1)
     pool.give_back(object(), dead=False)
     assert pool.hosts == {}
+
+
+# -- The bench's rows ----------------------------------------------------------------
+
+
+def test_the_bench_rows_run_clean_at_a_tiny_size() -> None:
+    found = rw.workloads()
+    assert [w.name for w in found] == ["proxy", "spawn"]
+    result = harness.run(found, harness.Settings(size=3, repeat=1))
+    assert result.problems == []
+    for res in result.results:
+        assert res.errors == {}
+        assert all(f.median > 0 for f in res.figures.values())
+    assert list(result.results[0].figures) == [harness.SUBJECT, harness.RAW]
+
+
+def test_the_bench_has_no_ray_rows_without_ray(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rw.importlib.util, "find_spec", lambda _name: None)
+    assert rw.workloads() == []
+
+
+def test_the_bench_actors_echo() -> None:
+    # (Run here too: in the bench, they run in Ray workers, unmeasured.)
+    assert rw.Echo().echo(2) == 2
+    assert rw._RawEcho().echo(3) == 3
+
+
+def test_ray_rows_let_rays_threads_linger() -> None:
+    assert rw._may_linger(threading.Thread(name="ray_listen_error_messages"))
+    assert rw._may_linger(threading.Thread(name="limelight-ray-replies"))
+    assert not rw._may_linger(threading.Thread(name="limelight-timers-elsewhere"))

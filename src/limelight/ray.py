@@ -10,7 +10,7 @@ class Trainer(RayActor):
         ...
 ```
 
-Importing this module imports Ray but does not start or connect to it; the
+Importing this module does not import Ray, nor start or connect to it; the
 first ``RayActor.start()`` does (or call [`init()`][limelight.ray.init]).
 See the [Ray](../ray.md) guide.
 """
