@@ -79,7 +79,6 @@ RAY_OPTION_NAMES = frozenset(
         "name",
         "namespace",
         "lifetime",
-        "max_restarts",
         "scheduling_strategy",
         "runtime_env",
         "label_selector",
@@ -786,9 +785,11 @@ class RayActor(ThreadingActor):
 
     Any of ``num_cpus``, ``num_gpus``, ``memory``, ``resources``,
     ``accelerator_type``, ``name``, ``namespace``, ``lifetime``,
-    ``max_restarts``, ``scheduling_strategy``, ``runtime_env`` and
-    ``label_selector``, as ``ray.remote()`` takes them. ``num_cpus``
-    defaults to 0 (the host's event loop is idle but for the messages).
+    ``scheduling_strategy``, ``runtime_env`` and ``label_selector``, as
+    ``ray.remote()`` takes them. ``num_cpus`` defaults to 0 (the host's
+    event loop is idle but for the messages). Not ``max_restarts``: a
+    restarted Ray actor would have lost its Limelight actor; restarting is
+    the job of a [`Supervisor`][limelight.Supervisor].
     """
 
     ray_pool: ClassVar[bool] = False
