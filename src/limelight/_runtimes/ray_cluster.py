@@ -374,13 +374,14 @@ class RayRef(ActorRef[Any]):
         message, reply_to = envelope
         host = self._host
         if reply_to is None:
-            _call(host.tell, self.actor_urn, message, what=message)
+            _call(host.tell, self.actor_urn, message, what=f"message {message!r}")
             return
         try:
             if isinstance(message, _ActorStop):
-                reply = _call(host.stop, self.actor_urn, what=message)
+                reply = _call(host.stop, self.actor_urn, what="a stop request")
             else:
-                reply = _call(host.ask, self.actor_urn, message, what=message)
+                what = f"message {message!r}"
+                reply = _call(host.ask, self.actor_urn, message, what=what)
         except TypeError as exc:
             reply_to.set_exception(exc)
             return
@@ -449,16 +450,17 @@ class RayRef(ActorRef[Any]):
 _Outcome = tuple[bool, Any]
 
 
-def _call(method: Any, *args: Any, what: object) -> Any:
-    """``method.remote(*args)``, or a ``TypeError`` if an argument cannot be pickled."""
+def _call(method: Any, *args: Any, what: str) -> Any:
+    """``method.remote(*args)``, or a ``TypeError`` if an argument cannot be pickled.
+
+    `what` names the argument in the error, such as ``"message 'hi'"``.
+    """
     try:
         return method.remote(*args)
     except Exception as exc:  # Ray's serializer raises many kinds of error
         if isinstance(exc, TypeError) and "reaches a Ray actor" in str(exc):
-            raise
-        msg = (
-            f"message {what!r} cannot be pickled, so it cannot reach a Ray actor: {exc}"
-        )
+            raise  # a local actor's ref: that error says it all
+        msg = f"{what} cannot be pickled, so it cannot reach a Ray actor: {exc}"
         raise TypeError(msg) from exc
 
 
