@@ -13,6 +13,7 @@ tests at the end run it in this process, without Ray.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import pickle
 import queue
 import subprocess
@@ -162,7 +163,7 @@ def test_an_exception_in_the_actor_is_raised_as_itself() -> None:
 def test_an_unpicklable_message_is_refused_at_the_send() -> None:
     ref = Pooled.start()
     lock = threading.Lock()
-    with pytest.raises(TypeError, match="^message <unlocked _thread.lock"):
+    with pytest.raises(TypeError, match=r"^message <unlocked _thread\.lock"):
         ref.tell(lock)
     future = ref.ask(lock, block=False)
     with pytest.raises(TypeError, match="cannot reach a Ray actor"):
@@ -227,7 +228,7 @@ def test_starting_fails_as_init_fails() -> None:
     assert type(raised.value) is KeyError
     with pytest.raises(RuntimeError, match="did not call super"):
         ForgetsSuper.start()
-    with pytest.raises(TypeError, match="^Pooled or its arguments cannot be pickled"):
+    with pytest.raises(TypeError, match=r"^Pooled or its arguments cannot be pickled"):
         Pooled.start(threading.Lock())
 
 
@@ -386,13 +387,13 @@ def test_the_host_runs_actors_and_answers_for_them(
         assert await host.describe() == (urn, HostedCounter)
         await host.tell(urn, 1)
         await host.tell("urn:none", 1)
-        assert await host.ask(urn, 1) == (True, 3)
-        ok, error = await host.ask(urn, "fail")
-        assert not ok
-        assert "could not be pickled" in str(error)
-        ok, error = await host.ask("urn:none", 1)
-        assert not ok
-        assert isinstance(error, limelight.ActorDeadError)
+        assert await host.ask(urn, 1) == 3
+        failed = await host.ask(urn, "fail")
+        assert isinstance(failed, ray_cluster.Failure)
+        assert "could not be pickled" in str(failed.exception)
+        failed = await host.ask("urn:none", 1)
+        assert isinstance(failed, ray_cluster.Failure)
+        assert isinstance(failed.exception, limelight.ActorDeadError)
         assert ("count",) in await host.introspect(urn)
         assert await host.count() == 1
         return await host.stop(urn)
@@ -511,13 +512,17 @@ def test_the_bench_rows_run_clean_at_a_tiny_size() -> None:
 
 
 def test_the_bench_has_no_ray_rows_without_ray(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rw.importlib.util, "find_spec", lambda _name: None)
+    def find_nothing(_name: str) -> None:
+        return None
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_nothing)
     assert rw.workloads() == []
 
 
 def test_the_bench_actors_echo() -> None:
     # (Run here too: in the bench, they run in Ray workers, unmeasured.)
     assert rw.Echo().echo(2) == 2
+    assert rw.PooledEcho.ray_pool
     assert rw._RawEcho().echo(3) == 3
 
 
@@ -525,3 +530,33 @@ def test_ray_rows_let_rays_threads_linger() -> None:
     assert rw._may_linger(threading.Thread(name="ray_listen_error_messages"))
     assert rw._may_linger(threading.Thread(name="limelight-ray-replies"))
     assert not rw._may_linger(threading.Thread(name="limelight-timers-elsewhere"))
+
+
+def test_the_threaded_host_runs_its_actor_and_answers_for_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    host = ray_cluster.RayThreadHost()
+    urn = "urn:test:6"
+    try:
+        assert host.start(HostedCounter, (1,), {}, urn) is None
+        assert host.describe() == (urn, HostedCounter)
+        host.tell(urn, 1)
+        host.tell("urn:none", 1)
+        assert host.ask(urn, 1) == 3
+        failed = host.ask(urn, "fail")
+        assert isinstance(failed, ray_cluster.Failure)
+        assert "could not be pickled" in str(failed.exception)
+        assert ("count",) in host.introspect(urn)
+        assert host.count() == 1
+        assert host.stop(urn) == (True, "normal", None)
+        assert "Dropped a message to urn:none" in caplog.text
+        assert host.stop(urn) == (False, "normal", None)
+        assert host.wait_terminated(urn) == ("normal", None)
+        failure = host.start(Forgetful, (), {}, "urn:test:7")
+        assert isinstance(failure, RuntimeError)
+        assert host.start(HostedCounter, (), {}, "urn:test:8") is None
+        killed = host._target("urn:test:8")
+        host.kill("urn:test:8")
+        assert host.wait_terminated("urn:test:8", killed) == ("killed", None)
+    finally:
+        ray_cluster._Here.host = None

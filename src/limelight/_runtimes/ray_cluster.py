@@ -143,14 +143,14 @@ class RayFuture(SettableFuture[T]):
 # -- The host: a Ray actor that runs Limelight actors ------------------------------
 
 
-class RayHost:
+class _HostBase:
     """Runs Limelight actors in the Ray worker process it lives in.
 
-    Wrapped with ``ray.remote`` (see :func:`_host_class`), its methods are
-    the protocol between a :class:`RayRef` and the actor: Ray starts the
-    calls of one caller in the order they were made, and each method puts
-    its message into the actor's inbox before it first awaits anything, so
-    a caller's messages reach the actor in the order sent.
+    Wrapped with ``ray.remote`` (see :func:`_host_class`), a host's methods
+    are the protocol between a :class:`RayRef` and the actor: Ray starts the
+    calls of one caller in the order they were made, so a caller's messages
+    reach the actor in the order sent. The two hosts below differ only in
+    how they wait for a reply.
     """
 
     def __init__(self) -> None:
@@ -165,18 +165,13 @@ class RayHost:
             raise ActorDeadError(f"actor {urn} not found")
         return ref
 
-    async def start(
+    def _start_reporting(
         self,
         actor_class: type[Actor],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         urn: str,
     ) -> BaseException | None:
-        """Start an actor here, named `urn`; return what ``__init__()`` raised.
-
-        Returned rather than raised, so that the caller raises the exception
-        itself rather than Ray's wrapper of it.
-        """
         try:
             self._start(actor_class, args, kwargs, urn)
         except Exception as exc:  # noqa: BLE001 -- __init__() may raise anything
@@ -211,31 +206,67 @@ class RayHost:
     def _forget(self, urn: str) -> None:
         self.actors.pop(urn, None)
 
-    async def describe(self) -> tuple[str, type[Any]]:
-        """The urn and class of the actor of a dedicated host (for lookups)."""
+    def _describe(self) -> tuple[str, type[Any]]:
         for urn, ref in self.actors.items():
             return urn, ref.actor_class
         msg = "the Ray actor hosts no Limelight actor any more"
         raise ActorDeadError(msg)
 
-    async def tell(self, urn: str, message: Any) -> None:
-        """Put `message` into the actor's inbox."""
+    def _tell(self, urn: str, message: Any) -> None:
         try:
             self._target(urn).tell(message)
         except Exception:
             logger.warning("Dropped a message to %s", urn, exc_info=True)
 
-    async def ask(self, urn: str, message: Any) -> tuple[bool, Any]:
-        """Ask the actor; return ``(True, reply)`` or ``(False, exception)``.
+    def _kill(self, urn: str) -> None:
+        ref = self.actors.get(urn)
+        if ref is not None:
+            ref.kill()
+
+
+class RayHost(_HostBase):
+    """The host of pooled actors: a Ray async actor, which waits for many at once.
+
+    Each method puts its message into the actor's inbox before it first
+    awaits anything, so a caller's messages reach the actor in the order
+    sent.
+    """
+
+    async def start(
+        self,
+        actor_class: type[Actor],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        urn: str,
+    ) -> BaseException | None:
+        """Start an actor here, named `urn`; return what ``__init__()`` raised.
+
+        Returned rather than raised, so that the caller raises the exception
+        itself rather than Ray's wrapper of it.
+        """
+        return self._start_reporting(actor_class, args, kwargs, urn)
+
+    async def describe(self) -> tuple[str, type[Any]]:
+        """The urn and class of the actor of a dedicated host (for lookups)."""
+        return self._describe()
+
+    async def tell(self, urn: str, message: Any) -> None:
+        """Put `message` into the actor's inbox."""
+        self._tell(urn, message)
+
+    async def ask(self, urn: str, message: Any) -> Any:
+        """Ask the actor; return the reply, or the exception as a `Failure`.
 
         The exception is returned, not raised, so that the caller raises the
-        actor's own exception rather than Ray's wrapper of it.
+        actor's own exception rather than Ray's wrapper of it. (A reply is
+        returned as it is: Ray sends plain values, such as numbers, cheaper
+        than a tuple around them.)
         """
         try:
             value = await self._target(urn).ask(message, block=False)
         except Exception as exc:  # noqa: BLE001 -- the asker gets it
-            return False, _picklable(exc)
-        return True, value
+            return Failure(_picklable(exc))
+        return value
 
     async def stop(self, urn: str) -> tuple[bool, ExitReason, BaseException | None]:
         """Stop the actor; once it has ended, say whether this call stopped it."""
@@ -249,9 +280,7 @@ class RayHost:
 
     async def kill(self, urn: str) -> None:
         """Kill the actor: its queued messages are dropped."""
-        ref = self.actors.get(urn)
-        if ref is not None:
-            ref.kill()
+        self._kill(urn)
 
     async def introspect(self, urn: str) -> dict[AttrPath, AttrInfo]:
         """What a proxy of the actor needs to know about its attributes."""
@@ -265,13 +294,95 @@ class RayHost:
             ref = self.actors.get(urn)
         if ref is None:  # ended before anyone asked
             return "normal", None
-        terminated = await ref.termination()
-        exception = terminated.exception
-        return terminated.reason, None if exception is None else _picklable(exception)
+        return _why(await ref.termination())
 
     async def count(self) -> int:
         """How many actors this host runs."""
         return len(self.actors)
+
+
+class RayThreadHost(_HostBase):
+    """The host of an actor with a Ray actor of its own: a threaded Ray actor.
+
+    A plain Ray actor runs a call in the thread that receives it; an async
+    one hands it to its event loop first, which makes each call dearer. This
+    host blocks that thread on the actor's reply instead. Its calls run one
+    at a time, in the order sent (Ray's default group, of one thread), as
+    the actor handles its messages anyway; kills, introspection and end
+    notices run in groups of their own, never behind a long ask.
+    """
+
+    def start(
+        self,
+        actor_class: type[Actor],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        urn: str,
+    ) -> BaseException | None:
+        """Start the actor here, named `urn`; return what ``__init__()`` raised."""
+        return self._start_reporting(actor_class, args, kwargs, urn)
+
+    def describe(self) -> tuple[str, type[Any]]:
+        """The urn and class of the actor (for lookups)."""
+        return self._describe()
+
+    def tell(self, urn: str, message: Any) -> None:
+        """Put `message` into the actor's inbox."""
+        self._tell(urn, message)
+
+    def ask(self, urn: str, message: Any) -> Any:
+        """Ask the actor and wait; return the reply, or the exception as a `Failure`."""
+        try:
+            value = self._target(urn).ask(message)
+        except Exception as exc:  # noqa: BLE001 -- the asker gets it
+            return Failure(_picklable(exc))
+        return value
+
+    def stop(self, urn: str) -> tuple[bool, ExitReason, BaseException | None]:
+        """Stop the actor; once it has ended, say whether this call stopped it."""
+        try:
+            ref = self._target(urn)
+        except ActorDeadError:
+            return False, "normal", None
+        stopped_by_us = ref.stop()
+        reason, exception = self.wait_terminated(urn, ref)
+        return stopped_by_us, reason, exception
+
+    def kill(self, urn: str) -> None:
+        """Kill the actor: its queued messages are dropped."""
+        self._kill(urn)
+
+    def introspect(self, urn: str) -> dict[AttrPath, AttrInfo]:
+        """What a proxy of the actor needs to know about its attributes."""
+        return self._target(urn)._introspect()
+
+    def wait_terminated(
+        self, urn: str, ref: ActorRef[Any] | None = None
+    ) -> tuple[ExitReason, BaseException | None]:
+        """Return, once the actor has ended, why it did (a long poll)."""
+        if ref is None:
+            ref = self.actors.get(urn)
+        if ref is None:  # ended before anyone asked
+            return "normal", None
+        return _why(ref.termination().get())
+
+    def count(self) -> int:
+        """How many actors this host runs (one, until it ends)."""
+        return len(self.actors)
+
+
+class Failure:
+    """What an ask raised in the host, returned as its reply (see ``ask()``)."""
+
+    __slots__ = ("exception",)
+
+    def __init__(self, exception: BaseException) -> None:
+        self.exception = exception
+
+
+def _why(terminated: Terminated) -> tuple[ExitReason, BaseException | None]:
+    exception = terminated.exception
+    return terminated.reason, None if exception is None else _picklable(exception)
 
 
 def _ray() -> Any:
@@ -299,7 +410,7 @@ def _picklable(exc: BaseException) -> BaseException:
 class _Here:
     """State of this process when it is a Ray worker running a host."""
 
-    host: ClassVar[RayHost | None] = None
+    host: ClassVar[_HostBase | None] = None
 
 
 # -- Refs --------------------------------------------------------------------------
@@ -411,7 +522,7 @@ class RayRef(ActorRef[Any]):
             return False
         ActorRegistry.unregister(self)
         with contextlib.suppress(Exception):  # the host is gone: dead anyway
-            self._host.kill.remote(self.actor_urn)
+            _in_group(self._host.kill, _CONTROL).remote(self.actor_urn)
         return True
 
     def _introspect(self) -> dict[AttrPath, AttrInfo]:
@@ -419,13 +530,13 @@ class RayRef(ActorRef[Any]):
             raise ActorDeadError(f"{self} not found")
         future: RayFuture[dict[AttrPath, AttrInfo]] = RayFuture()
         future._producer = self
-        reply = self._host.introspect.remote(self.actor_urn)
+        reply = _in_group(self._host.introspect, _CONTROL).remote(self.actor_urn)
         _when_done(reply, lambda outcome: _complete_plain(future, outcome))
         return future.get()
 
     def _subscribe(self) -> None:
         """Learn from the host when the actor ends, or that the host has died."""
-        reply = self._host.wait_terminated.remote(self.actor_urn)
+        reply = _in_group(self._host.wait_terminated, _WAIT).remote(self.actor_urn)
         _when_done(reply, self._ended)
 
     def _ended(self, outcome: _Outcome) -> None:
@@ -527,10 +638,10 @@ def _from_ray(exc: BaseException) -> BaseException:
 
 
 def _complete(future: SettableFuture[Any], outcome: _Outcome) -> None:
-    """Complete an ask's future from the host's ``(ok, value)`` reply."""
+    """Complete an ask's future from the host's reply (or `Failure`)."""
     ok, value = outcome
-    if ok:
-        ok, value = value
+    if ok and type(value) is Failure:
+        ok, value = False, value.exception
     if ok:
         future.set(value)
     else:
@@ -603,18 +714,37 @@ def _register_serializers() -> None:
 # -- Placement: dedicated hosts and the pool ---------------------------------------
 
 
-_host_actor_class: Any = None
+# Calls that must not wait behind a long ask run in groups of their own
+# (both hosts have them, so that a caller need not know which it talks to).
+_CONTROL = "limelight-control"  # kill, introspect, describe
+_WAIT = "limelight-wait"  # the long polls of wait_terminated
+
+_host_classes: dict[bool, Any] = {}
 
 
-def _host_class() -> Any:
-    """``RayHost`` as a Ray actor class, made on first use."""
-    global _host_actor_class  # noqa: PLW0603 -- made once
-    if _host_actor_class is None:
+def _host_class(*, pooled: bool = True) -> Any:
+    """A host class as a Ray actor class: async for the pool, threaded if not."""
+    made = _host_classes.get(pooled)
+    if made is None:
         ray = _ray()
-        # Async: the host waits for many actors' replies at once. Many calls
-        # run concurrently (long polls among them), never in parallel.
-        _host_actor_class = ray.remote(max_concurrency=10_000)(RayHost)
-    return _host_actor_class
+        if pooled:
+            # Async: it waits for many actors' replies, and ends, at once.
+            made = ray.remote(
+                max_concurrency=10_000,
+                concurrency_groups={_CONTROL: 100, _WAIT: 10_000},
+            )(RayHost)
+        else:
+            # Threaded: one call at a time in order; each end notice holds a
+            # thread (later ones queue, and are answered once the actor ends).
+            made = ray.remote(
+                max_concurrency=1, concurrency_groups={_CONTROL: 2, _WAIT: 16}
+            )(RayThreadHost)
+        _host_classes[pooled] = made
+    return made
+
+
+def _in_group(method: Any, group: str) -> Any:
+    return method.options(concurrency_group=group)
 
 
 class _Pool:
@@ -696,7 +826,7 @@ def _start(
     else:
         settings = {"num_cpus": 0, **actor_class.ray_options, **options}
         _check_options(actor_class, settings)
-        host = _host_class().options(**settings).remote()
+        host = _host_class(pooled=False).options(**settings).remote()
     ref = RayRef(host, new_actor_urn(), actor_class)
     try:
         started = _call(
@@ -886,7 +1016,7 @@ def lookup(name: str, namespace: str | None = None) -> ActorRef[Any]:
     except ValueError as exc:
         msg = f"no Ray actor is named {name!r}: {exc}"
         raise LookupError(msg) from exc
-    urn, actor_class = _get(host.describe.remote())
+    urn, actor_class = _get(_in_group(host.describe, _CONTROL).remote())
     return _rebuild_ref(host, urn, actor_class, None)
 
 
