@@ -1,23 +1,25 @@
 """The Ray runtime: Limelight actors hosted by Ray actors, anywhere on a cluster.
 
-A *host* (:class:`RayHost`) is a Ray async actor that runs Limelight actors
-as thread actors inside its worker process: a blocking handler blocks its own
-thread, never the host's event loop. By default each Limelight actor gets a
-host of its own, so that Ray's options (CPUs, GPUs, custom resources, a
-name) apply to it; a class with ``ray_pool = True`` shares a small pool of
-hosts instead, so that starting one is a call to a running process rather
-than a process start.
+A *host* is a Ray actor that runs Limelight actors as thread actors inside
+its worker process: a blocking handler blocks its own thread, never the
+host. By default each Limelight actor gets a host of its own
+(:class:`RayThreadHost`, a threaded Ray actor), so that Ray's options (CPUs,
+GPUs, custom resources, a name) apply to it; a class with ``ray_pool = True``
+shares a small pool of hosts instead (:class:`RayHost`, an async Ray actor,
+which waits for many actors at once), so that starting one is a call to a
+running process rather than a process start.
 
 The caller holds a :class:`RayRef`: an ``ActorRef`` whose inbox turns each
 envelope into a call on the host. A tell is a call whose result nobody
-reads; an ask's reply comes back as a Ray object whose completion callback
-completes the Limelight future (no thread waits per ask). Every ref asks its
-host once, with a long poll (``wait_terminated``), to be told when the actor
-ends; if the host dies, that call fails with Ray's actor-died error, which
-ends the ref. So watchers, links and supervisors work without polling.
+reads; an ask's reply is a Ray object, read with ``ray.get()`` by the first
+``get()`` of the future, or handed on by a callback if the future is awaited
+or combined first (no thread waits per ask). Every ref asks its host once,
+with a long poll (``wait_terminated``), to be told when the actor ends; if
+the host dies, that call fails with Ray's actor-died error, which ends the
+ref. So watchers, links and supervisors work without polling.
 
-The host's logic is a plain class, wrapped with ``ray.remote`` only when
-first needed, so that it can be exercised in-process by tests.
+The hosts' logic is plain classes, wrapped with ``ray.remote`` only when
+first needed, so that tests can exercise it in-process too.
 """
 
 from __future__ import annotations
