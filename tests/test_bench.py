@@ -572,8 +572,9 @@ def own_threads() -> set[threading.Thread]:
 def test_every_real_workload_runs_clean_at_a_tiny_size(pykka_here: bool) -> None:
     threads_before = own_threads()
     unavailable = {} if pykka_here else {PYKKA: "absent"}
+    # (Ray's rows run in tests/test_ray_runtime.py, on the session's Ray.)
     result = harness.run(
-        harness.discover_workloads(),
+        [w for w in harness.discover_workloads() if w.runtime != "ray"],
         Settings(size=3, repeat=1),
         unavailable=unavailable,
     )
@@ -848,7 +849,9 @@ def test_workloads_are_discovered_in_the_order_of_their_modules_names() -> None:
     assert set(runtimes[:first_eventlet]) == {"asyncio"}
     assert set(runtimes[first_eventlet:first_gevent]) == {"eventlet"}
     assert set(runtimes[first_gevent:first_process]) == {"gevent"}
-    assert set(runtimes[first_process:first_threading]) == {"process"}
+    # (Ray's rows, when Ray is installed, come between.)
+    assert set(runtimes[first_process:first_threading]) <= {"process", "ray"}
+    assert runtimes[first_process] == "process"
     assert set(runtimes[first_threading:]) == {"threading"}
 
 

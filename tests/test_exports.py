@@ -12,6 +12,7 @@ import limelight.debug
 import limelight.messages
 import limelight.observe
 import limelight.process
+import limelight.ray
 import limelight.testing
 import limelight.typing
 
@@ -51,6 +52,16 @@ PUBLIC_API = {
         "configure",
         "shutdown",
         "workers",
+    ],
+    limelight.ray: [
+        "RayActor",
+        "RayFuture",
+        "RayRef",
+        "Starter",
+        "configure",
+        "init",
+        "lookup",
+        "shutdown",
     ],
     limelight.observe: [
         "ActorInfo",
@@ -99,6 +110,7 @@ PUBLIC_SUBMODULES = {
     "process",
     "proxy",
     "pytest_plugin",
+    "ray",
     "registry",
     "testing",
     "typing",
@@ -114,6 +126,7 @@ MODULES = [
     limelight.debug,
     limelight.testing,
     limelight.process,
+    limelight.ray,
 ]
 
 

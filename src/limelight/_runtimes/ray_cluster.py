@@ -1,0 +1,1044 @@
+"""The Ray runtime: Limelight actors hosted by Ray actors, anywhere on a cluster.
+
+A *host* is a Ray actor that runs Limelight actors as thread actors inside
+its worker process: a blocking handler blocks its own thread, never the
+host. By default each Limelight actor gets a host of its own
+(:class:`RayThreadHost`, a threaded Ray actor), so that Ray's options (CPUs,
+GPUs, custom resources, a name) apply to it; a class with ``ray_pool = True``
+shares a small pool of hosts instead (:class:`RayHost`, an async Ray actor,
+which waits for many actors at once), so that starting one is a call to a
+running process rather than a process start.
+
+The caller holds a :class:`RayRef`: an ``ActorRef`` whose inbox turns each
+envelope into a call on the host. A tell is a call whose result nobody
+reads; an ask's reply is a Ray object, read with ``ray.get()`` by the first
+``get()`` of the future, or handed on by a callback if the future is awaited
+or combined first (no thread waits per ask). Every ref asks its host once,
+with a long poll (``wait_terminated``), to be told when the actor ends; if
+the host dies, that call fails with Ray's actor-died error, which ends the
+ref. So watchers, links and supervisors work without polling.
+
+The hosts' logic is plain classes, wrapped with ``ray.remote`` only when
+first needed, so that tests can exercise it in-process too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import pickle
+import queue
+import threading
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
+
+from limelight._core import _observe
+from limelight._core._actor import Actor, new_actor_urn
+from limelight._core._exceptions import ActorDeadError, Timeout
+from limelight._core._future import _PENDING, SettableFuture
+from limelight._core._ref import ActorRef
+from limelight._core._registry import ActorRegistry
+from limelight._core._runtime import mark_service_thread
+from limelight._core._stopped import StoppedEvent
+from limelight._runtimes.threads import RUNTIME as THREADS
+from limelight._runtimes.threads import ThreadingActor
+from limelight.messages import Terminated, _ActorStop
+
+if TYPE_CHECKING:
+    import concurrent.futures
+
+    from typing_extensions import Self
+
+    from limelight._core._introspection import AttrInfo
+    from limelight._core._types import AttrPath, Envelope
+    from limelight.messages import ExitReason
+
+__all__ = [
+    "RayActor",
+    "RayFuture",
+    "RayHost",
+    "RayRef",
+    "Starter",
+    "configure",
+    "init",
+    "lookup",
+    "shutdown",
+]
+
+logger = logging.getLogger("limelight")
+
+T = TypeVar("T")
+
+RAY_OPTION_NAMES = frozenset(
+    {
+        "num_cpus",
+        "num_gpus",
+        "memory",
+        "resources",
+        "accelerator_type",
+        "name",
+        "namespace",
+        "lifetime",
+        "scheduling_strategy",
+        "runtime_env",
+        "label_selector",
+    }
+)
+"""The ``ray.remote()`` options a Limelight actor may set for its host."""
+
+_DEFAULT_POOL_SIZE = 2
+
+
+class RayFuture(SettableFuture[T]):
+    """The future of asks to a Ray actor, completed when Ray delivers the reply.
+
+    An ordinary settable future: wait for it from any thread, await it from
+    any event loop, combine it with others.
+    """
+
+    __slots__ = ("_reply", "_settle")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._reply: Any = None
+
+    def _await_reply(self, reply: Any, settle: Callable[[_Outcome], None]) -> None:
+        """Be completed by ``settle(outcome)`` once the Ray object `reply` is ready.
+
+        Nothing waits for it yet: the first ``get()`` reads it with
+        ``ray.get()`` in the caller's own thread (as a raw Ray call would),
+        and the first ``await`` or combinator asks Ray for a callback.
+        """
+        self._settle = settle
+        self._reply = reply
+
+    def get(self, timeout: float | None = None) -> T:
+        reply = self._reply
+        if reply is not None and self._state == _PENDING:
+            self._fetch(reply, timeout)
+        return super().get(timeout)
+
+    def _fetch(self, reply: Any, timeout: float | None) -> None:
+        try:
+            value = _ray().get(reply, timeout=timeout)
+        except _ray_exceptions().GetTimeoutError:
+            raise Timeout(f"{timeout} seconds") from None
+        except Exception as exc:  # noqa: BLE001 -- handed on, whatever it is
+            outcome: _Outcome = (False, _from_ray(exc))
+        else:
+            outcome = (True, value)
+        self._settle_once(outcome)
+
+    def _settle_once(self, outcome: _Outcome) -> None:
+        with contextlib.suppress(queue.Full):  # another thread was first
+            self._settle(outcome)
+
+    def _add_done_callback(self, callback: Callable[[], None]) -> bool:
+        reply, self._reply = self._reply, None
+        if reply is not None:
+            _when_done(reply, self._settle_once)
+        return super()._add_done_callback(callback)
+
+
+# -- The host: a Ray actor that runs Limelight actors ------------------------------
+
+
+class _HostBase:
+    """Runs Limelight actors in the Ray worker process it lives in.
+
+    Wrapped with ``ray.remote`` (see :func:`_host_class`), a host's methods
+    are the protocol between a :class:`RayRef` and the actor: Ray starts the
+    calls of one caller in the order they were made, so a caller's messages
+    reach the actor in the order sent. The two hosts below differ only in
+    how they wait for a reply.
+    """
+
+    def __init__(self) -> None:
+        _Here.host = self
+        _register_serializers()
+        # The actors started here, by urn: the host answers for these.
+        self.actors: dict[str, ActorRef[Any]] = {}
+
+    def _target(self, urn: str) -> ActorRef[Any]:
+        ref = self.actors.get(urn)
+        if ref is None:
+            raise ActorDeadError(f"actor {urn} not found")
+        return ref
+
+    def _start_reporting(
+        self,
+        actor_class: type[Actor],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        urn: str,
+    ) -> BaseException | None:
+        try:
+            self._start(actor_class, args, kwargs, urn)
+        except Exception as exc:  # noqa: BLE001 -- __init__() may raise anything
+            return _picklable(exc)
+        return None
+
+    def _start(
+        self,
+        actor_class: type[Actor],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        urn: str,
+    ) -> None:
+        actor = actor_class(*args, **kwargs)
+        ref: ActorRef[Any] | None = getattr(actor, "_actor_ref", None)
+        if ref is None:
+            msg = (
+                f"{actor_class.__name__}.__init__() did not call super().__init__(); "
+                "add `super().__init__()` at the start of it"
+            )
+            raise RuntimeError(msg)
+        # The caller named the actor already: its ref there carries this urn.
+        actor.actor_urn = ref.actor_urn = urn
+        self.actors[urn] = ref
+        ref.actor_stopped.add_termination_callback(
+            ("ray", "host"), lambda _t: self._forget(urn)
+        )
+        _observe.started(actor)
+        ActorRegistry.register(ref)
+        THREADS.start(actor)
+
+    def _forget(self, urn: str) -> None:
+        self.actors.pop(urn, None)
+
+    def _describe(self) -> tuple[str, type[Any]]:
+        for urn, ref in self.actors.items():
+            return urn, ref.actor_class
+        msg = "the Ray actor hosts no Limelight actor any more"
+        raise ActorDeadError(msg)
+
+    def _tell(self, urn: str, message: Any) -> None:
+        try:
+            self._target(urn).tell(message)
+        except Exception:
+            logger.warning("Dropped a message to %s", urn, exc_info=True)
+
+    def _kill(self, urn: str) -> None:
+        ref = self.actors.get(urn)
+        if ref is not None:
+            ref.kill()
+
+
+class RayHost(_HostBase):
+    """The host of pooled actors: a Ray async actor, which waits for many at once.
+
+    Each method puts its message into the actor's inbox before it first
+    awaits anything, so a caller's messages reach the actor in the order
+    sent.
+    """
+
+    async def start(
+        self,
+        actor_class: type[Actor],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        urn: str,
+    ) -> BaseException | None:
+        """Start an actor here, named `urn`; return what ``__init__()`` raised.
+
+        Returned rather than raised, so that the caller raises the exception
+        itself rather than Ray's wrapper of it.
+        """
+        return self._start_reporting(actor_class, args, kwargs, urn)
+
+    async def describe(self) -> tuple[str, type[Any]]:
+        """The urn and class of the actor of a dedicated host (for lookups)."""
+        return self._describe()
+
+    async def tell(self, urn: str, message: Any) -> None:
+        """Put `message` into the actor's inbox."""
+        self._tell(urn, message)
+
+    async def ask(self, urn: str, message: Any) -> Any:
+        """Ask the actor; return the reply, or the exception as a `Failure`.
+
+        The exception is returned, not raised, so that the caller raises the
+        actor's own exception rather than Ray's wrapper of it. (A reply is
+        returned as it is: Ray sends plain values, such as numbers, cheaper
+        than a tuple around them.)
+        """
+        try:
+            value = await self._target(urn).ask(message, block=False)
+        except Exception as exc:  # noqa: BLE001 -- the asker gets it
+            return Failure(_picklable(exc))
+        return value
+
+    async def stop(self, urn: str) -> tuple[bool, ExitReason, BaseException | None]:
+        """Stop the actor; once it has ended, say whether this call stopped it."""
+        try:
+            ref = self._target(urn)
+        except ActorDeadError:
+            return False, "normal", None
+        stopped_by_us = await ref.stop(block=False)
+        reason, exception = await self.wait_terminated(urn, ref)
+        return stopped_by_us, reason, exception
+
+    async def kill(self, urn: str) -> None:
+        """Kill the actor: its queued messages are dropped."""
+        self._kill(urn)
+
+    async def introspect(self, urn: str) -> dict[AttrPath, AttrInfo]:
+        """What a proxy of the actor needs to know about its attributes."""
+        return self._target(urn)._introspect()
+
+    async def wait_terminated(
+        self, urn: str, ref: ActorRef[Any] | None = None
+    ) -> tuple[ExitReason, BaseException | None]:
+        """Return, once the actor has ended, why it did (a long poll)."""
+        if ref is None:
+            ref = self.actors.get(urn)
+        if ref is None:  # ended before anyone asked
+            return "normal", None
+        return _why(await ref.termination())
+
+    async def count(self) -> int:
+        """How many actors this host runs."""
+        return len(self.actors)
+
+
+class RayThreadHost(_HostBase):
+    """The host of an actor with a Ray actor of its own: a threaded Ray actor.
+
+    A plain Ray actor runs a call in the thread that receives it; an async
+    one hands it to its event loop first, which makes each call dearer. This
+    host blocks that thread on the actor's reply instead. Its calls run one
+    at a time, in the order sent (Ray's default group, of one thread), as
+    the actor handles its messages anyway; kills, introspection and end
+    notices run in groups of their own, never behind a long ask.
+    """
+
+    def start(
+        self,
+        actor_class: type[Actor],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        urn: str,
+    ) -> BaseException | None:
+        """Start the actor here, named `urn`; return what ``__init__()`` raised."""
+        return self._start_reporting(actor_class, args, kwargs, urn)
+
+    def describe(self) -> tuple[str, type[Any]]:
+        """The urn and class of the actor (for lookups)."""
+        return self._describe()
+
+    def tell(self, urn: str, message: Any) -> None:
+        """Put `message` into the actor's inbox."""
+        self._tell(urn, message)
+
+    def ask(self, urn: str, message: Any) -> Any:
+        """Ask the actor and wait; return the reply, or the exception as a `Failure`."""
+        try:
+            value = self._target(urn).ask(message)
+        except Exception as exc:  # noqa: BLE001 -- the asker gets it
+            return Failure(_picklable(exc))
+        return value
+
+    def stop(self, urn: str) -> tuple[bool, ExitReason, BaseException | None]:
+        """Stop the actor; once it has ended, say whether this call stopped it."""
+        try:
+            ref = self._target(urn)
+        except ActorDeadError:
+            return False, "normal", None
+        stopped_by_us = ref.stop()
+        reason, exception = self.wait_terminated(urn, ref)
+        return stopped_by_us, reason, exception
+
+    def kill(self, urn: str) -> None:
+        """Kill the actor: its queued messages are dropped."""
+        self._kill(urn)
+
+    def introspect(self, urn: str) -> dict[AttrPath, AttrInfo]:
+        """What a proxy of the actor needs to know about its attributes."""
+        return self._target(urn)._introspect()
+
+    def wait_terminated(
+        self, urn: str, ref: ActorRef[Any] | None = None
+    ) -> tuple[ExitReason, BaseException | None]:
+        """Return, once the actor has ended, why it did (a long poll)."""
+        if ref is None:
+            ref = self.actors.get(urn)
+        if ref is None:  # ended before anyone asked
+            return "normal", None
+        return _why(ref.termination().get())
+
+    def count(self) -> int:
+        """How many actors this host runs (one, until it ends)."""
+        return len(self.actors)
+
+
+class Failure:
+    """What an ask raised in the host, returned as its reply (see ``ask()``)."""
+
+    __slots__ = ("exception",)
+
+    def __init__(self, exception: BaseException) -> None:
+        self.exception = exception
+
+
+def _why(terminated: Terminated) -> tuple[ExitReason, BaseException | None]:
+    exception = terminated.exception
+    return terminated.reason, None if exception is None else _picklable(exception)
+
+
+def _ray() -> Any:
+    """The ``ray`` module, imported only by programs that use Ray (typed loosely)."""
+    import ray  # noqa: PLC0415 -- only with Ray
+
+    return ray
+
+
+def _ray_exceptions() -> Any:
+    import ray.exceptions  # noqa: PLC0415 -- only with Ray
+
+    return ray.exceptions
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    """`exc`, or if it cannot be pickled, a ``RuntimeError`` saying what it was."""
+    try:
+        pickle.dumps(exc)
+    except Exception:  # noqa: BLE001 -- pickling raises many kinds of error
+        return RuntimeError(f"{exc!r} (could not be pickled)")
+    return exc
+
+
+class _Here:
+    """State of this process when it is a Ray worker running a host."""
+
+    host: ClassVar[_HostBase | None] = None
+
+
+# -- Refs --------------------------------------------------------------------------
+
+
+class _HostInbox:
+    """The inbox of a Ray ref: everything put in it becomes a call on the host."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, ref: RayRef) -> None:
+        self.ref = ref
+
+    def put(self, envelope: Envelope, /) -> None:
+        self.ref._forward(envelope)
+
+    def get(self) -> NoReturn:
+        raise _empty()
+
+    def get_nowait(self) -> NoReturn:
+        raise _empty()
+
+    def empty(self) -> bool:
+        return True
+
+
+def _empty() -> Exception:
+    return queue.Empty()
+
+
+class _Gone:
+    """Weakly referenced once, and at once collected: a dead weak reference."""
+
+
+_NO_ACTOR: weakref.ref[Any] = weakref.ref(_Gone())
+
+
+class RayRef(ActorRef[Any]):
+    """A ref to a Limelight actor hosted by a Ray actor.
+
+    It is an [`ActorRef`][limelight.ActorRef] in every way the caller sees:
+    ``tell()``, ``ask()``, ``proxy()``, ``stop()``, ``kill()``,
+    ``termination()``. It can be pickled into Ray tasks and into messages to
+    other Ray actors, where it reaches the same actor.
+    """
+
+    __slots__ = ("_host", "_on_end")
+
+    def __init__(self, host: Any, urn: str, actor_class: type[Any]) -> None:
+        # (ActorRef.__init__() reads a local actor; there is none here.)
+        self.actor_class = actor_class
+        self.actor_urn = urn
+        self.actor_inbox = _HostInbox(self)
+        self.actor_stopped = StoppedEvent()
+        self._create_future = RayFuture
+        self._owner = None
+        self._actor_weakref = _NO_ACTOR
+        self._host = host
+        self._on_end: Callable[[], None] | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        ended = self.actor_stopped.terminated
+        reason = None if self.is_alive() else ended.reason if ended else "normal"
+        return _rebuild_ref, (self._host, self.actor_urn, self.actor_class, reason)
+
+    @property
+    def ray_actor(self) -> Any:
+        """The Ray actor handle of the host running the actor."""
+        return self._host
+
+    def _forward(self, envelope: Envelope) -> None:
+        message, reply_to = envelope
+        host = self._host
+        if reply_to is None:
+            _call(host.tell, self.actor_urn, message, what=f"message {message!r}")
+            return
+        try:
+            if isinstance(message, _ActorStop):
+                reply = _call(host.stop, self.actor_urn, what="a stop request")
+            else:
+                what = f"message {message!r}"
+                reply = _call(host.ask, self.actor_urn, message, what=what)
+        except TypeError as exc:
+            reply_to.set_exception(exc)
+            return
+        if isinstance(message, _ActorStop):
+            # Completed as soon as the reply comes, so that the ref has
+            # ended by the time stop() returns.
+            _when_done(reply, functools.partial(self._stopped, reply_to))
+        elif isinstance(reply_to, RayFuture):
+            reply_to._await_reply(reply, functools.partial(_complete, reply_to))
+        else:  # pragma: no cover -- asks of a RayRef make RayFutures
+            _when_done(reply, functools.partial(_complete, reply_to))
+
+    def _stopped(self, future: SettableFuture[Any], outcome: _Outcome) -> None:
+        ok, value = outcome
+        if not ok:
+            future.set_exception(value)
+            return
+        stopped_by_us, reason, exception = value
+        self._terminate(reason, exception)
+        if stopped_by_us:
+            future.set(None)
+        else:
+            future.set_exception(ActorDeadError(f"{self} not found"))
+
+    def kill(self) -> bool:
+        if not self.actor_stopped.set():
+            return False
+        ActorRegistry.unregister(self)
+        with contextlib.suppress(Exception):  # the host is gone: dead anyway
+            _in_group(self._host.kill, _CONTROL).remote(self.actor_urn)
+        return True
+
+    def _introspect(self) -> dict[AttrPath, AttrInfo]:
+        if not self.is_alive():
+            raise ActorDeadError(f"{self} not found")
+        future: RayFuture[dict[AttrPath, AttrInfo]] = RayFuture()
+        future._producer = self
+        reply = _in_group(self._host.introspect, _CONTROL).remote(self.actor_urn)
+        _when_done(reply, lambda outcome: _complete_plain(future, outcome))
+        return future.get()
+
+    def _subscribe(self) -> None:
+        """Learn from the host when the actor ends, or that the host has died."""
+        reply = _in_group(self._host.wait_terminated, _WAIT).remote(self.actor_urn)
+        _when_done(reply, self._ended)
+
+    def _ended(self, outcome: _Outcome) -> None:
+        ok, value = outcome
+        if ok:
+            reason, exception = value
+            self._terminate(reason, exception)
+        else:
+            self._terminate("failure", value)
+
+    def _terminate(self, reason: ExitReason, exception: BaseException | None) -> None:
+        """The actor has ended in its host: say so here."""
+        self.actor_stopped.set()
+        ActorRegistry.unregister(self)
+        self.actor_stopped.terminate(Terminated(self, reason, exception))
+        _forget(self.actor_urn)
+        on_end, self._on_end = self._on_end, None
+        if on_end is not None:
+            on_end()
+
+
+_Outcome = tuple[bool, Any]
+
+
+def _call(method: Any, *args: Any, what: str) -> Any:
+    """``method.remote(*args)``, or a ``TypeError`` if an argument cannot be pickled.
+
+    `what` names the argument in the error, such as ``"message 'hi'"``.
+    """
+    try:
+        return method.remote(*args)
+    except Exception as exc:  # Ray's serializer raises many kinds of error
+        if isinstance(exc, TypeError) and "reaches a Ray actor" in str(exc):
+            raise  # a local actor's ref: that error says it all
+        msg = f"{what} cannot be pickled, so it cannot reach a Ray actor: {exc}"
+        raise TypeError(msg) from exc
+
+
+def _when_done(object_ref: Any, callback: Callable[[_Outcome], None]) -> None:
+    """Call ``callback((ok, value))`` once `object_ref` is ready.
+
+    Ray calls its done callbacks in a thread of its own, which must not call
+    Ray (a ``.remote()`` there can deadlock); the callback, which completes
+    futures and so runs whatever waits for them, runs in the completions
+    thread instead, in the order the replies arrived.
+    """
+    future: Any = object_ref.future()
+    future.limelight_callback = callback
+    # (Only C code in Ray's thread: it puts the future in the queue.)
+    future.add_done_callback(_Completions.queue.put)
+
+
+class _Completions:
+    """The thread that hands Ray's replies on to Limelight futures."""
+
+    queue: ClassVar[queue.SimpleQueue[concurrent.futures.Future[Any]]] = (
+        queue.SimpleQueue()
+    )
+    thread: ClassVar[threading.Thread | None] = None
+    lock = threading.Lock()
+
+    @classmethod
+    def start(cls) -> None:
+        """Start the thread, unless it runs (from the thread that connects to Ray)."""
+        with cls.lock:
+            if cls.thread is None:
+                thread = threading.Thread(
+                    target=cls.run, name="limelight-ray-replies", daemon=True
+                )
+                mark_service_thread(thread)
+                thread.start()
+                cls.thread = thread
+
+    @classmethod
+    def run(cls) -> None:
+        get = cls.queue.get
+        while True:
+            future = get()
+            callback: Callable[[_Outcome], None] = getattr(future, "limelight_callback")  # noqa: B009 -- set by _when_done()
+            try:
+                value = future.result()
+            except BaseException as exc:  # noqa: BLE001 -- handed on, whatever it is
+                outcome: _Outcome = (False, _from_ray(exc))
+            else:
+                outcome = (True, value)
+            try:
+                callback(outcome)
+            except Exception:
+                logger.exception("Handling a reply from Ray failed")
+
+
+def _from_ray(exc: BaseException) -> BaseException:
+    """The exception to raise for Ray's `exc`: a dead host is a dead actor."""
+    if isinstance(exc, _ray_exceptions().RayActorError):
+        error = ActorDeadError(f"the Ray actor hosting it has died: {exc}")
+        error.__cause__ = exc
+        return error
+    return exc
+
+
+def _complete(future: SettableFuture[Any], outcome: _Outcome) -> None:
+    """Complete an ask's future from the host's reply (or `Failure`)."""
+    ok, value = outcome
+    if ok and type(value) is Failure:
+        ok, value = False, value.exception
+    if ok:
+        future.set(value)
+    else:
+        future.set_exception(value)
+
+
+def _complete_plain(future: SettableFuture[Any], outcome: _Outcome) -> None:
+    ok, value = outcome
+    if ok:
+        future.set(value)
+    else:
+        future.set_exception(value)
+
+
+# Refs unpickled in this process, by urn, until their actor ends: one
+# subscription per actor and process however often a ref arrives.
+_known: dict[str, RayRef] = {}
+_known_lock = threading.Lock()
+
+
+def _rebuild_ref(
+    host: Any, urn: str, actor_class: type[Any], ended: ExitReason | None
+) -> ActorRef[Any]:
+    here = _Here.host
+    if here is not None and urn in here.actors:  # the actor lives in this process
+        return here.actors[urn]
+    if ended is not None:
+        ref = RayRef(host, urn, actor_class)
+        ref._terminate(ended, None)
+        return ref
+    with _known_lock:
+        known = _known.get(urn)
+        if known is not None:
+            return known
+        ref = _known[urn] = RayRef(host, urn, actor_class)
+    _Completions.start()  # (in a Ray task or worker, the first ref starts it)
+    ref._subscribe()
+    return ref
+
+
+def _forget(urn: str) -> None:
+    with _known_lock:
+        _known.pop(urn, None)
+
+
+def _refuse_local_ref(ref: ActorRef[Any]) -> NoReturn:
+    msg = (
+        f"{ref} is a local actor: a ref to it cannot be pickled, so it never "
+        "reaches a Ray actor or task; start that actor as a limelight.ray.RayActor "
+        "so that other Ray workers can reach it"
+    )
+    raise TypeError(msg)
+
+
+_registered = False
+
+
+def _register_serializers() -> None:
+    """Refuse, with a clear error, to send a local actor's ref through Ray."""
+    global _registered  # noqa: PLW0603 -- once per process
+    if _registered:
+        return
+    # (By exact class: a RayRef pickles by its own __reduce__().)
+    _ray().util.register_serializer(
+        ActorRef, serializer=_refuse_local_ref, deserializer=_refuse_local_ref
+    )
+    _registered = True
+
+
+# -- Placement: dedicated hosts and the pool ---------------------------------------
+
+
+# Calls that must not wait behind a long ask run in groups of their own
+# (both hosts have them, so that a caller need not know which it talks to).
+_CONTROL = "limelight-control"  # kill, introspect, describe
+_WAIT = "limelight-wait"  # the long polls of wait_terminated
+
+_host_classes: dict[bool, Any] = {}
+
+
+def _host_class(*, pooled: bool = True) -> Any:
+    """A host class as a Ray actor class: async for the pool, threaded if not."""
+    made = _host_classes.get(pooled)
+    if made is None:
+        ray = _ray()
+        if pooled:
+            # Async: it waits for many actors' replies, and ends, at once.
+            made = ray.remote(
+                max_concurrency=10_000,
+                concurrency_groups={_CONTROL: 100, _WAIT: 10_000},
+            )(RayHost)
+        else:
+            # Threaded: one call at a time in order; each end notice holds a
+            # thread (later ones queue, and are answered once the actor ends).
+            made = ray.remote(
+                max_concurrency=1, concurrency_groups={_CONTROL: 2, _WAIT: 16}
+            )(RayThreadHost)
+        _host_classes[pooled] = made
+    return made
+
+
+def _in_group(method: Any, group: str) -> Any:
+    return method.options(concurrency_group=group)
+
+
+class _Pool:
+    """The hosts shared by this process's pooled actors, started on demand."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.hosts: dict[Any, int] = {}  # host → how many live actors it has
+        self.lock = threading.Lock()
+
+    def take(self) -> Any:
+        """The host for one more actor: a new one, or the least busy."""
+        with self.lock:
+            if len(self.hosts) < self.size:
+                host = _host_class().options(num_cpus=0).remote()
+                self.hosts[host] = 0
+            else:
+                host = min(self.hosts, key=self.hosts.__getitem__)
+            self.hosts[host] += 1
+            return host
+
+    def give_back(self, host: Any, *, dead: bool) -> None:
+        with self.lock:
+            if host in self.hosts:  # (not if the pool was closed meanwhile)
+                if dead:
+                    del self.hosts[host]
+                else:
+                    self.hosts[host] -= 1
+
+    def close(self) -> list[Any]:
+        with self.lock:
+            hosts, self.hosts = list(self.hosts), {}
+        return hosts
+
+
+class _Cluster:
+    """This process's link to Ray: settings and the pool."""
+
+    lock = threading.Lock()
+    pool: ClassVar[_Pool | None] = None
+    pool_size: ClassVar[int] = _DEFAULT_POOL_SIZE
+    init_kwargs: ClassVar[dict[str, Any]] = {}
+    started_ray: ClassVar[bool] = False
+    """Whether this module started (or connected) Ray, so shutdown() ends it."""
+
+
+def _ensure_ray() -> None:
+    """Connect to Ray (or start a local cluster) unless that is done already."""
+    ray = _ray()
+
+    if not ray.is_initialized():
+        with _Cluster.lock:
+            if not ray.is_initialized():  # pragma: no branch -- a race
+                ray.init(**{"include_dashboard": False, **_Cluster.init_kwargs})
+                _Cluster.started_ray = True
+    _register_serializers()
+    _Completions.start()
+
+
+def _pool() -> _Pool:
+    with _Cluster.lock:
+        if _Cluster.pool is None:
+            _Cluster.pool = _Pool(_Cluster.pool_size)
+        return _Cluster.pool
+
+
+def _start(
+    actor_class: type[RayActor],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    options: dict[str, Any],
+) -> RayRef:
+    """Start an actor in a host (its own, or a pooled one); return a ref to it."""
+    _ensure_ray()
+    pooled = actor_class.ray_pool and not options
+    pool = _pool() if pooled else None
+    if pool is not None:
+        host = pool.take()
+    else:
+        settings = {"num_cpus": 0, **actor_class.ray_options, **options}
+        _check_options(actor_class, settings)
+        host = _host_class(pooled=False).options(**settings).remote()
+    ref = RayRef(host, new_actor_urn(), actor_class)
+    try:
+        started = _call(
+            host.start,
+            actor_class,
+            args,
+            kwargs,
+            ref.actor_urn,
+            what=f"{actor_class.__name__} or its arguments",
+        )
+        failure = _get(started)
+        if failure is not None:
+            raise failure
+    except BaseException as exc:
+        if pool is not None:
+            pool.give_back(host, dead=isinstance(exc, ActorDeadError))
+        else:
+            _kill_host(host)
+        raise
+    ActorRegistry.register(ref)
+    with _known_lock:
+        _known[ref.actor_urn] = ref
+    if pool is not None:
+        ref._on_end = lambda: pool.give_back(host, dead=_ended_by_death(ref))
+    else:
+        ref._on_end = lambda: _kill_host(host)
+    ref._subscribe()
+    return ref
+
+
+def _ended_by_death(ref: RayRef) -> bool:
+    terminated = ref.actor_stopped.terminated
+    return terminated is not None and isinstance(terminated.exception, ActorDeadError)
+
+
+def _check_options(actor_class: type[Any], options: dict[str, Any]) -> None:
+    unknown = sorted(set(options) - RAY_OPTION_NAMES)
+    if unknown:
+        msg = (
+            f"{actor_class.__name__}: unknown Ray option(s) {', '.join(unknown)}; "
+            f"use some of {', '.join(sorted(RAY_OPTION_NAMES))}"
+        )
+        raise TypeError(msg)
+
+
+def _get(object_ref: Any) -> Any:
+    """``ray.get()``, raising a dead host as ``ActorDeadError``."""
+    future: RayFuture[Any] = RayFuture()
+    future._await_reply(object_ref, functools.partial(_complete_plain, future))
+    return future.get()
+
+
+def _kill_host(host: Any) -> None:
+    ray = _ray()
+
+    with contextlib.suppress(Exception):  # gone already
+        ray.kill(host, no_restart=True)
+
+
+class Starter:
+    """Starts actors of one class with Ray options; see `RayActor.options`."""
+
+    def __init__(self, actor_class: type[RayActor], options: dict[str, Any]) -> None:
+        self.actor_class = actor_class
+        self.options = options
+
+    def start(self, *args: Any, **kwargs: Any) -> ActorRef[Any]:
+        """Start the actor in a Ray actor of its own, with these options."""
+        return _start(self.actor_class, args, kwargs, self.options)
+
+
+class RayActor(ThreadingActor):
+    """An actor that runs in a Ray actor, on a Ray cluster.
+
+    Subclass it as you would [`ThreadingActor`][limelight.ThreadingActor]
+    and call [`start()`][limelight.Actor.start]: ``__init__()`` runs in a
+    Ray worker process, and you get an [`ActorRef`][limelight.ActorRef]
+    through which ``tell()``, ``ask()``, ``proxy()`` and ``stop()`` work as
+    for any actor. Messages, replies and the constructor's arguments are
+    pickled, and the class must be importable by the Ray workers. See the
+    [Ray](../ray.md) guide.
+
+    Inside its Ray worker the actor is a thread actor.
+    """
+
+    ray_options: ClassVar[dict[str, Any]] = {}
+    """Options for the Ray actor that hosts each actor of this class.
+
+    Any of ``num_cpus``, ``num_gpus``, ``memory``, ``resources``,
+    ``accelerator_type``, ``name``, ``namespace``, ``lifetime``,
+    ``scheduling_strategy``, ``runtime_env`` and ``label_selector``, as
+    ``ray.remote()`` takes them. ``num_cpus`` defaults to 0 (the host's
+    event loop is idle but for the messages). Not ``max_restarts``: a
+    restarted Ray actor would have lost its Limelight actor; restarting is
+    the job of a [`Supervisor`][limelight.Supervisor].
+    """
+
+    ray_pool: ClassVar[bool] = False
+    """Host actors of this class in a pool of shared Ray actors.
+
+    Starting one is then a call to a running Ray actor, not a Ray worker
+    process start; `ray_options` do not apply (the pool's hosts are
+    ordinary Ray actors). The default gives each actor a Ray actor of its own.
+    """
+
+    @classmethod
+    def options(cls, **ray_options: Any) -> Starter:
+        """Start actors of this class with these Ray options (and a host each).
+
+        ```python
+        ref = Trainer.options(num_gpus=1, name="trainer").start(config)
+        ```
+
+        The options are added to [`ray_options`][limelight.ray.RayActor.ray_options].
+
+        Raises:
+            TypeError: for an option that Ray actors do not take (when started).
+        """
+        return Starter(cls, ray_options)
+
+    @classmethod
+    def start(cls, *args: Any, **kwargs: Any) -> ActorRef[Self]:  # pyright: ignore[reportIncompatibleMethodOverride] -- the same signature as Actor.start(); pyright binds Self apart
+        """Start the actor in a Ray actor and return a ref to it.
+
+        Connects to Ray first if this process has not (see
+        [`init()`][limelight.ray.init]).
+
+        Raises:
+            TypeError: if the class or an argument cannot be pickled, or an
+                option is unknown.
+            ActorDeadError: if the Ray actor died while starting it.
+            Exception: whatever ``__init__()`` raised, in the Ray worker.
+        """
+        return _start(cls, args, kwargs, {})
+
+
+# -- Public functions --------------------------------------------------------------
+
+
+def init(address: str | None = None, **ray_init_kwargs: Any) -> None:
+    """Connect to a Ray cluster, or start a local one (``address=None``).
+
+    Optional: the first ``RayActor.start()`` calls it with no arguments.
+    The keyword arguments go to ``ray.init()``; the dashboard is off unless
+    you pass ``include_dashboard=True``. Does nothing if Ray is initialised.
+    """
+    ray = _ray()
+
+    with _Cluster.lock:
+        _Cluster.init_kwargs = {"address": address, **ray_init_kwargs}
+    if not ray.is_initialized():
+        _ensure_ray()
+
+
+def configure(*, pool_size: int = _DEFAULT_POOL_SIZE) -> None:
+    """Set how many Ray actors the pool of pooled actors (``ray_pool``) has.
+
+    Raises:
+        RuntimeError: if the pool has hosts; call
+            [`shutdown()`][limelight.ray.shutdown] first.
+        ValueError: if `pool_size` is not a positive int.
+    """
+    size = cast("object", pool_size)
+    if not isinstance(size, int) or size < 1:
+        msg = f"pool_size must be a positive int, not {pool_size!r}"
+        raise ValueError(msg)
+    with _Cluster.lock:
+        if _Cluster.pool is not None and _Cluster.pool.hosts:
+            msg = "pooled Ray actors are running: call limelight.ray.shutdown() first"
+            raise RuntimeError(msg)
+        _Cluster.pool = None
+        _Cluster.pool_size = pool_size
+
+
+def lookup(name: str, namespace: str | None = None) -> ActorRef[Any]:
+    """The ref to the actor started with the Ray name `name`, from anywhere.
+
+    Raises:
+        LookupError: if no Ray actor has that name (in that namespace).
+        ActorDeadError: if its Limelight actor has ended.
+    """
+    _ensure_ray()
+    ray = _ray()
+
+    try:
+        host = ray.get_actor(name, namespace=namespace)
+    except ValueError as exc:
+        msg = f"no Ray actor is named {name!r}: {exc}"
+        raise LookupError(msg) from exc
+    urn, actor_class = _get(_in_group(host.describe, _CONTROL).remote())
+    return _rebuild_ref(host, urn, actor_class, None)
+
+
+def shutdown(timeout: float = 10.0) -> None:
+    """Stop this process's Ray actors, end the pool's hosts, and disconnect.
+
+    Calls ``ray.shutdown()`` only if ``limelight.ray`` connected to Ray (not
+    if your program called ``ray.init()`` itself). Actors started afterwards
+    connect again.
+    """
+    ray = _ray()
+
+    for ref in ActorRegistry.get_all():
+        if isinstance(ref, RayRef):
+            with contextlib.suppress(Exception):  # a dead or hung one: killed below
+                ref.stop(timeout=timeout)
+    with _Cluster.lock:
+        pool, _Cluster.pool = _Cluster.pool, None
+    for host in pool.close() if pool is not None else []:
+        _kill_host(host)
+    if _Cluster.started_ray:
+        _Cluster.started_ray = False
+        ray.shutdown()

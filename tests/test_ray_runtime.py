@@ -1,0 +1,562 @@
+"""The Ray runtime: limelight.ray.RayActor, its hosts, refs and placement.
+
+Marked ``ray``: a local Ray is started once for the session (it takes a few
+seconds and some 700 MiB); skip these with ``-m "not ray"``. Skipped when Ray
+is not installed. The actor classes live in tests/ray_actors.py, since Ray
+workers import them by module name. Most tests use pooled actors, which
+start in a running Ray actor; a dedicated one costs a Ray worker process.
+
+The host's own logic runs in Ray workers, which coverage does not see: the
+tests at the end run it in this process, without Ray.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import pickle
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import limelight
+from limelight._core._registry import ActorRegistry
+from limelight.messages import Terminated
+
+ray = pytest.importorskip("ray", reason="Ray is not installed (extra limelight[ray])")
+
+import limelight.ray  # noqa: E402 -- needs Ray
+from limelight._bench import harness  # noqa: E402
+from limelight._bench import ray_workloads as rw  # noqa: E402
+from limelight._runtimes import ray_cluster  # noqa: E402
+from limelight.ray import RayRef  # noqa: E402
+from tests.ray_actors import (  # noqa: E402
+    Counter,
+    FailsInit,
+    ForgetsSuper,
+    Pooled,
+    UnpicklableError,
+)
+
+pytestmark = pytest.mark.ray
+
+TIMEOUT = 60.0
+"""Generous: other test runs share this machine's two cores."""
+
+ROOT = Path(__file__).resolve().parent.parent
+NAMESPACE = "limelight-tests"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def local_ray() -> Iterator[None]:
+    """One local Ray for the whole session, with a custom resource to ask for."""
+    limelight.ray.init(
+        num_cpus=2, resources={"widget": 1}, namespace=NAMESPACE, log_to_driver=False
+    )
+    yield
+    left_running = Pooled.start()
+    local = Recorder.start()  # (not a Ray actor: shutdown() leaves it be)
+    limelight.ray.shutdown(timeout=TIMEOUT)
+    assert not ray.is_initialized()
+    assert not left_running.is_alive()
+    assert local.is_alive()
+    local.stop()
+    limelight.ray.shutdown()  # (nothing left to do)
+
+
+@pytest.fixture(autouse=True)
+def no_ray_refs_left() -> Iterator[None]:
+    """Every test stops the Ray actors it started."""
+    yield
+    left = [r for r in ActorRegistry.get_all() if isinstance(r, RayRef)]
+    for ref in left:
+        ref.stop(timeout=TIMEOUT)
+    assert left == []
+
+
+class Recorder(limelight.ThreadingActor):
+    """A local actor: records what it is told."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.received: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def on_receive(self, message: Any) -> Any:
+        self.received.put(message)
+
+
+def _received(ref: limelight.ActorRef[Any]) -> Any:
+    actor = ref._actor_weakref()
+    assert isinstance(actor, Recorder)
+    return actor.received.get(timeout=TIMEOUT)
+
+
+def _ask_in_a_task(ref: limelight.ActorRef[Any], message: Any) -> Any:
+    return ref.ask(message, timeout=TIMEOUT)
+
+
+def _ask_by_name_in_a_task(name: str, message: Any) -> Any:
+    return limelight.ray.lookup(name, NAMESPACE).ask(message, timeout=TIMEOUT)
+
+
+ask_in_a_task: Any = ray.remote(_ask_in_a_task)
+ask_by_name_in_a_task: Any = ray.remote(_ask_by_name_in_a_task)
+
+
+# -- The caller's API --------------------------------------------------------------
+
+
+def test_tells_and_asks_arrive_in_order_and_replies_come_back() -> None:
+    ref = Pooled.start(3)
+    proxy = ref.proxy()
+    for n in range(1, 11):
+        proxy.add.defer(n)
+    assert proxy.count.get(TIMEOUT) == 58
+    assert ref.ask("hi", timeout=TIMEOUT) == ("got", "hi")
+    assert isinstance(ref, RayRef)
+    assert ref.is_alive()
+    ref.stop(timeout=TIMEOUT)
+
+
+def test_proxy_attributes_traversables_and_setting() -> None:
+    ref = Pooled.start()
+    proxy = ref.proxy()
+    assert proxy.inner.hello().get(TIMEOUT) == "inner"
+    assert proxy.inner.calls.get(TIMEOUT) == 1
+    proxy.count = 41
+    assert proxy.add(1).get(TIMEOUT) == 42
+    assert "add" in dir(proxy)
+    ref.stop(timeout=TIMEOUT)
+
+
+def test_futures_are_awaitable_and_combine() -> None:
+    ref = Pooled.start()
+    proxy = ref.proxy()
+
+    async def main() -> Any:
+        return await proxy.add(5)
+
+    assert asyncio.run(main()) == 5
+    joined = proxy.add(1).join(proxy.add(1)).map(sorted)
+    assert joined.get(TIMEOUT) == [6, 7]
+    ref.stop(timeout=TIMEOUT)
+
+
+def test_an_exception_in_the_actor_is_raised_as_itself() -> None:
+    ref = Pooled.start()
+    with pytest.raises(ValueError, match="boom"):
+        ref.proxy().fail().get(TIMEOUT)
+    with pytest.raises(RuntimeError, match="could not be pickled"):
+        ref.proxy().fail_unpicklably().get(TIMEOUT)
+    with pytest.raises(limelight.Timeout):
+        ref.proxy().hang(0.5).get(0.01)
+    ref.stop(timeout=TIMEOUT)
+
+
+def test_an_unpicklable_message_is_refused_at_the_send() -> None:
+    ref = Pooled.start()
+    lock = threading.Lock()
+    with pytest.raises(TypeError, match=r"^message <unlocked _thread\.lock"):
+        ref.tell(lock)
+    future = ref.ask(lock, block=False)
+    with pytest.raises(TypeError, match="cannot reach a Ray actor"):
+        future.get(TIMEOUT)
+    ref.stop(timeout=TIMEOUT)
+
+
+def test_a_local_actors_ref_cannot_be_sent_to_a_ray_actor() -> None:
+    local = Recorder.start()
+    ref = Pooled.start()
+    with pytest.raises(TypeError, match="is a local actor"):
+        ref.tell(local)
+    local.stop()
+    ref.stop(timeout=TIMEOUT)
+
+
+def test_a_ref_reaches_the_actor_from_a_ray_task_and_another_ray_actor() -> None:
+    ref = Pooled.start()
+    other = Pooled.start()
+    assert ray.get(ask_in_a_task.remote(ref, "from a task")) == ("got", "from a task")
+    assert other.proxy().ask_other(ref, "via").get(TIMEOUT) == ("got", "via")
+    back = ray.get(ray.put(ref))  # unpickled in this process: the same ref
+    assert back is ref
+    other.stop(timeout=TIMEOUT)
+    ref.stop(timeout=TIMEOUT)
+    ended = pickle.loads(pickle.dumps(ref))
+    assert not ended.is_alive()
+    with pytest.raises(limelight.ActorDeadError):
+        ended.ask("late", timeout=TIMEOUT)
+
+
+def test_a_named_actor_is_found_from_anywhere_in_the_cluster() -> None:
+    ref = Counter.options(name="the-counter", namespace=NAMESPACE).start(7)
+    found = limelight.ray.lookup("the-counter", NAMESPACE)
+    assert found == ref
+    assert ray.get(ask_by_name_in_a_task.remote("the-counter", "x")) == ("got", "x")
+    with pytest.raises(LookupError, match="no Ray actor is named 'nobody'"):
+        limelight.ray.lookup("nobody")
+    ref.stop(timeout=TIMEOUT)
+
+
+def test_ray_options_reach_the_host() -> None:
+    ref = Counter.options(resources={"widget": 1}).start()
+    assert ref.proxy().assigned_resources().get(TIMEOUT).get("widget") == 1.0
+    ref.stop(timeout=TIMEOUT)
+    with pytest.raises(TypeError, match="unknown Ray option"):
+        Counter.options(colour="red").start()
+
+
+def test_pooled_actors_share_the_pools_ray_actors() -> None:
+    refs = [Pooled.start(n) for n in range(6)]
+    hosts = {id(ref.ray_actor) for ref in refs}  # type: ignore[attr-defined]
+    assert len(hosts) == 2  # the pool's size
+    assert [r.ask("n", timeout=TIMEOUT) for r in refs] == [("got", "n")] * 6
+    for ref in refs:
+        ref.stop(timeout=TIMEOUT)
+
+
+def test_starting_fails_as_init_fails() -> None:
+    with pytest.raises(KeyError, match="no config") as raised:
+        FailsInit.start()
+    assert type(raised.value) is KeyError
+    with pytest.raises(RuntimeError, match="did not call super"):
+        ForgetsSuper.start()
+    with pytest.raises(TypeError, match=r"^Pooled or its arguments cannot be pickled"):
+        Pooled.start(threading.Lock())
+
+
+# -- Ends: stop, kill, a dead host ---------------------------------------------------
+
+
+def test_stop_ends_the_actor_and_later_messages_fail() -> None:
+    ref = Pooled.start()
+    assert ref.stop(timeout=TIMEOUT) is True
+    assert not ref.is_alive()
+    terminated = ref.termination().get(TIMEOUT)
+    assert terminated.reason == "normal"
+    assert ref.stop(timeout=TIMEOUT) is False
+    with pytest.raises(limelight.ActorDeadError):
+        ref.ask("late", timeout=TIMEOUT)
+    with pytest.raises(limelight.ActorDeadError):
+        ref.tell("late")
+
+
+def test_kill_ends_the_actor_as_killed() -> None:
+    ref = Pooled.start()
+    assert ref.kill() is True
+    assert ref.kill() is False
+    assert ref.termination().get(TIMEOUT).reason == "killed"
+
+
+def test_a_killed_host_fails_pending_asks_and_tells_watchers() -> None:
+    ref = Counter.start()
+    watcher = Recorder.start()
+    actor = watcher._actor_weakref()
+    assert actor is not None
+    actor.watch(ref)
+    pending = ref.proxy().hang()
+    ray.kill(ref.ray_actor)  # type: ignore[attr-defined]
+    started = time.monotonic()
+    with pytest.raises(limelight.ActorDeadError, match="has died"):
+        pending.get(TIMEOUT)
+    assert time.monotonic() - started < 10
+    terminated = _received(watcher)
+    assert isinstance(terminated, Terminated)
+    assert terminated.actor_ref == ref
+    assert terminated.reason == "failure"
+    with pytest.raises(limelight.ActorDeadError):
+        ref.ask("late", timeout=TIMEOUT)
+    watcher.stop()
+
+
+def test_a_supervisor_restarts_an_actor_whose_host_died() -> None:
+    supervisor = limelight.Supervisor.start(
+        [limelight.ChildSpec("counter", Counter)], max_restarts=5
+    )
+    first = supervisor.proxy().child("counter").get(TIMEOUT)
+    ray.kill(first.ray_actor)
+    first.termination().get(TIMEOUT)
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        second = supervisor.proxy().child("counter").get(TIMEOUT)
+        if second is not None and second != first:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert second.ask("restarted", timeout=TIMEOUT) == ("got", "restarted")
+    supervisor.stop(timeout=TIMEOUT)
+    assert not second.is_alive()
+
+
+def test_a_pooled_host_that_dies_leaves_the_pool() -> None:
+    ref = Pooled.start()
+    ray.kill(ref.ray_actor)  # type: ignore[attr-defined]
+    ref.termination().get(TIMEOUT)
+    again = Pooled.start()
+    assert again.ask("alive", timeout=TIMEOUT) == ("got", "alive")
+    again.stop(timeout=TIMEOUT)
+
+
+# -- Settings ----------------------------------------------------------------------
+
+
+def test_configure_checks_the_pool_size() -> None:
+    with pytest.raises(ValueError, match="positive int"):
+        limelight.ray.configure(pool_size=0)
+    ref = Pooled.start()
+    with pytest.raises(RuntimeError, match="shutdown"):
+        limelight.ray.configure(pool_size=3)
+    ref.stop(timeout=TIMEOUT)
+    # (The hosts stay until shutdown(); with none made yet, it is allowed.)
+    pool = ray_cluster._Cluster.pool
+    ray_cluster._Cluster.pool = None
+    try:
+        limelight.ray.configure(pool_size=3)
+        assert ray_cluster._Cluster.pool_size == 3
+    finally:
+        limelight.ray.configure(pool_size=2)
+        ray_cluster._Cluster.pool = pool
+
+
+def test_init_does_nothing_when_ray_is_running() -> None:
+    limelight.ray.init()  # (ray.init() again would raise)
+    assert ray.is_initialized()
+
+
+def test_importing_limelight_does_not_import_ray() -> None:
+    script = (
+        "import sys, limelight, limelight.ray, limelight._bench.ray_workloads; "
+        "print('ray' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT / "src")},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "False\n"
+
+
+# -- The host, in this process (what coverage cannot see in Ray's workers) ---------
+
+
+@pytest.fixture
+def host() -> Iterator[ray_cluster.RayHost]:
+    host = ray_cluster.RayHost()
+    yield host
+    ray_cluster._Here.host = None
+    for ref in list(host.actors.values()):
+        ref.stop()
+
+
+class HostedCounter(limelight.ThreadingActor):
+    def __init__(self, start: int = 0) -> None:
+        super().__init__()
+        self.count = start
+
+    def on_receive(self, message: Any) -> Any:
+        if message == "fail":
+            raise UnpicklableError(threading.Lock())
+        self.count += message
+        return self.count
+
+
+class Forgetful(limelight.ThreadingActor):
+    def __init__(self) -> None:  # pyright: ignore[reportMissingSuperCall] -- on purpose
+        pass
+
+
+def test_the_host_runs_actors_and_answers_for_them(
+    host: ray_cluster.RayHost, caplog: pytest.LogCaptureFixture
+) -> None:
+    urn = "urn:test:1"
+
+    async def main() -> Any:
+        assert await host.start(HostedCounter, (1,), {}, urn) is None
+        assert await host.describe() == (urn, HostedCounter)
+        await host.tell(urn, 1)
+        await host.tell("urn:none", 1)
+        assert await host.ask(urn, 1) == 3
+        failed = await host.ask(urn, "fail")
+        assert isinstance(failed, ray_cluster.Failure)
+        assert "could not be pickled" in str(failed.exception)
+        failed = await host.ask("urn:none", 1)
+        assert isinstance(failed, ray_cluster.Failure)
+        assert isinstance(failed.exception, limelight.ActorDeadError)
+        assert ("count",) in await host.introspect(urn)
+        assert await host.count() == 1
+        return await host.stop(urn)
+
+    assert asyncio.run(main()) == (True, "normal", None)
+    assert "Dropped a message to urn:none" in caplog.text
+    assert host.actors == {}
+
+    async def after() -> Any:
+        with pytest.raises(limelight.ActorDeadError):
+            await host.describe()
+        await host.kill("urn:none")
+        return await host.stop(urn), await host.wait_terminated(urn)
+
+    assert asyncio.run(after()) == ((False, "normal", None), ("normal", None))
+
+
+def test_the_host_reports_a_kill_and_refuses_a_bad_class(
+    host: ray_cluster.RayHost,
+) -> None:
+    async def main() -> Any:
+        await host.start(HostedCounter, (), {}, "urn:test:2")
+        waiting = asyncio.ensure_future(host.wait_terminated("urn:test:2"))
+        await asyncio.sleep(0)  # (a caller subscribes as soon as it has started one)
+        await host.kill("urn:test:2")
+        return await waiting
+
+    assert asyncio.run(main()) == ("killed", None)
+    failure = asyncio.run(host.start(Forgetful, (), {}, "urn:test:3"))
+    assert isinstance(failure, RuntimeError)
+    assert "did not call super" in str(failure)
+
+
+def test_a_ref_unpickled_in_its_actors_host_is_the_local_ref(
+    host: ray_cluster.RayHost,
+) -> None:
+    asyncio.run(host.start(HostedCounter, (), {}, "urn:test:4"))
+    remote = RayRef(None, "urn:test:4", HostedCounter)
+    assert pickle.loads(pickle.dumps(remote)) is host.actors["urn:test:4"]
+
+
+def test_a_ray_future_without_a_reply_is_an_ordinary_future() -> None:
+    future: ray_cluster.RayFuture[int] = ray_cluster.RayFuture()
+    future.set(3)
+    assert future.get() == 3
+    assert future._add_done_callback(lambda: None)
+
+
+def test_a_failing_reply_handler_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    def broken(_outcome: Any) -> None:
+        raise RuntimeError("handler broke")
+
+    done = threading.Event()
+    ray_cluster._when_done(ray.put(1), broken)
+    ray_cluster._when_done(ray.put(2), lambda _outcome: done.set())
+    assert done.wait(TIMEOUT)
+    assert "Handling a reply from Ray failed" in caplog.text
+
+
+def test_what_a_ray_ref_does_without_its_host() -> None:
+    ref = RayRef(None, "urn:test:5", Counter)
+    inbox = ref.actor_inbox
+    assert inbox.empty()
+    with pytest.raises(queue.Empty):
+        inbox.get()
+    with pytest.raises(queue.Empty):
+        inbox.get_nowait()
+    failed: ray_cluster.RayFuture[Any] = ray_cluster.RayFuture()
+    ref._stopped(failed, (False, limelight.ActorDeadError("gone")))
+    with pytest.raises(limelight.ActorDeadError, match="gone"):
+        failed.get(0)
+    not_by_us: ray_cluster.RayFuture[Any] = ray_cluster.RayFuture()
+    ref._stopped(not_by_us, (True, (False, "normal", None)))
+    with pytest.raises(limelight.ActorDeadError, match="not found"):
+        not_by_us.get(0)
+    assert not ref.is_alive()
+    with pytest.raises(limelight.ActorDeadError):
+        ref.proxy()
+    other = ValueError("not about the host")
+    assert ray_cluster._from_ray(other) is other
+    plain: ray_cluster.RayFuture[Any] = ray_cluster.RayFuture()
+    ray_cluster._complete_plain(plain, (False, KeyError("k")))
+    with pytest.raises(KeyError):
+        plain.get(0)
+
+
+def test_a_ref_unpickled_afresh_subscribes_to_its_actors_end() -> None:
+    ref = Pooled.start()
+    data = pickle.dumps(ref)
+    ray_cluster._forget(ref.actor_urn)
+    fresh = pickle.loads(data)
+    assert fresh is not ref
+    assert fresh.ask("fresh", timeout=TIMEOUT) == ("got", "fresh")
+    ref.stop(timeout=TIMEOUT)
+    assert fresh.termination().get(TIMEOUT).reason == "normal"
+
+
+def test_a_host_given_back_to_a_closed_pool_is_forgotten() -> None:
+    pool = ray_cluster._Pool(1)
+    pool.give_back(object(), dead=False)
+    assert pool.hosts == {}
+
+
+# -- The bench's rows ----------------------------------------------------------------
+
+
+def test_the_bench_rows_run_clean_at_a_tiny_size() -> None:
+    found = rw.workloads()
+    assert [w.name for w in found] == ["proxy", "spawn"]
+    result = harness.run(found, harness.Settings(size=3, repeat=1))
+    assert result.problems == []
+    for res in result.results:
+        assert res.errors == {}
+        assert all(f.median > 0 for f in res.figures.values())
+    assert list(result.results[0].figures) == [harness.SUBJECT, harness.RAW]
+
+
+def test_the_bench_has_no_ray_rows_without_ray(monkeypatch: pytest.MonkeyPatch) -> None:
+    def find_nothing(_name: str) -> None:
+        return None
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_nothing)
+    assert rw.workloads() == []
+
+
+def test_the_bench_actors_echo() -> None:
+    # (Run here too: in the bench, they run in Ray workers, unmeasured.)
+    assert rw.Echo().echo(2) == 2
+    assert rw.PooledEcho.ray_pool
+    assert rw._RawEcho().echo(3) == 3
+
+
+def test_ray_rows_let_rays_threads_linger() -> None:
+    assert rw._may_linger(threading.Thread(name="ray_listen_error_messages"))
+    assert rw._may_linger(threading.Thread(name="limelight-ray-replies"))
+    assert not rw._may_linger(threading.Thread(name="limelight-timers-elsewhere"))
+
+
+def test_the_threaded_host_runs_its_actor_and_answers_for_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    host = ray_cluster.RayThreadHost()
+    urn = "urn:test:6"
+    try:
+        assert host.start(HostedCounter, (1,), {}, urn) is None
+        assert host.describe() == (urn, HostedCounter)
+        host.tell(urn, 1)
+        host.tell("urn:none", 1)
+        assert host.ask(urn, 1) == 3
+        failed = host.ask(urn, "fail")
+        assert isinstance(failed, ray_cluster.Failure)
+        assert "could not be pickled" in str(failed.exception)
+        assert ("count",) in host.introspect(urn)
+        assert host.count() == 1
+        assert host.stop(urn) == (True, "normal", None)
+        assert "Dropped a message to urn:none" in caplog.text
+        assert host.stop(urn) == (False, "normal", None)
+        assert host.wait_terminated(urn) == ("normal", None)
+        failure = host.start(Forgetful, (), {}, "urn:test:7")
+        assert isinstance(failure, RuntimeError)
+        assert host.start(HostedCounter, (), {}, "urn:test:8") is None
+        killed = host._target("urn:test:8")
+        host.kill("urn:test:8")
+        assert host.wait_terminated("urn:test:8", killed) == ("killed", None)
+    finally:
+        ray_cluster._Here.host = None
