@@ -83,7 +83,7 @@ def _install_for_checks(session: nox.Session) -> None:
     """Install the package with everything that src, tests and examples import."""
     session.install(
         "-e",
-        ".[bench,gevent,eventlet,otel,top]",
+        ".[bench,gevent,eventlet,otel,top,ray]",
         *_group("tests"),
         *_group("typing"),
     )
@@ -144,8 +144,8 @@ def tests(session: nox.Session) -> None:
     """Pytest with branch coverage, one data file per Python version."""
     # The [bench] extra brings rich, and Pykka where Python >= 3.11; [gevent]
     # and [eventlet] the greenlet runtimes' dependencies; [otel] and [top]
-    # limelight.observe's.
-    session.install("-e", ".[bench,gevent,eventlet,otel,top]", *_group("tests"))
+    # limelight.observe's; [ray] Ray, whose tests start one local cluster.
+    session.install("-e", ".[bench,gevent,eventlet,otel,top,ray]", *_group("tests"))
     _install_tmux(session)
     session.run(
         "pytest",
