@@ -175,6 +175,32 @@ def test_kill_wakes_an_idle_actor(runtime: Runtime) -> None:
     assert ref.termination().get(TIMEOUT).reason == "killed"
 
 
+def test_a_kill_s_reason_is_noted_before_the_actor_is_seen_stopped(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A loop that sees its actor stopped may end at once, and report how it
+    # ended: a kill's reason must be there by then, or it reads "normal".
+    ref = runtime.actor(Echo).start()
+    assert ref.ask("ready") == "ready"
+    actor = ref._actor_weakref()
+    assert actor is not None
+    seen: list[object] = []
+    stopped = type(actor.actor_stopped)
+    original = stopped.set
+
+    def set_and_look(event: Any, *args: Any) -> bool:
+        won = original(event, *args)
+        if event is actor.actor_stopped:
+            seen.append(actor._exit)  # as the loop's teardown would read it
+        return won
+
+    monkeypatch.setattr(stopped, "set", set_and_look)
+    assert ref.kill()
+
+    assert seen[0] == ("killed", None)
+    assert ref.termination().get(TIMEOUT).reason == "killed"
+
+
 def test_kill_of_an_ended_actor_returns_false(runtime: Runtime) -> None:
     ref = runtime.actor(Echo).start()
     ref.stop()

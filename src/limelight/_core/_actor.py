@@ -706,15 +706,19 @@ class Actor:
 
     def _kill(self) -> bool:
         """Stop at once, from any thread: see ``ActorRef.kill()``."""
-        if not self.actor_stopped.set():
+        if not self.actor_stopped.set(self._note_killed):
             return False
-        self._record_exit("killed", None)
         self._unregister()
         logger.debug("Killed %s", self)
         # Wake the loop if it waits for a message; it finds itself stopped.
         # (Straight into the inbox: tell() refuses a stopped actor.)
         self.actor_inbox.put((_ActorKilled(), None))
         return True
+
+    def _note_killed(self) -> None:
+        # Before the actor is marked stopped: its loop, which may end at once
+        # on seeing the mark, must not take the end for a normal one.
+        self._record_exit("killed", None)
 
     def _stop(self) -> None:
         """Stop now, without handling the rest of the inbox."""

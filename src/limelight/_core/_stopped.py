@@ -52,8 +52,14 @@ class StoppedEvent:
         """Whether the actor has stopped."""
         return self._flag
 
-    def set(self) -> bool:
+    def set(self, first: Callable[[], None] | None = None) -> bool:
         """Mark the actor stopped and wake everyone waiting.
+
+        Args:
+            first: Called just before the mark, if this call sets it: so
+                that whoever sees the actor stopped sees what `first` did
+                too (a kill notes its reason there, which the actor's
+                teardown, racing it, reads once it sees the mark).
 
         Returns:
             Whether this call set it (`False`: it was set already).
@@ -61,6 +67,8 @@ class StoppedEvent:
         with _waiting.state_lock:
             if self._flag:
                 return False
+            if first is not None:
+                first()
             self._flag = True
             waiters, self._waiters = self._waiters, None
         for waiter in waiters or ():
