@@ -560,3 +560,19 @@ def test_the_threaded_host_runs_its_actor_and_answers_for_it(
         assert host.wait_terminated("urn:test:8", killed) == ("killed", None)
     finally:
         ray_cluster._Here.host = None
+
+
+def test_a_host_tells_why_an_actor_ended_before_its_ref_asked(
+    host: ray_cluster.RayHost,
+) -> None:
+    # A kill, in the host's control group, may end the actor before its
+    # ref's question (in another group) reaches the host.
+    urn = "urn:test:ended-early"
+    assert asyncio.run(host.start(HostedCounter, (), {}, urn)) is None
+    killed = host._target(urn)
+    asyncio.run(host.kill(urn))
+    killed.termination().get(TIMEOUT)
+
+    assert asyncio.run(host.wait_terminated(urn)) == ("killed", None)
+    assert asyncio.run(host.wait_terminated(urn)) == ("normal", None)  # told once
+    assert host.ended == {}

@@ -160,6 +160,9 @@ class _HostBase:
         _register_serializers()
         # The actors started here, by urn: the host answers for these.
         self.actors: dict[str, ActorRef[Any]] = {}
+        # Why actors ended, until their refs ask (wait_terminated()): a kill
+        # may reach the host, and end the actor, before the ref's question.
+        self.ended: dict[str, tuple[ExitReason, BaseException | None]] = {}
 
     def _target(self, urn: str) -> ActorRef[Any]:
         ref = self.actors.get(urn)
@@ -199,14 +202,19 @@ class _HostBase:
         actor.actor_urn = ref.actor_urn = urn
         self.actors[urn] = ref
         ref.actor_stopped.add_termination_callback(
-            ("ray", "host"), lambda _t: self._forget(urn)
+            ("ray", "host"), lambda terminated: self._forget(urn, terminated)
         )
         _observe.started(actor)
         ActorRegistry.register(ref)
         THREADS.start(actor)
 
-    def _forget(self, urn: str) -> None:
+    def _forget(self, urn: str, terminated: Terminated) -> None:
         self.actors.pop(urn, None)
+        self.ended[urn] = _why(terminated)
+
+    def _ended(self, urn: str) -> tuple[ExitReason, BaseException | None]:
+        """Why an actor that has ended did, told once (to its ref)."""
+        return self.ended.pop(urn, ("normal", None))
 
     def _describe(self) -> tuple[str, type[Any]]:
         for urn, ref in self.actors.items():
@@ -294,9 +302,9 @@ class RayHost(_HostBase):
         """Return, once the actor has ended, why it did (a long poll)."""
         if ref is None:
             ref = self.actors.get(urn)
-        if ref is None:  # ended before anyone asked
-            return "normal", None
-        return _why(await ref.termination())
+        if ref is not None:
+            await ref.termination()
+        return self._ended(urn)
 
     async def count(self) -> int:
         """How many actors this host runs."""
@@ -364,9 +372,9 @@ class RayThreadHost(_HostBase):
         """Return, once the actor has ended, why it did (a long poll)."""
         if ref is None:
             ref = self.actors.get(urn)
-        if ref is None:  # ended before anyone asked
-            return "normal", None
-        return _why(ref.termination().get())
+        if ref is not None:
+            ref.termination().get()
+        return self._ended(urn)
 
     def count(self) -> int:
         """How many actors this host runs (one, until it ends)."""
