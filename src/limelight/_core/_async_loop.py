@@ -242,7 +242,7 @@ class LoopInbox:
             budget -= 1
             envelope = items.popleft()
             actor._current = envelope  # (introspection: see _core/_observe.py)
-            next(actor._counter)
+            actor._handled += 1
             message, reply_to = envelope
             work = self._handle(message, reply_to)
             if work is not None:
