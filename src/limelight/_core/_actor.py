@@ -275,7 +275,7 @@ class Actor:
     """The envelope being handled; None when idle."""
     _taken: Iterator[None] | None = None
     """Counts down once per message taken by a synchronous driver (see
-    ``_handle_messages()``), made when it first runs: ``_observe.new_counter()``."""
+    ``_handle_messages()``); made by ``_actor_loop_start()``."""
     _handled: int
     """Messages taken by drivers that count them themselves (event loops)."""
     _phase: str = "starting"
