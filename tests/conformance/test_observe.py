@@ -59,6 +59,17 @@ def test_a_running_actor_is_described(runtime: Runtime) -> None:
     assert info.to_dict()["urn"] == ref.actor_urn
 
 
+def test_every_message_taken_is_counted(runtime: Runtime) -> None:
+    ref = runtime.actor(Echo).start()
+    for number in range(999):  # (beyond the ints Python keeps ready-made)
+        ref.tell(number)
+    assert ref.ask("last", timeout=TIMEOUT) == "last"
+
+    info = wait_for_info(ref, lambda info: info.state == "running")
+
+    assert info.handled == 1000
+
+
 def test_a_stuck_actor_and_its_queued_messages_are_seen(runtime: Runtime) -> None:
     entered, gate = runtime.event_class(), runtime.event_class()
     proxy = runtime.actor(Blocker).start().proxy()

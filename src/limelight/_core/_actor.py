@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
+import collections
 import logging
 import random
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -142,6 +142,9 @@ STOP_HANDLER = _stop
 """The handler_for() a stop request; async drivers run on_stop() themselves."""
 _HANDLER_CACHE_LIMIT = 1024
 _UNKNOWN: Any = object()
+# The queue of a driver whose every message comes from its inbox's get():
+# always empty (and never appended to: maxlen 0 would silently discard).
+_NOTHING_QUEUED: collections.deque[Envelope] = collections.deque(maxlen=0)
 
 
 def _find_handler(message_type: type) -> Callable[[Actor, Any], Any] | None:
@@ -263,14 +266,18 @@ class Actor:
     # The active timers, made with the first one: most actors never have any.
     _timers: dict[Timer, None] | None = None
     # -- Introspection (limelight.observe), read by snapshot() from other
-    # threads. Per message: next() of a C counter and two stores of objects
-    # that exist anyway (no allocation, no clock read): see docs/design.md.
-    # (Set in __init__(), not here: a class attribute of the same name
-    # keeps the interpreter from specializing the hot path's stores.)
+    # threads. Per message: a step of a C counter (or, on an event loop, an
+    # int added to) and two stores of objects that exist anyway (no clock
+    # read): see docs/design.md. (_current and _handled are set in
+    # __init__(), not here: a class attribute of the same name keeps the
+    # interpreter from specializing the hot path's stores.)
     _current: Any
     """The envelope being handled; None when idle."""
-    _counter: itertools.count[int]
-    """Counts the messages taken, the current one included."""
+    _taken: Iterator[None] | None = None
+    """Counts down once per message taken by a synchronous driver (see
+    ``_handle_messages()``); made by ``_actor_loop_start()``."""
+    _handled: int
+    """Messages taken by drivers that count them themselves (event loops)."""
     _phase: str = "starting"
     """``"starting"`` until on_start() is over, then ``"running"``."""
     _born: float
@@ -313,7 +320,7 @@ class Actor:
             raise TypeError(msg)
         self.actor_urn = new_actor_urn()
         self._current = None
-        self._counter = itertools.count()
+        self._handled = 0
         self.actor_inbox = runtime.create_inbox(self)
         self.actor_stopped = StoppedEvent()
         if self.mailbox_capacity is None:
@@ -563,10 +570,7 @@ class Actor:
         themselves (see ``_core/_async_loop.py``).
         """
         if self._actor_loop_start():
-            get = self.actor_inbox.get
-            handle = self._handle_envelope
-            while handle(get()):
-                pass
+            self._handle_messages(_NOTHING_QUEUED, self.actor_inbox.get)
         self._actor_loop_teardown()
 
     def _actor_loop_start(self) -> bool:
@@ -578,36 +582,70 @@ class Actor:
         ``_actor_loop_teardown()`` themselves.
         """
         enter_actor(self._actor_ref)  # (the runtime gave the loop a fresh context)
+        self._taken = _observe.new_counter()
         self._run_hook(self.on_start)
         self._phase = "running"
         return not self.actor_stopped.is_set()
 
     def _handle_envelope(self, envelope: Envelope) -> bool:
         """Handle one message; return whether the actor is still running."""
-        message, reply_to = envelope
-        self._current = envelope  # (introspection: see _core/_observe.py)
-        next(self._counter)
         try:
-            # (handler_for() inlined: this is the hot path of every message.)
-            handler = _handler_cache.get(message.__class__, _UNKNOWN)
-            if handler is _UNKNOWN:
-                handler = _find_handler(message.__class__)
-            if handler is None:
-                result = self.on_receive(message)
+            return self._handle_messages(collections.deque((envelope,)), _no_more)
+        except _NoMoreMessages:
+            return True
+
+    def _handle_messages(
+        self, queued: collections.deque[Envelope], get: Callable[[], Envelope]
+    ) -> bool:
+        """Handle messages, one at a time, until the actor stops; return False then.
+
+        The messages come from `queued` while it has any, popped here
+        without a call, then from ``get()``, which blocks until there is
+        one (or raises, to end the run early: see ``_handle_envelope()``).
+
+        The one implementation of handling a message for every synchronous
+        driver: ``_actor_loop()`` (threads: nothing queued, every message
+        from the inbox's ``get()``), the greenlet loop (the inbox's deque,
+        and ``get()`` to park when it is empty) and ``_handle_envelope()``
+        (one message). It is the hot path of every message, so it is all
+        inline: the handler lookup (``handler_for()``), the introspection
+        and the reply cost no call.
+        """
+        taken = self._taken
+        assert taken is not None  # made by _actor_loop_start()
+        stopped = self.actor_stopped
+        cached_handler = _handler_cache.get
+        unknown = _UNKNOWN
+        envelope = queued.popleft() if queued else get()
+        # One turn per message taken: each step of `taken` counts one for
+        # snapshot() (see _core/_observe.py), in C, without a call and
+        # without allocating.
+        for _ in taken:
+            message, reply_to = envelope
+            self._current = envelope  # (introspection: see _core/_observe.py)
+            try:
+                handler = cached_handler(message.__class__, unknown)
+                if handler is unknown:
+                    handler = _find_handler(message.__class__)
+                if handler is None:
+                    result = self.on_receive(message)
+                else:
+                    result = handler(self, message)
+            except Exception:  # noqa: BLE001 -- user code may raise anything
+                if self._reply_or_crash(reply_to):
+                    self._run_hook(self.on_failure, *sys.exc_info())
+            except BaseException as exc:  # noqa: BLE001 -- user code may raise anything
+                logger.debug("%r in %s. Stopping all actors.", exc, self)
+                self._stop()
+                self._stop_everything(exc, reply_to)
             else:
-                result = handler(self, message)
-        except Exception:  # noqa: BLE001 -- user code may raise anything
-            if self._reply_or_crash(reply_to):
-                self._run_hook(self.on_failure, *sys.exc_info())
-        except BaseException as exc:  # noqa: BLE001 -- user code may raise anything
-            logger.debug("%r in %s. Stopping all actors.", exc, self)
-            self._stop()
-            self._stop_everything(exc, reply_to)
-        else:
-            if reply_to is not None:
-                self._reply(reply_to, result)
-        self._current = None
-        return not self.actor_stopped._flag
+                if reply_to is not None:
+                    self._reply(reply_to, result)
+            self._current = None
+            if stopped._flag:
+                return False
+            envelope = queued.popleft() if queued else get()
+        raise AssertionError  # pragma: no cover -- taken counts 2**63 messages
 
     # -- Steps shared by every driver of the loop ----------------------------
 
@@ -740,6 +778,14 @@ class Actor:
         self._record_exit("failure", exception_value)
         self._unregister()
         self.actor_stopped.set()
+
+
+class _NoMoreMessages(Exception):  # noqa: N818 -- a signal, not an error
+    """Raised by ``_no_more()``: the one message of ``_handle_envelope()`` is done."""
+
+
+def _no_more() -> Envelope:
+    raise _NoMoreMessages
 
 
 class _TellTerminated:

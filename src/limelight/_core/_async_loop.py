@@ -56,6 +56,9 @@ _get_running_loop = asyncio._get_running_loop
 # appended to: maxlen 0 would silently discard.)
 _NO_ITEMS: collections.deque[Envelope] = collections.deque(maxlen=0)
 
+# LoopInbox._task while its task is being created (and may run, eagerly).
+_TASK_STARTING: Any = object()
+
 
 class LoopInbox:
     """An actor's inbox on an event loop, and the driver of its messages.
@@ -66,7 +69,6 @@ class LoopInbox:
 
     __slots__ = (
         "_actor",
-        "_busy",
         "_context",
         "_items",
         "_scheduled",
@@ -88,9 +90,10 @@ class LoopInbox:
         # cleared by the drain only once the inbox is empty; after the actor
         # has stopped it stays set, so nothing is scheduled any more.
         self._scheduled = False
-        # A task is running the actor (awaiting a coroutine of it).
-        self._busy = False
-        # That task, held because a loop keeps only weak references to tasks.
+        # The task running the actor (awaiting a coroutine of it), if one
+        # is: held because a loop keeps only weak references to tasks, and
+        # telling drain callbacks to step aside. (One slot for both: slots
+        # are most of an idle actor's inbox.)
         self._task: asyncio.Task[None] | None = None
         self._started = False
         self._torn_down = False
@@ -192,14 +195,16 @@ class LoopInbox:
         self._tear_down()
 
     def _drain(self) -> None:
-        if self._busy:
+        if self._task is not None:
             return  # the actor's task is running: it drains when done
         work = self._drain_step()
         if work is not None:
-            # (Set first: with an eager task factory, the task runs, and may
-            # finish, inside create_task().)
-            self._busy = True
-            self._task = self.loop.create_task(self._run_task(work))
+            # (Marked first: with an eager task factory, the task runs, and
+            # may finish, inside create_task(); then it is not held.)
+            self._task = _TASK_STARTING
+            task = self.loop.create_task(self._run_task(work))
+            if self._task is _TASK_STARTING:
+                self._task = task
 
     async def _run_task(self, work: _Work) -> None:
         next_work: _Work | None = work
@@ -212,7 +217,6 @@ class LoopInbox:
             self._cancelled()
             raise
         finally:
-            self._busy = False
             self._task = None
 
     def _drain_step(self) -> _Work | None:
@@ -242,7 +246,7 @@ class LoopInbox:
             budget -= 1
             envelope = items.popleft()
             actor._current = envelope  # (introspection: see _core/_observe.py)
-            next(actor._counter)
+            actor._handled += 1
             message, reply_to = envelope
             work = self._handle(message, reply_to)
             if work is not None:

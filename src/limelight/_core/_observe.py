@@ -1,10 +1,13 @@
 """Introspection: what every live actor is doing, read without stopping it.
 
 Per message, an actor does three cheap things on its hot path (see
-``Actor._handle_envelope()``): it advances a C counter
-(``next(self._counter)``, an ``itertools.count``), and stores the envelope
-it is handling in ``_current``, then None when done. No clock is read and
-nothing is allocated. Everything else is worked out here, from other
+``Actor._handle_messages()`` and, on an event loop, ``LoopInbox._drain_step()``):
+it counts the message, and stores the envelope it is handling in
+``_current``, then None when done. The synchronous drivers count by
+iterating a C counter (:func:`new_counter`), which costs no call and
+allocates nothing; the event-loop driver, whose actors must be small, adds
+one to an int attribute instead, which costs no memory per actor. No clock
+is read. Everything else is worked out here, from other
 threads, when a snapshot is taken: the mailbox depth from the inbox, who
 waits on whom from the wait-for graph, restarts from the supervisor, and
 how long the current message has been handled, timed from the first
@@ -14,10 +17,12 @@ snapshot that saw the actor handling it.
 from __future__ import annotations
 
 import collections
+import itertools
+import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -227,10 +232,28 @@ def _info(actor: Actor, now: float, edges: dict[str, str]) -> ActorInfo:
     )
 
 
+# Where a synchronous driver's count of messages starts: it counts down.
+_COUNTER_START = sys.maxsize
+
+
+def new_counter() -> Iterator[None]:
+    """A counter of messages taken, which a driver advances by iterating it.
+
+    An ``itertools.repeat`` of None: each step counts one down, in C,
+    returns None and allocates nothing, which ``next()`` of an
+    ``itertools.count`` (a new int per step) does not.
+    """
+    return itertools.repeat(None, _COUNTER_START)
+
+
 def handled_count(actor: Actor) -> int:
-    """How many messages `actor` has taken, read from its counter."""
-    # An itertools.count shows its next value only in its repr: "count(42)".
-    return int(repr(actor._counter)[6:-1])
+    """How many messages `actor` has taken, the current one included."""
+    taken = actor._taken
+    if taken is None:
+        return actor._handled
+    # An itertools.repeat shows how many steps it has left only in its
+    # repr: "repeat(None, 42)".
+    return actor._handled + _COUNTER_START - int(repr(taken)[13:-1])
 
 
 def _handling_for(urn: str, current: object, handled: int, now: float) -> float | None:
