@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -26,16 +27,33 @@ def runtime(request: pytest.FixtureRequest) -> Runtime:
     return param
 
 
+CONFORMANCE = Path(__file__).parent / "conformance"
+
+
 @pytest.fixture(autouse=True)
-def stop_all_actors() -> Iterator[None]:
-    """Stop every actor a test left running, then check that none is left."""
+def stop_all_actors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Stop every actor a test left running, then check that none is left.
+
+    The conformance suite keeps the worker processes of limelight.process
+    running from one test to the next (starting workers for each test would
+    make it much slower); every other test starts with none.
+    """
+    processes = sys.modules.get("limelight._runtimes.processes")
+    conformance = CONFORMANCE in request.path.parents
+    if processes is not None and not conformance:
+        processes.shutdown()
     yield
     limelight.ActorRegistry.stop_all(timeout=STOP_ALL_TIMEOUT)
     left = limelight.ActorRegistry.get_all()
     assert left == [], f"actors still registered after stop_all(): {left}"
-    # Worker processes of limelight.process, if a test used it, must be gone.
     processes = sys.modules.get("limelight._runtimes.processes")
-    if processes is not None:
+    if processes is None:
+        return
+    if conformance:
+        # The workers may stay, but no actor may be left in them.
+        in_workers = processes.workers_snapshot(STOP_ALL_TIMEOUT)
+        assert in_workers == [], f"actors left in worker processes: {in_workers}"
+    else:
         running = processes.workers()
         assert running == [], (
             f"worker processes left running: {running}; "
