@@ -132,3 +132,16 @@ class UnloadableError(Exception):
     def __init__(self, a: str, b: str) -> None:
         super().__init__(a)  # args are (a,): unpickling calls __init__(a) and fails
         self.b = b
+
+
+class Doubler(limelight.Actor):
+    """A behaviour: combined with ProcessActor at run time by the tests."""
+
+    def double(self, x: int) -> int:
+        return 2 * x
+
+    def my_class_id(self) -> int:
+        return id(type(self))
+
+    def my_ref(self) -> limelight.ActorRef[Any]:
+        return self.actor_ref

@@ -253,7 +253,7 @@ if EVENTLET is not None:  # pragma: no branch -- eventlet is installed for the t
 # -- Process actors ------------------------------------------------------------------
 
 
-class SharedList(ListProxy):  # pyright: ignore[reportMissingTypeArgument] -- (untyped proxy)
+class SharedList(ListProxy):  # type: ignore[type-arg]  # noqa: PLW1641 # pyright: ignore[reportMissingTypeArgument] -- (not subscriptable on 3.10; unhashable, as a list)
     """A list kept by the manager process: actors in workers append to it.
 
     Reading it in the test copies it (one round trip), so comparing it with a
@@ -261,12 +261,11 @@ class SharedList(ListProxy):  # pyright: ignore[reportMissingTypeArgument] -- (u
     """
 
     def _copy(self) -> list[Any]:
-        return cast("list[Any]", self[:])
+        copy: list[Any] = self[:]  # pyright: ignore[reportUnknownVariableType] -- (untyped proxy)
+        return copy
 
     def __eq__(self, other: object) -> bool:
         return self._copy() == other
-
-    __hash__ = None  # pyright: ignore[reportAssignmentType] -- (as list's)
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self._copy())

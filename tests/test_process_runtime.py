@@ -32,6 +32,7 @@ from limelight._runtimes import processes
 from tests.process_actors import (
     Counter,
     Dedicated,
+    Doubler,
     FailsInit,
     ForgetsSuper,
     UnloadableError,
@@ -231,6 +232,33 @@ def test_a_failing_start_of_a_dedicated_actor_retires_its_worker() -> None:
 
 
 # -- Pickling: refused at the point of sending ------------------------------------
+
+
+def test_a_class_made_at_run_time_of_importable_classes_is_made_in_the_worker() -> None:
+    limelight.process.configure(processes=1)
+    # What a decorator or a factory does: no body, so it is the combination.
+    made: Any = type("Doubler", (Doubler, limelight.process.ProcessActor), {})
+    # Its module and name find the behaviour imported here, not this class.
+    assert (made.__module__, made.__qualname__) == (__name__, "Doubler")
+    first, second = made.start(), made.start()
+    assert first.proxy().double(21).get(TIMEOUT) == 42
+    # Made once in the worker: both actors are of the same class there.
+    ids = {ref.proxy().my_class_id().get(TIMEOUT) for ref in (first, second)}
+    assert len(ids) == 1
+    # A ref coming back names the class made here, not limelight.Actor.
+    assert first.proxy().my_ref().get(TIMEOUT).actor_class is made
+
+
+def test_a_class_that_a_worker_cannot_import_is_refused_with_what_to_do() -> None:
+    class Local(limelight.process.ProcessActor):
+        def work(self) -> int:
+            return 1
+
+    with pytest.raises(TypeError, match=r"define it at the top level of a module"):
+        Local.start()
+    with pytest.raises(TypeError, match=r"this one defines work"):
+        Local.start()
+    assert limelight.process.workers() == []  # refused before any worker starts
 
 
 def test_an_unpicklable_message_is_refused_when_sent() -> None:
