@@ -336,9 +336,9 @@ _TIMERS = (
     "locks and queues of the worker and cannot be pickled"
 )
 _REFS_IN_SHARED_LIST = (
-    "the actor records Terminated messages (which hold refs) in the test's "
-    "shared list, a multiprocessing manager's, which cannot carry refs (not"
-    " yet investigated further)"
+    "the actor records Terminated messages, which hold refs, in the test's "
+    "shared list: a multiprocessing manager's list, which pickles what it is "
+    "given outside any limelight channel, where refs cannot be pickled"
 )
 _STOPS_ITSELF = (
     "races its second tell() (across a pipe) against the actor stopping "
