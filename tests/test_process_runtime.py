@@ -261,6 +261,13 @@ def test_a_class_that_a_worker_cannot_import_is_refused_with_what_to_do() -> Non
     assert limelight.process.workers() == []  # refused before any worker starts
 
 
+def test_classes_that_pickle_sends_by_its_own_rules_still_cross() -> None:
+    ref = Counter.start()
+    # Not found by their names (builtins.NoneType is not there), yet pickled.
+    assert ref.ask(type(None), timeout=TIMEOUT) is type(None)
+    assert ref.ask(type(...), timeout=TIMEOUT) is type(...)
+
+
 def test_an_unpicklable_message_is_refused_when_sent() -> None:
     ref = Counter.start()
     with pytest.raises(TypeError, match="cannot be pickled"):

@@ -203,6 +203,8 @@ def _reduce_class(cls: type) -> Any:
     if _lookup(module, qualname) is cls:
         return NotImplemented  # by name, as pickle does
     extra = sorted(set(vars(cls)) - _CLASS_BOOKKEEPING)
+    if extra and not issubclass(cls, Actor):
+        return NotImplemented  # pickle's own rules (it sends type(None), say)
     if extra:
         msg = (
             f"class {module}.{qualname} cannot be imported by that name in another "
