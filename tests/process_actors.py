@@ -82,6 +82,11 @@ class Counter(ProcessActor):
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
 
+    def hold(self, entered: Any, gate: Any) -> None:
+        """Set `entered`, then wait for `gate` (events that cross processes)."""
+        entered.set()
+        gate.wait(60)
+
     def spin(self, n: int) -> int:
         total = 0
         for i in range(n):
@@ -145,3 +150,18 @@ class Doubler(limelight.Actor):
 
     def my_ref(self) -> limelight.ActorRef[Any]:
         return self.actor_ref
+
+
+def _slowly(seconds: float) -> str:
+    time.sleep(seconds)
+    return "slow"
+
+
+class SlowToUnpickle:
+    """Takes `seconds` to unpickle: holds up the reader of the receiving process."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _slowly, (self.seconds,)

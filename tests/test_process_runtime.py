@@ -35,9 +35,11 @@ from tests.process_actors import (
     Doubler,
     FailsInit,
     ForgetsSuper,
+    SlowToUnpickle,
     UnloadableError,
     Watcher,
 )
+from tests.runtimes import PROCESS
 
 TIMEOUT = 60.0
 """Generous: other test runs share this machine's two cores."""
@@ -201,6 +203,37 @@ def test_a_link_to_a_process_actor_works_both_ways() -> None:
     ending = linker.termination()
     other.tell("crash-later")
     assert ending.get(TIMEOUT).reason == "failure"
+
+
+def test_no_queued_message_is_handled_once_kill_has_returned() -> None:
+    limelight.process.configure(processes=1)
+    ref = Counter.start()
+    entered, gate = PROCESS.event_class(), PROCESS.event_class()
+    ref.proxy().hold(entered, gate)
+    queued = ref.proxy().increment()
+    assert entered.wait(TIMEOUT)
+    # The worker's reader is busy for a while: the kill waits behind it.
+    ref.tell(SlowToUnpickle(0.5))
+    assert ref.kill()
+    gate.set()  # (through another process: not behind the kill)
+    with pytest.raises(limelight.ActorDeadError):
+        queued.get(TIMEOUT)
+
+
+def test_a_kill_in_the_channels_reader_does_not_wait_for_the_reply() -> None:
+    limelight.process.configure(processes=1)
+    first, second = Counter.start(), Counter.start()
+    killed = threading.Event()
+
+    def kill_second(_terminated: object) -> None:
+        # Runs in the channel's reader, which would read the kill's reply.
+        if second.kill():
+            killed.set()
+
+    first.actor_stopped.add_termination_callback("test", kill_second)
+    first.stop(block=False)
+    assert killed.wait(TIMEOUT)
+    assert second.termination().get(TIMEOUT).reason == "killed"
 
 
 def test_stop_all_in_the_parent_stops_process_actors() -> None:

@@ -77,7 +77,7 @@ _START = 0  # (START, request id, urn, payload of (class, args, kwargs))
 _TELL = 1  # (TELL, urn, payload of message)
 _ASK = 2  # (ASK, urn, request id, payload of message)
 _REPLY = 3  # (REPLY, request id, ok, payload of value or exception)
-_KILL = 4  # (KILL, urn)
+_KILL = 4  # (KILL, urn, request id): replied to once the actor is killed
 _INTROSPECT = 5  # (INTROSPECT, urn, request id)
 _TERMINATED = 6  # (TERMINATED, urn, reason, payload of exception)
 _SUBSCRIBE = 7  # (SUBSCRIBE, urn): send TERMINATED for urn when it ends
@@ -242,8 +242,13 @@ def _lookup(module: str, qualname: str) -> Any:
     return obj
 
 
+def _reading_channel_or_none() -> Channel | None:
+    """The channel this thread reads, if it is a channel's reader."""
+    return getattr(_receiving, "channel", None)
+
+
 def _reading_channel() -> Channel:
-    channel: Channel | None = getattr(_receiving, "channel", None)
+    channel = _reading_channel_or_none()
     if channel is None:
         msg = "refs and futures can be unpickled only from a process actor's channel"
         raise TypeError(msg)
@@ -343,8 +348,15 @@ class RemoteRef(ActorRef[Any]):
         if not self.actor_stopped.set():
             return False
         ActorRegistry.unregister(self)
-        with contextlib.suppress(ActorDeadError):  # the process is gone: dead anyway
-            self._channel.send((_KILL, self.actor_urn))
+        channel = self._channel
+        killed: ProcessFuture[None] = ProcessFuture()
+        channel.request(lambda rid: (_KILL, self.actor_urn, rid), killed)
+        # As for a local actor, no queued message is handled once kill() has
+        # returned: wait until the other side has killed it. (Not in this
+        # channel's reader, which is the one that would read the reply.)
+        if _reading_channel_or_none() is not channel:
+            with contextlib.suppress(ActorDeadError):  # the process is gone
+                killed.get()
         return True
 
     def _introspect(self) -> dict[AttrPath, AttrInfo]:
@@ -610,10 +622,13 @@ class Channel:
         else:
             future.set_exception(value)
 
-    def _on_kill(self, urn: str) -> None:
+    def _on_kill(self, urn: str, rid: int) -> None:
         target = ActorRegistry.get_by_urn(urn)
         if target is not None:
             target.kill()
+        done: ProcessFuture[None] = ProcessFuture()
+        done.set(None)
+        self.reply(rid, done)
 
     def _on_introspect(self, urn: str, rid: int) -> None:
         target = ActorRegistry.get_by_urn(urn)
