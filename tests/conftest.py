@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -27,20 +26,19 @@ def runtime(request: pytest.FixtureRequest) -> Runtime:
     return param
 
 
-CONFORMANCE = Path(__file__).parent / "conformance"
-
-
 @pytest.fixture(autouse=True)
 def stop_all_actors(request: pytest.FixtureRequest) -> Iterator[None]:
     """Stop every actor a test left running, then check that none is left.
 
-    The conformance suite keeps the worker processes of limelight.process
-    running from one test to the next (starting workers for each test would
-    make it much slower); every other test starts with none.
+    The tests that run on each runtime (those with the `runtime` fixture,
+    such as the conformance suite) keep the worker processes of
+    limelight.process running from one test to the next: starting workers
+    for each test would make them much slower. Every other test starts with
+    no worker, and must leave none.
     """
     processes = sys.modules.get("limelight._runtimes.processes")
-    conformance = CONFORMANCE in request.path.parents
-    if processes is not None and not conformance:
+    warm_pool = "runtime" in request.fixturenames
+    if processes is not None and not warm_pool:
         processes.shutdown()
     yield
     limelight.ActorRegistry.stop_all(timeout=STOP_ALL_TIMEOUT)
@@ -49,7 +47,7 @@ def stop_all_actors(request: pytest.FixtureRequest) -> Iterator[None]:
     processes = sys.modules.get("limelight._runtimes.processes")
     if processes is None:
         return
-    if conformance:
+    if warm_pool:
         # The workers may stay, but no actor may be left in them.
         in_workers = processes.workers_snapshot(STOP_ALL_TIMEOUT)
         assert in_workers == [], f"actors left in worker processes: {in_workers}"
