@@ -27,15 +27,31 @@ def runtime(request: pytest.FixtureRequest) -> Runtime:
 
 
 @pytest.fixture(autouse=True)
-def stop_all_actors() -> Iterator[None]:
-    """Stop every actor a test left running, then check that none is left."""
+def stop_all_actors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Stop every actor a test left running, then check that none is left.
+
+    The tests that run on each runtime (those with the `runtime` fixture,
+    such as the conformance suite) keep the worker processes of
+    limelight.process running from one test to the next: starting workers
+    for each test would make them much slower. Every other test starts with
+    no worker, and must leave none.
+    """
+    processes = sys.modules.get("limelight._runtimes.processes")
+    warm_pool = "runtime" in request.fixturenames
+    if processes is not None and not warm_pool:
+        processes.shutdown()
     yield
     limelight.ActorRegistry.stop_all(timeout=STOP_ALL_TIMEOUT)
     left = limelight.ActorRegistry.get_all()
     assert left == [], f"actors still registered after stop_all(): {left}"
-    # Worker processes of limelight.process, if a test used it, must be gone.
     processes = sys.modules.get("limelight._runtimes.processes")
-    if processes is not None:
+    if processes is None:
+        return
+    if warm_pool:
+        # The workers may stay, but no actor may be left in them.
+        in_workers = processes.workers_snapshot(STOP_ALL_TIMEOUT)
+        assert in_workers == [], f"actors left in worker processes: {in_workers}"
+    else:
         running = processes.workers()
         assert running == [], (
             f"worker processes left running: {running}; "

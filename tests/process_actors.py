@@ -82,6 +82,11 @@ class Counter(ProcessActor):
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
 
+    def hold(self, entered: Any, gate: Any) -> None:
+        """Set `entered`, then wait for `gate` (events that cross processes)."""
+        entered.set()
+        gate.wait(60)
+
     def spin(self, n: int) -> int:
         total = 0
         for i in range(n):
@@ -132,3 +137,31 @@ class UnloadableError(Exception):
     def __init__(self, a: str, b: str) -> None:
         super().__init__(a)  # args are (a,): unpickling calls __init__(a) and fails
         self.b = b
+
+
+class Doubler(limelight.Actor):
+    """A behaviour: combined with ProcessActor at run time by the tests."""
+
+    def double(self, x: int) -> int:
+        return 2 * x
+
+    def my_class_id(self) -> int:
+        return id(type(self))
+
+    def my_ref(self) -> limelight.ActorRef[Any]:
+        return self.actor_ref
+
+
+def _slowly(seconds: float) -> str:
+    time.sleep(seconds)
+    return "slow"
+
+
+class SlowToUnpickle:
+    """Takes `seconds` to unpickle: holds up the reader of the receiving process."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _slowly, (self.seconds,)

@@ -14,11 +14,12 @@ behaviour runs on every runtime. To add a runtime, append a `Runtime` to
 from __future__ import annotations
 
 import importlib
-import sys
+import multiprocessing
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from multiprocessing.managers import ListProxy, SyncManager
 from typing import Any, Protocol, TypeVar, cast
 
 import limelight
@@ -94,14 +95,12 @@ class Runtime:
             "__qualname__": qualname,
             "__doc__": behaviour.__doc__,
         }
+        # (A class that only combines two importable classes: the process
+        # runtime rebuilds it in its workers.)
         made = cast(
             "type[A]",
             type(behaviour.__name__, (behaviour, self.actor_class), namespace),
         )
-        if "." not in qualname:
-            # A module-level behaviour: make the runtime class findable by its
-            # qualified name too, for runtimes that pickle actor classes.
-            setattr(sys.modules[behaviour.__module__], qualname, made)
         self._classes[behaviour] = made
         return made
 
@@ -249,3 +248,200 @@ EVENTLET = _eventlet_runtime()
 """eventlet's runtime, or None without eventlet: then its tests are skipped."""
 if EVENTLET is not None:  # pragma: no branch -- eventlet is installed for the tests
     RUNTIMES.append(EVENTLET)
+
+
+# -- Process actors ------------------------------------------------------------------
+
+
+class SharedList(ListProxy):  # type: ignore[type-arg]  # noqa: PLW1641 # pyright: ignore[reportMissingTypeArgument] -- (not subscriptable on 3.10; unhashable, as a list)
+    """A list kept by the manager process: actors in workers append to it.
+
+    Reading it in the test copies it (one round trip), so comparing it with a
+    list and showing it in an assertion work as for a plain list.
+    """
+
+    def _copy(self) -> list[Any]:
+        copy: list[Any] = self[:]  # pyright: ignore[reportUnknownVariableType] -- (untyped proxy)
+        return copy
+
+    def __eq__(self, other: object) -> bool:
+        return self._copy() == other
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._copy())
+
+    def __repr__(self) -> str:
+        return repr(self._copy())
+
+
+class _SharedState(SyncManager):
+    """The manager process that holds what tests share with process actors."""
+
+
+_SharedState.register("shared_list", list, SharedList)
+_shared_state: list[_SharedState] = []  # one, started on first use
+_shared_state_lock = threading.Lock()
+
+
+def _shared() -> _SharedState:
+    """The session's manager process, started on first use, ended at exit."""
+    with _shared_state_lock:
+        if not _shared_state:
+            from limelight._runtimes import processes  # noqa: PLC0415
+
+            method = processes.default_start_method()
+            manager = _SharedState(ctx=multiprocessing.get_context(method))
+            manager.start()
+            _shared_state.append(manager)
+        return _shared_state[0]
+
+
+def _process_event() -> Event:
+    """An event in the manager process: set or waited for in any process."""
+    return _shared().Event()
+
+
+def _process_list() -> list[Any]:
+    return cast("list[Any]", cast("Any", _shared()).shared_list())
+
+
+# Why conformance tests cannot apply to process actors (see docs/processes.md).
+_LOCAL_CLASS = (
+    "the behaviour is a class defined in the test function, which a worker "
+    "cannot import (refused with a TypeError that says so)"
+)
+_LOGS = "the actor logs in its worker process, where the test's log capture is not"
+_PER_PROCESS = (
+    "the registry, dead letters, limelight.observe and deadlock detection "
+    "see the actors of their own process: the actor's are in the worker"
+)
+_BASE_EXCEPTION = (
+    "a BaseException stops every actor of the worker it is raised in, not "
+    "those of the test's process"
+)
+_TRACEBACK = (
+    "a traceback is not pickled: the caller's exception cannot show the worker's frames"
+)
+_MAILBOX = (
+    "mailbox_capacity limits the worker's inbox: the parent's sends neither"
+    " block nor raise MailboxFull, and the parent cannot see that inbox"
+)
+_COPIES = (
+    "objects cross as pickled copies: the test's object, mock or future is "
+    "not the one the actor sees (a future sent to a worker is completed "
+    "from where it was sent, not set there)"
+)
+_TIMERS = (
+    "the test is handed the actor's Timer or the actor itself, which hold "
+    "locks and queues of the worker and cannot be pickled"
+)
+_REFS_IN_SHARED_LIST = (
+    "the actor records Terminated messages, which hold refs, in the test's "
+    "shared list: a multiprocessing manager's list, which pickles what it is "
+    "given outside any limelight channel, where refs cannot be pickled"
+)
+_STOPS_ITSELF = (
+    "races its second tell() (across a pipe) against the actor stopping "
+    "itself, and the parent's ref learns that the actor stopped only once its "
+    "on_stop() has run"
+)
+_THREADS = (
+    "counts the test process's threads, and the pool adds a reader thread "
+    "for each worker it starts"
+)
+_PROCESS_SKIPS: dict[str, str] = {
+    "test_a_child_crashing_a_thousand_times_under_load": _THREADS,
+    "test_concurrent_starts_stops_and_broadcasts_keep_the_registry_consistent": (
+        _LOCAL_CLASS
+    ),
+    "test_a_zero_block_timeout_refuses_at_once": _LOCAL_CLASS,
+    "test_bad_settings_made_later_fail_at_start": _LOCAL_CLASS,
+    "test_starting_and_stopping_actors_are_seen": _PER_PROCESS,
+    "test_the_senders_context_follows_asks_tells_and_proxy_calls": _LOCAL_CLASS,
+    "test_a_public_proxy_to_itself_is_skipped_with_a_warning": _LOGS,
+    "test_an_exception_in_a_deferred_call_is_a_crash": _LOGS,
+    "test_an_exception_in_ask_is_logged_at_info_only": _LOGS,
+    "test_an_exception_in_on_failure_is_logged_too": _LOGS,
+    "test_an_exception_in_on_start_is_logged_and_stops_the_actor": _LOGS,
+    "test_an_exception_in_on_stop_is_logged_and_the_actor_still_stops": _LOGS,
+    "test_an_exception_in_tell_is_logged_calls_on_failure_and_stops": _LOGS,
+    "test_default_on_receive_logs_a_warning_and_replies_none": _LOGS,
+    "test_a_propagated_message_that_is_dropped_is_a_dead_letter_as_sent": _PER_PROCESS,
+    "test_a_ring_of_three_gets_deadlock_error_and_goes_on": _PER_PROCESS,
+    "test_a_running_actor_is_described": _PER_PROCESS,
+    "test_a_stuck_actor_and_its_queued_messages_are_seen": _PER_PROCESS,
+    "test_deadlock_detection_sees_the_handler_in_a_propagated_context": _PER_PROCESS,
+    "test_init_runs_before_registration_and_on_start_after": _PER_PROCESS,
+    "test_messages_left_in_a_crashed_actor_s_inbox_are_dead_letters": _PER_PROCESS,
+    "test_the_actor_knows_its_urn_ref_and_name": _PER_PROCESS,
+    "test_two_actors_asking_each_other_both_get_deadlock_error": _PER_PROCESS,
+    "test_a_base_exception_in_a_hook_stops_every_actor": _BASE_EXCEPTION,
+    "test_a_base_exception_in_ask_stops_every_actor_and_fails_the_ask": _BASE_EXCEPTION,
+    "test_a_base_exception_in_tell_stops_every_actor": _BASE_EXCEPTION,
+    "test_an_exception_in_ask_goes_to_the_caller_with_its_traceback": _TRACEBACK,
+    "test_block_refuses_to_block_an_event_loop": _MAILBOX,
+    "test_block_times_out_with_mailbox_full": _MAILBOX,
+    "test_block_waits_for_room": _MAILBOX,
+    "test_block_wakes_waiting_senders_in_turn": _MAILBOX,
+    "test_broadcast_skips_a_full_mailbox": _MAILBOX,
+    "test_drop_newest_drops_the_new_message": _MAILBOX,
+    "test_drop_oldest_drops_the_oldest_queued_message": _MAILBOX,
+    "test_drop_oldest_never_drops_a_system_message": _MAILBOX,
+    "test_every_message_is_handled_or_dropped_under_concurrency": _MAILBOX,
+    "test_mailboxes_are_unbounded_by_default": _MAILBOX,
+    "test_raise_refuses_tells_and_asks_at_once": _MAILBOX,
+    "test_room_freed_under_system_messages_only_wakes_once_below_capacity": _MAILBOX,
+    "test_stopping_releases_blocked_senders_with_actor_dead_error": _MAILBOX,
+    "test_system_messages_bypass_capacity": _MAILBOX,
+    "test_a_mocked_method_is_called_through_the_proxy": _COPIES,
+    "test_await_a_future_set_by_an_actor": _COPIES,
+    "test_await_a_future_with_an_opaque_get_hook": _COPIES,
+    "test_await_a_join_of_a_computed_lazy_future_and_a_pending_one": _COPIES,
+    "test_await_derived_futures": _COPIES,
+    "test_await_raises_the_exception": _COPIES,
+    "test_get_wakes_up_when_an_actor_sets_the_value": _COPIES,
+    "test_messages_of_many_types_are_all_handled": _COPIES,
+    "test_set_exception_without_arguments_uses_the_exception_being_handled": _COPIES,
+    "test_a_crash_cancels_the_actor_s_timers": _TIMERS,
+    "test_a_stopped_actor_cannot_set_a_timer": _TIMERS,
+    "test_a_timer_can_stop_its_actor": _TIMERS,
+    "test_a_timer_cancelled_before_it_is_due_sends_nothing": _TIMERS,
+    "test_a_timer_message_can_be_a_proxy_call": _TIMERS,
+    "test_a_timer_says_what_it_is": _TIMERS,
+    "test_send_after_delivers_the_message_once_after_the_delay": _TIMERS,
+    "test_send_every_ticks_until_cancelled": _TIMERS,
+    "test_send_every_waits_initial_delay_first": _TIMERS,
+    "test_stopping_an_actor_cancels_its_timers_and_frees_it": _TIMERS,
+    "test_timers_can_be_set_and_cancelled_from_another_thread": _TIMERS,
+    "test_timers_of_many_actors_share_at_most_one_thread": _TIMERS,
+    "test_a_child_that_does_not_stop_in_time_is_killed": _REFS_IN_SHARED_LIST,
+    "test_a_watcher_is_told_how_the_watched_actor_ended": _REFS_IN_SHARED_LIST,
+    "test_an_actor_trapping_exits_receives_every_end": _REFS_IN_SHARED_LIST,
+    "test_an_old_ref_is_dead_and_queued_asks_fail": _REFS_IN_SHARED_LIST,
+    "test_many_watchers_are_all_told": _REFS_IN_SHARED_LIST,
+    "test_unlinked_actors_no_longer_share_their_fate": _REFS_IN_SHARED_LIST,
+    "test_watchers_are_told_before_stop_returns": _REFS_IN_SHARED_LIST,
+    "test_watching_an_ended_actor_tells_at_once": _REFS_IN_SHARED_LIST,
+    "test_watching_twice_tells_once": _REFS_IN_SHARED_LIST,
+    "test_an_actor_can_stop_itself_after_its_queued_messages": _STOPS_ITSELF,
+    "test_an_actor_can_use_a_private_proxy_to_itself": _COPIES,
+}
+
+
+def _process_runtime() -> Runtime:
+    import limelight.process  # noqa: PLC0415 -- imports multiprocessing
+
+    return Runtime(
+        name="process",
+        actor_class=limelight.process.ProcessActor,
+        future_class=limelight.process.ProcessFuture,
+        event_class=_process_event,
+        sleep=time.sleep,  # (in a worker, the actor has a thread of its own)
+        shared_list=_process_list,
+        skips=_PROCESS_SKIPS,
+    )
+
+
+PROCESS = _process_runtime()
+"""limelight.process: actors in a warm pool of worker processes (see conftest)."""
+RUNTIMES.append(PROCESS)

@@ -32,11 +32,14 @@ from limelight._runtimes import processes
 from tests.process_actors import (
     Counter,
     Dedicated,
+    Doubler,
     FailsInit,
     ForgetsSuper,
+    SlowToUnpickle,
     UnloadableError,
     Watcher,
 )
+from tests.runtimes import PROCESS
 
 TIMEOUT = 60.0
 """Generous: other test runs share this machine's two cores."""
@@ -202,6 +205,37 @@ def test_a_link_to_a_process_actor_works_both_ways() -> None:
     assert ending.get(TIMEOUT).reason == "failure"
 
 
+def test_no_queued_message_is_handled_once_kill_has_returned() -> None:
+    limelight.process.configure(processes=1)
+    ref = Counter.start()
+    entered, gate = PROCESS.event_class(), PROCESS.event_class()
+    ref.proxy().hold(entered, gate)
+    queued = ref.proxy().increment()
+    assert entered.wait(TIMEOUT)
+    # The worker's reader is busy for a while: the kill waits behind it.
+    ref.tell(SlowToUnpickle(0.5))
+    assert ref.kill()
+    gate.set()  # (through another process: not behind the kill)
+    with pytest.raises(limelight.ActorDeadError):
+        queued.get(TIMEOUT)
+
+
+def test_a_kill_in_the_channels_reader_does_not_wait_for_the_reply() -> None:
+    limelight.process.configure(processes=1)
+    first, second = Counter.start(), Counter.start()
+    killed = threading.Event()
+
+    def kill_second(_terminated: object) -> None:
+        # Runs in the channel's reader, which would read the kill's reply.
+        if second.kill():
+            killed.set()
+
+    first.actor_stopped.add_termination_callback("test", kill_second)
+    first.stop(block=False)
+    assert killed.wait(TIMEOUT)
+    assert second.termination().get(TIMEOUT).reason == "killed"
+
+
 def test_stop_all_in_the_parent_stops_process_actors() -> None:
     refs = [Counter.start() for _ in range(3)]
     assert limelight.ActorRegistry.stop_all(timeout=TIMEOUT) == [True] * 3
@@ -231,6 +265,40 @@ def test_a_failing_start_of_a_dedicated_actor_retires_its_worker() -> None:
 
 
 # -- Pickling: refused at the point of sending ------------------------------------
+
+
+def test_a_class_made_at_run_time_of_importable_classes_is_made_in_the_worker() -> None:
+    limelight.process.configure(processes=1)
+    # What a decorator or a factory does: no body, so it is the combination.
+    made: Any = type("Doubler", (Doubler, limelight.process.ProcessActor), {})
+    # Its module and name find the behaviour imported here, not this class.
+    assert (made.__module__, made.__qualname__) == (__name__, "Doubler")
+    first, second = made.start(), made.start()
+    assert first.proxy().double(21).get(TIMEOUT) == 42
+    # Made once in the worker: both actors are of the same class there.
+    ids = {ref.proxy().my_class_id().get(TIMEOUT) for ref in (first, second)}
+    assert len(ids) == 1
+    # A ref coming back names the class made here, not limelight.Actor.
+    assert first.proxy().my_ref().get(TIMEOUT).actor_class is made
+
+
+def test_a_class_that_a_worker_cannot_import_is_refused_with_what_to_do() -> None:
+    class Local(limelight.process.ProcessActor):
+        def work(self) -> int:
+            return 1
+
+    with pytest.raises(TypeError, match=r"define it at the top level of a module"):
+        Local.start()
+    with pytest.raises(TypeError, match=r"this one defines work"):
+        Local.start()
+    assert limelight.process.workers() == []  # refused before any worker starts
+
+
+def test_classes_that_pickle_sends_by_its_own_rules_still_cross() -> None:
+    ref = Counter.start()
+    # Not found by their names (builtins.NoneType is not there), yet pickled.
+    assert ref.ask(type(None), timeout=TIMEOUT) is type(None)
+    assert ref.ask(type(...), timeout=TIMEOUT) is type(...)
 
 
 def test_an_unpicklable_message_is_refused_when_sent() -> None:

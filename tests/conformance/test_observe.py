@@ -91,32 +91,36 @@ def test_a_stuck_actor_and_its_queued_messages_are_seen(runtime: Runtime) -> Non
     assert (idle.mailbox, idle.handling_for) == (0, None)
 
 
+class SlowStartAndStop(limelight.Actor):
+    """Sets `entered` and waits for `gate` in ``on_start()``; the same with
+    `stop_entered` and `stop_gate` in ``on_stop()``."""
+
+    def __init__(
+        self, entered: Event, gate: Event, stop_entered: Event, stop_gate: Event
+    ) -> None:
+        super().__init__()
+        self.entered, self.gate = entered, gate
+        self.stop_entered, self.stop_gate = stop_entered, stop_gate
+
+    def on_start(self) -> None:
+        self.entered.set()
+        self.gate.wait(TIMEOUT)
+
+    def on_stop(self) -> None:
+        self.stop_entered.set()
+        self.stop_gate.wait(TIMEOUT)
+
+
 def test_starting_and_stopping_actors_are_seen(runtime: Runtime) -> None:
-    class SlowStart(limelight.Actor):
-        def __init__(self, entered: Event, gate: Event) -> None:
-            super().__init__()
-            self.entered = entered
-            self.gate = gate
-
-        def on_start(self) -> None:
-            self.entered.set()
-            self.gate.wait(TIMEOUT)
-
-        def on_stop(self) -> None:
-            self.entered.set()
-            self.gate.wait(TIMEOUT)
-
     entered, gate = runtime.event_class(), runtime.event_class()
-    ref = runtime.actor(SlowStart).start(entered, gate)
+    entered2, gate2 = runtime.event_class(), runtime.event_class()
+    ref = runtime.actor(SlowStartAndStop).start(entered, gate, entered2, gate2)
     assert entered.wait(TIMEOUT)
     assert wait_for_info(ref, lambda info: True).state == "starting"
     gate.set()
     wait_for_info(ref, lambda info: info.state == "running")
 
-    entered2, gate2 = runtime.event_class(), runtime.event_class()
-    actor = ref._actor_weakref()
-    assert isinstance(actor, SlowStart)
-    actor.entered, actor.gate = entered2, gate2
+    assert not entered2.is_set()
     stopped = ref.stop(block=False)
     assert entered2.wait(TIMEOUT)
 

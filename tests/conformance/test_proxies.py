@@ -134,21 +134,27 @@ def test_an_exception_from_a_method_is_raised_by_get_and_the_actor_lives_on(
     assert proxy.deposit(1).get(TIMEOUT) == 1
 
 
+class Watched(limelight.Actor):
+    """Its `level` property records each value set in a list shared with the test."""
+
+    def __init__(self, log: list[int]) -> None:
+        super().__init__()
+        self.log = log
+
+    @property
+    def level(self) -> int:
+        return len(self.log)
+
+    @level.setter
+    def level(self, value: int) -> None:
+        self.log.append(value)
+
+
 def test_setting_an_attribute_waits_until_the_actor_has_set_it(
     runtime: Runtime,
 ) -> None:
     log = runtime.shared_list()
-
-    class Watched(limelight.Actor):
-        @property
-        def level(self) -> int:
-            return len(log)
-
-        @level.setter
-        def level(self, value: int) -> None:
-            log.append(value)
-
-    ref = runtime.actor(Watched).start()
+    ref = runtime.actor(Watched).start(log)
     writer, reader = ref.proxy(), ref.proxy()
 
     writer.level = 7

@@ -76,15 +76,21 @@ def test_ref_exposes_the_actor_class_urn_and_stopped_event(runtime: Runtime) -> 
     assert ref.actor_stopped.wait(TIMEOUT)
 
 
+class Collector(limelight.Actor):
+    """Appends each message to a list shared with the test."""
+
+    def __init__(self, log: list[object]) -> None:
+        super().__init__()
+        self.log = log
+
+    def on_receive(self, message: object) -> object:
+        self.log.append(message)
+        return "ignored reply"
+
+
 def test_tell_returns_none_and_delivers(runtime: Runtime) -> None:
     log = runtime.shared_list()
-
-    class Collector(limelight.Actor):
-        def on_receive(self, message: object) -> object:
-            log.append(message)
-            return "ignored reply"
-
-    ref = runtime.actor(Collector).start()
+    ref = runtime.actor(Collector).start(log)
 
     ref.tell("told")  # a tell has no reply to look at
     ref.ask("asked", timeout=TIMEOUT)

@@ -113,11 +113,12 @@ def test_termination_comes_after_on_stop_and_before_stop_returns(
     assert log == ["on_start", "on_stop", "terminated"]
 
 
-def test_a_failing_on_start_ends_the_actor_with_a_failure(runtime: Runtime) -> None:
-    class FailsToStart(limelight.Actor):
-        def on_start(self) -> None:
-            raise ValueError("no start")
+class FailsToStart(limelight.Actor):
+    def on_start(self) -> None:
+        raise ValueError("no start")
 
+
+def test_a_failing_on_start_ends_the_actor_with_a_failure(runtime: Runtime) -> None:
     ref = runtime.actor(FailsToStart).start()
     terminated = ref.termination().get(TIMEOUT)
     assert terminated.reason == "failure"

@@ -354,20 +354,35 @@ class Actor:
         Raises:
             RuntimeError: if ``__init__()`` did not call ``super().__init__()``.
         """
-        actor = cls(*args, **kwargs)
-        if getattr(actor, "_actor_ref", None) is None:
+        return cls(*args, **kwargs)._register_and_run()
+
+    def _register_and_run(self, urn: str | None = None) -> ActorRef[Self]:
+        """Register this actor, just made, and start its loop; return its ref.
+
+        The steps of [`start()`][limelight.Actor.start] after ``__init__()``,
+        in one place for every way an actor is started. `urn` replaces the
+        one ``__init__()`` gave the actor: an actor started for another
+        process keeps the URN its ref there already has.
+
+        Raises:
+            RuntimeError: if ``__init__()`` did not call ``super().__init__()``.
+        """
+        ref: ActorRef[Self] | None = getattr(self, "_actor_ref", None)
+        if ref is None:
             msg = (
-                f"{cls.__name__}.__init__() did not call super().__init__(); "
+                f"{type(self).__name__}.__init__() did not call super().__init__(); "
                 "add `super().__init__()` at the start of it"
             )
             raise RuntimeError(msg)
-        runtime = actor._runtime
+        if urn is not None:
+            self.actor_urn = ref.actor_urn = urn
+        runtime = self._runtime
         assert runtime is not None  # checked in __init__()
-        _observe.started(actor)
-        ActorRegistry.register(actor._actor_ref)
-        logger.debug("Starting %s", actor)
-        runtime.start(actor)
-        return actor._actor_ref
+        _observe.started(self)
+        ActorRegistry.register(ref)
+        logger.debug("Starting %s", self)
+        runtime.start(self)
+        return ref
 
     def stop(self) -> None:
         """Stop the actor once the messages already in its inbox are handled.

@@ -47,7 +47,6 @@ from limelight._core._ref import ActorRef
 from limelight._core._registry import ActorRegistry
 from limelight._core._runtime import mark_service_thread
 from limelight._core._stopped import StoppedEvent
-from limelight._runtimes.threads import RUNTIME as THREADS
 from limelight._runtimes.threads import ThreadingActor
 from limelight.messages import Terminated
 
@@ -82,7 +81,7 @@ _START = 0  # (START, request id, urn, payload of (class, args, kwargs))
 _TELL = 1  # (TELL, urn, payload of message)
 _ASK = 2  # (ASK, urn, request id, payload of message)
 _REPLY = 3  # (REPLY, request id, ok, payload of value or exception)
-_KILL = 4  # (KILL, urn)
+_KILL = 4  # (KILL, urn, request id): replied to once the actor is killed
 _INTROSPECT = 5  # (INTROSPECT, urn, request id)
 _TERMINATED = 6  # (TERMINATED, urn, reason, payload of exception)
 _SUBSCRIBE = 7  # (SUBSCRIBE, urn): send TERMINATED for urn when it ends
@@ -196,6 +195,8 @@ class _Pickler(pickle.Pickler):
         if isinstance(obj, Future):
             future: Future[Any] = obj  # pyright: ignore[reportUnknownVariableType] -- (mypy: Any)
             return _rebuild_future, (self.channel.export_future(future),)
+        if isinstance(obj, type):
+            return _reduce_class(obj)
         return NotImplemented
 
 
@@ -229,8 +230,90 @@ def _rebuild_future(export_id: int) -> ProcessFuture[Any]:
     return _reading_channel().import_future(export_id)
 
 
+# -- Classes made at run time ---------------------------------------------------
+#
+# Pickle sends a class by its module and qualified name, and the other
+# process imports it. A class made at run time, such as
+# ``type("Echo", (Echo, ProcessActor), {})`` in a factory or a decorator,
+# cannot be found that way. If it only combines classes that can be found
+# (its body adds nothing), it is sent as that combination instead, and the
+# other process makes the same combination once and reuses it.
+
+# What every class has in its own namespace, whatever its body: a class that
+# holds nothing else is the combination of its bases.
+_CLASS_BOOKKEEPING = frozenset(
+    {
+        "__module__",
+        "__qualname__",
+        "__doc__",
+        "__dict__",
+        "__weakref__",
+        "__slotnames__",  # (copyreg's cache)
+        "__firstlineno__",  # (a class statement, Python 3.13+)
+        "__static_attributes__",  # (a class statement, Python 3.13+)
+        "_next_init",  # (Actor.__init_subclass__(), for every actor class)
+    }
+)
+
+# The combinations made here, by (module, qualname, bases), so that each is
+# made once; and the latest by (module, qualname), so that refs find them.
+_combinations: dict[tuple[str, str, tuple[type, ...]], type] = {}
+_combinations_by_name: dict[tuple[str, str], type] = {}
+_combinations_lock = threading.Lock()
+
+
+def _reduce_class(cls: type) -> Any:
+    """Send `cls` by name if it can be found so, else as a combination, else refuse."""
+    module, qualname = cls.__module__, cls.__qualname__
+    if _lookup(module, qualname) is cls:
+        return NotImplemented  # by name, as pickle does
+    extra = sorted(set(vars(cls)) - _CLASS_BOOKKEEPING)
+    if extra and not issubclass(cls, Actor):
+        return NotImplemented  # pickle's own rules (it sends type(None), say)
+    if extra:
+        msg = (
+            f"class {module}.{qualname} cannot be imported by that name in another "
+            "process: define it at the top level of a module (not in a function, "
+            "nor in the __main__ of a script started with 'spawn'); a class made "
+            "at run time can cross only if its body is empty, as in "
+            "type(name, (Behaviour, ProcessActor), {}) "
+            f"(this one defines {', '.join(extra)})"
+        )
+        raise pickle.PicklingError(msg)
+    with _combinations_lock:
+        _combinations_by_name[module, qualname] = cls
+    return _combine, (cls.__name__, module, qualname, cls.__bases__, cls.__doc__)
+
+
+def _combine(
+    name: str, module: str, qualname: str, bases: tuple[type, ...], doc: str | None
+) -> type:
+    """The class that combines `bases`, named so, made once in this process."""
+    key = (module, qualname, bases)
+    with _combinations_lock:
+        cls = _combinations.get(key)
+        if cls is None:
+            namespace = {"__module__": module, "__qualname__": qualname, "__doc__": doc}
+            cls = _combinations[key] = type(name, bases, namespace)
+        _combinations_by_name[module, qualname] = cls
+        return cls
+
+
+def _lookup(module: str, qualname: str) -> Any:
+    """What `qualname` names in module `module` if it is imported here, else None."""
+    obj: Any = sys.modules.get(module)
+    for name in qualname.split("."):
+        obj = getattr(obj, name, None)
+    return obj
+
+
+def _reading_channel_or_none() -> Channel | None:
+    """The channel this thread reads, if it is a channel's reader."""
+    return getattr(_receiving, "channel", None)
+
+
 def _reading_channel() -> Channel:
-    channel: Channel | None = getattr(_receiving, "channel", None)
+    channel = _reading_channel_or_none()
     if channel is None:
         msg = "refs and futures can be unpickled only from a process actor's channel"
         raise TypeError(msg)
@@ -240,12 +323,11 @@ def _reading_channel() -> Channel:
 def _find_class(module: str, qualname: str) -> type[Actor]:
     """The class named so if its module is imported here, else ``Actor``.
 
-    Only a reader thread calls this: it must not import modules (their
+    A combination made at run time (see `_combine`) is found by its name
+    too. Only a reader thread calls this: it must not import modules (their
     import could run anything), so a class that is not at hand is not used.
     """
-    obj: Any = sys.modules.get(module)
-    for name in qualname.split("."):
-        obj = getattr(obj, name, None)
+    obj = _combinations_by_name.get((module, qualname)) or _lookup(module, qualname)
     return obj if isinstance(obj, type) and issubclass(obj, Actor) else Actor
 
 
@@ -331,8 +413,15 @@ class RemoteRef(ActorRef[Any]):
         if not self.actor_stopped.set():
             return False
         ActorRegistry.unregister(self)
-        with contextlib.suppress(ActorDeadError):  # the process is gone: dead anyway
-            self._channel.send((_KILL, self.actor_urn))
+        channel = self._channel
+        killed: ProcessFuture[None] = ProcessFuture()
+        channel.request(lambda rid: (_KILL, self.actor_urn, rid), killed)
+        # As for a local actor, no queued message is handled once kill() has
+        # returned: wait until the other side has killed it. (Not in this
+        # channel's reader, which is the one that would read the reply.)
+        if _reading_channel_or_none() is not channel:
+            with contextlib.suppress(ActorDeadError):  # the process is gone
+                killed.get()
         return True
 
     def _introspect(self) -> dict[AttrPath, AttrInfo]:
@@ -726,10 +815,13 @@ class Channel:
         else:
             future.set_exception(value)
 
-    def _on_kill(self, urn: str) -> None:
+    def _on_kill(self, urn: str, rid: int) -> None:
         target = ActorRegistry.get_by_urn(urn)
         if target is not None:
             target.kill()
+        done: ProcessFuture[None] = ProcessFuture()
+        done.set(None)
+        self.reply(rid, done)
 
     def _on_introspect(self, urn: str, rid: int) -> None:
         target = ActorRegistry.get_by_urn(urn)
@@ -762,9 +854,14 @@ class Channel:
         if target is None:
             self._send_terminated(urn, None)
         else:
-            target.actor_stopped.add_termination_callback(
-                ("process", id(self)), functools.partial(self._send_terminated, urn)
-            )
+            self.report_end(target)
+
+    def report_end(self, ref: ActorRef[Any]) -> None:
+        """Tell the other side when `ref`'s actor ends (at once if it has)."""
+        ref.actor_stopped.add_termination_callback(
+            ("process", id(self)),
+            functools.partial(self._send_terminated, ref.actor_urn),
+        )
 
     def _send_terminated(self, urn: str, terminated: Terminated | None) -> None:
         if terminated is None:
@@ -818,21 +915,11 @@ def _start_here(
     urn: str,
     channel: Channel,
 ) -> None:
-    """Start an actor in this (worker) process, as ``Actor.start()`` would."""
-    actor = actor_class(*args, **kwargs)
-    ref = getattr(actor, "_actor_ref", None)
-    if ref is None:
-        msg = (
-            f"{actor_class.__name__}.__init__() did not call super().__init__(); "
-            "add `super().__init__()` at the start of it"
-        )
-        raise RuntimeError(msg)
-    # The parent named the actor already: its ref there carries this urn.
-    actor.actor_urn = ref.actor_urn = urn
-    _observe.started(actor)
-    ActorRegistry.register(ref)
-    channel._on_subscribe(urn)
-    THREADS.start(actor)
+    """Start an actor in this (worker) process, as ``Actor.start()`` would.
+
+    The parent named the actor already: its ref there carries `urn`.
+    """
+    channel.report_end(actor_class(*args, **kwargs)._register_and_run(urn))
 
 
 # -- The worker process --------------------------------------------------------
