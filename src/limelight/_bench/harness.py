@@ -230,15 +230,20 @@ def discover_workloads(
     """Import every ``*_workloads`` module of `package` and collect their workloads.
 
     Each such module defines ``workloads() -> list[Workload]``. Modules are
-    taken in name order, workloads in the order each module lists them.
+    taken in name order, workloads in the order each module lists them;
+    except that a module with ``STARTS_PROCESSES = True`` comes after all
+    those without: the processes its rows leave running (a worker pool, a
+    Ray cluster with its busy daemons) would otherwise weigh on the
+    in-process rows measured after them.
     """
-    found: list[Workload] = []
     module_path = importlib.import_module(package).__path__
-    for info in sorted(pkgutil.iter_modules(module_path), key=lambda m: m.name):
-        if info.name.endswith("_workloads"):
-            module = importlib.import_module(f"{package}.{info.name}")
-            found.extend(module.workloads())
-    return found
+    modules = [
+        importlib.import_module(f"{package}.{info.name}")
+        for info in sorted(pkgutil.iter_modules(module_path), key=lambda m: m.name)
+        if info.name.endswith("_workloads")
+    ]
+    modules.sort(key=lambda module: getattr(module, "STARTS_PROCESSES", False))
+    return [workload for module in modules for workload in module.workloads()]
 
 
 def select(workloads: Iterable[Workload], filters: Sequence[str]) -> list[Workload]:

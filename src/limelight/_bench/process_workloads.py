@@ -34,6 +34,9 @@ __all__ = [
 
 RUNTIME_NAME = "process"
 
+STARTS_PROCESSES = True
+"""Its rows leave worker processes running: they run after the in-process rows."""
+
 
 class Echo(ProcessActor):
     """Replies with the message; says how big its worker process is."""

@@ -41,6 +41,9 @@ NOTE = (
     "both columns of the proxy row call an actor in another process"
 )
 
+STARTS_PROCESSES = True
+"""Its rows leave a Ray cluster running: they run after the in-process rows."""
+
 
 class Echo(RayActor):
     """Replies with what it is given; in a Ray actor of its own."""

@@ -34,7 +34,6 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
 
-from limelight._core import _observe
 from limelight._core._actor import Actor, new_actor_urn
 from limelight._core._exceptions import ActorDeadError, Timeout
 from limelight._core._future import _PENDING, SettableFuture
@@ -42,7 +41,6 @@ from limelight._core._ref import ActorRef
 from limelight._core._registry import ActorRegistry
 from limelight._core._runtime import mark_service_thread
 from limelight._core._stopped import StoppedEvent
-from limelight._runtimes.threads import RUNTIME as THREADS
 from limelight._runtimes.threads import ThreadingActor
 from limelight.messages import Terminated, _ActorStop
 
@@ -190,23 +188,12 @@ class _HostBase:
         kwargs: dict[str, Any],
         urn: str,
     ) -> None:
-        actor = actor_class(*args, **kwargs)
-        ref: ActorRef[Any] | None = getattr(actor, "_actor_ref", None)
-        if ref is None:
-            msg = (
-                f"{actor_class.__name__}.__init__() did not call super().__init__(); "
-                "add `super().__init__()` at the start of it"
-            )
-            raise RuntimeError(msg)
-        # The caller named the actor already: its ref there carries this urn.
-        actor.actor_urn = ref.actor_urn = urn
+        # (The caller named the actor already: its ref there carries this urn.)
+        ref = actor_class(*args, **kwargs)._register_and_run(urn)
         self.actors[urn] = ref
         ref.actor_stopped.add_termination_callback(
             ("ray", "host"), lambda terminated: self._forget(urn, terminated)
         )
-        _observe.started(actor)
-        ActorRegistry.register(ref)
-        THREADS.start(actor)
 
     def _forget(self, urn: str, terminated: Terminated) -> None:
         self.actors.pop(urn, None)
