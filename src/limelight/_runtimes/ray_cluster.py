@@ -176,24 +176,15 @@ class _HostBase:
         urn: str,
     ) -> BaseException | None:
         try:
-            self._start(actor_class, args, kwargs, urn)
+            # (The caller named the actor already: its ref there has this urn.)
+            ref = actor_class(*args, **kwargs)._register_and_run(urn)
         except Exception as exc:  # noqa: BLE001 -- __init__() may raise anything
             return _picklable(exc)
-        return None
-
-    def _start(
-        self,
-        actor_class: type[Actor],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        urn: str,
-    ) -> None:
-        # (The caller named the actor already: its ref there carries this urn.)
-        ref = actor_class(*args, **kwargs)._register_and_run(urn)
         self.actors[urn] = ref
         ref.actor_stopped.add_termination_callback(
             ("ray", "host"), lambda terminated: self._forget(urn, terminated)
         )
+        return None
 
     def _forget(self, urn: str, terminated: Terminated) -> None:
         self.actors.pop(urn, None)
