@@ -411,6 +411,78 @@ def test_the_host_runs_actors_and_answers_for_them(
     assert asyncio.run(after()) == ((False, "normal", None), ("normal", None))
 
 
+def test_a_pooled_host_lets_each_ref_s_messages_in_in_the_order_sent(
+    host: ray_cluster.RayHost,
+) -> None:
+    # Ray may start an async actor's calls in any order, even one caller's:
+    # here the ask and the stop arrive before the tells sent ahead of them.
+    urn = "urn:test:in-order"
+
+    async def main() -> Any:
+        assert await host.start(HostedCounter, (), {}, urn) is None
+        stop = asyncio.ensure_future(host.stop(urn, "ref-a", 4))
+        asked = asyncio.ensure_future(host.ask(urn, 0, "ref-a", 3))
+        await host.tell(urn, 100, "ref-b", 0)  # another ref: its own numbers
+        later = asyncio.ensure_future(host.tell(urn, 10, "ref-a", 2))
+        await asyncio.sleep(0)
+        assert not asked.done()
+        await host.tell(urn, 1, "ref-a", 0)
+        await host.tell(urn, 5, "ref-a", 1)
+        await later
+        return await asked, await stop
+
+    assert asyncio.run(main()) == (116, (True, "normal", None))
+    assert host.turns._next == {}
+    assert host.turns._waiting == {}
+
+
+def test_messages_waiting_their_turn_are_let_in_when_the_actor_ends(
+    host: ray_cluster.RayHost, caplog: pytest.LogCaptureFixture
+) -> None:
+    urn = "urn:test:ends-with-waiters"
+
+    async def main() -> Any:
+        assert await host.start(HostedCounter, (), {}, urn) is None
+        asked = asyncio.ensure_future(host.ask(urn, 1, "ref-a", 1))
+        stopped = asyncio.ensure_future(host.stop(urn, "ref-a", 2))
+        told = asyncio.ensure_future(host.tell(urn, 1, "ref-a", 3))
+        await asyncio.sleep(0)
+        await host.kill(urn)  # (kills skip the queue): message 0 never comes
+        await host.wait_terminated(urn)
+        await told
+        return await asked, await stopped, told.done()
+
+    failed, stopped, told = asyncio.run(main())
+
+    assert isinstance(failed, ray_cluster.Failure)
+    assert isinstance(failed.exception, limelight.ActorDeadError)
+    assert stopped == (False, "normal", None)
+    assert told
+    assert f"Dropped a message to {urn}" in caplog.text
+
+
+def test_a_ref_numbers_what_it_sends_and_skips_no_number_on_a_refused_message() -> None:
+    calls: list[tuple[Any, ...]] = []
+
+    class Method:
+        def remote(self, *args: Any) -> None:
+            pickle.dumps(args)  # as Ray would: an unpicklable message is refused
+            calls.append(args)
+
+    class Host:
+        tell = ask = stop = Method()
+
+    ref = RayRef(Host(), "urn:test:numbered", HostedCounter)
+    ref._forward((1, None))
+    with pytest.raises(TypeError, match="message"):
+        ref._forward((threading.Lock(), None))
+    ref._forward((2, None))
+
+    assert [call[-1] for call in calls] == [0, 1]
+    assert {call[-2] for call in calls} == {ref._sender}
+    assert RayRef(Host(), "urn:test:numbered", HostedCounter)._sender != ref._sender
+
+
 def test_the_host_reports_a_kill_and_refuses_a_bad_class(
     host: ray_cluster.RayHost,
 ) -> None:

@@ -24,12 +24,14 @@ first needed, so that tests can exercise it in-process too.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
 import pickle
 import queue
 import threading
+import uuid
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
@@ -212,6 +214,50 @@ class _HostBase:
             ref.kill()
 
 
+class _Turns:
+    """Each caller's messages to an actor, let in one at a time, in the order sent.
+
+    Ray starts an *async* actor's calls in no guaranteed order, even those
+    of one caller. So every ref numbers what it sends to an actor (its
+    *sender* id and a sequence number, from 0), and a pooled host lets each
+    call put its message into the actor's inbox only when all those sent
+    before it by the same ref have. Used in the host's event loop only.
+    """
+
+    __slots__ = ("_next", "_waiting")
+
+    def __init__(self) -> None:
+        # By urn, by sender: the sequence number whose turn it is.
+        self._next: dict[str, dict[str, int]] = {}
+        # By urn: the calls waiting for their turn, by (sender, number).
+        self._waiting: dict[str, dict[tuple[str, int], asyncio.Future[None]]] = {}
+
+    async def wait(self, urn: str, sender: str | None, seq: int) -> None:
+        """Return when it is the turn of message `seq` from `sender` to `urn`."""
+        if sender is None or self._next.get(urn, {}).get(sender, 0) == seq:
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(urn, {})[sender, seq] = turn
+        await turn
+
+    def done(self, urn: str, sender: str | None, seq: int) -> None:
+        """Message `seq` from `sender` is in the inbox: let the next one in."""
+        if sender is None:
+            return
+        self._next.setdefault(urn, {})[sender] = seq + 1
+        waiting = self._waiting.get(urn)
+        if waiting:
+            turn = waiting.pop((sender, seq + 1), None)
+            if turn is not None:
+                turn.set_result(None)
+
+    def forget(self, urn: str) -> None:
+        """The actor has ended: let everyone waiting in (to find it gone)."""
+        self._next.pop(urn, None)
+        for turn in self._waiting.pop(urn, {}).values():
+            turn.set_result(None)
+
+
 class RayHost(_HostBase):
     """The host of pooled actors: a Ray async actor, which waits for many at once.
 
@@ -238,11 +284,25 @@ class RayHost(_HostBase):
         """The urn and class of the actor of a dedicated host (for lookups)."""
         return self._describe()
 
-    async def tell(self, urn: str, message: Any) -> None:
-        """Put `message` into the actor's inbox."""
-        self._tell(urn, message)
+    def __init__(self) -> None:
+        super().__init__()
+        self.turns = _Turns()
 
-    async def ask(self, urn: str, message: Any) -> Any:
+    def _forget(self, urn: str, terminated: Terminated) -> None:
+        super()._forget(urn, terminated)
+        self.turns.forget(urn)
+
+    async def tell(
+        self, urn: str, message: Any, sender: str | None = None, seq: int = 0
+    ) -> None:
+        """Put `message` into the actor's inbox, in its turn (see `_Turns`)."""
+        await self.turns.wait(urn, sender, seq)
+        self._tell(urn, message)
+        self.turns.done(urn, sender, seq)
+
+    async def ask(
+        self, urn: str, message: Any, sender: str | None = None, seq: int = 0
+    ) -> Any:
         """Ask the actor; return the reply, or the exception as a `Failure`.
 
         The exception is returned, not raised, so that the caller raises the
@@ -250,18 +310,28 @@ class RayHost(_HostBase):
         returned as it is: Ray sends plain values, such as numbers, cheaper
         than a tuple around them.)
         """
+        await self.turns.wait(urn, sender, seq)
         try:
-            value = await self._target(urn).ask(message, block=False)
+            try:
+                reply = self._target(urn).ask(message, block=False)
+            finally:
+                self.turns.done(urn, sender, seq)
+            value = await reply
         except Exception as exc:  # noqa: BLE001 -- the asker gets it
             return Failure(_picklable(exc))
         return value
 
-    async def stop(self, urn: str) -> tuple[bool, ExitReason, BaseException | None]:
+    async def stop(
+        self, urn: str, sender: str | None = None, seq: int = 0
+    ) -> tuple[bool, ExitReason, BaseException | None]:
         """Stop the actor; once it has ended, say whether this call stopped it."""
+        await self.turns.wait(urn, sender, seq)
         try:
             ref = self._target(urn)
         except ActorDeadError:
             return False, "normal", None
+        finally:
+            self.turns.done(urn, sender, seq)
         stopped_by_us = await ref.stop(block=False)
         reason, exception = await self.wait_terminated(urn, ref)
         return stopped_by_us, reason, exception
@@ -314,11 +384,18 @@ class RayThreadHost(_HostBase):
         """The urn and class of the actor (for lookups)."""
         return self._describe()
 
-    def tell(self, urn: str, message: Any) -> None:
+    # (The numbers with which refs send tells, asks and stops are not needed
+    # here: Ray runs a single-threaded actor's calls of one caller in order.)
+
+    def tell(
+        self, urn: str, message: Any, _sender: str | None = None, _seq: int = 0
+    ) -> None:
         """Put `message` into the actor's inbox."""
         self._tell(urn, message)
 
-    def ask(self, urn: str, message: Any) -> Any:
+    def ask(
+        self, urn: str, message: Any, _sender: str | None = None, _seq: int = 0
+    ) -> Any:
         """Ask the actor and wait; return the reply, or the exception as a `Failure`."""
         try:
             value = self._target(urn).ask(message)
@@ -326,7 +403,9 @@ class RayThreadHost(_HostBase):
             return Failure(_picklable(exc))
         return value
 
-    def stop(self, urn: str) -> tuple[bool, ExitReason, BaseException | None]:
+    def stop(
+        self, urn: str, _sender: str | None = None, _seq: int = 0
+    ) -> tuple[bool, ExitReason, BaseException | None]:
         """Stop the actor; once it has ended, say whether this call stopped it."""
         try:
             ref = self._target(urn)
@@ -445,7 +524,7 @@ class RayRef(ActorRef[Any]):
     other Ray actors, where it reaches the same actor.
     """
 
-    __slots__ = ("_host", "_on_end")
+    __slots__ = ("_host", "_on_end", "_sender", "_sending", "_sent")
 
     def __init__(self, host: Any, urn: str, actor_class: type[Any]) -> None:
         # (ActorRef.__init__() reads a local actor; there is none here.)
@@ -458,6 +537,12 @@ class RayRef(ActorRef[Any]):
         self._actor_weakref = _NO_ACTOR
         self._host = host
         self._on_end: Callable[[], None] | None = None
+        # What this ref sends is numbered, so that a pooled host lets it in
+        # in the order sent (see _Turns); each ref, or copy of one, has its
+        # own numbers. A number is taken only once its call is made.
+        self._sender = uuid.uuid4().hex
+        self._sent = 0
+        self._sending = threading.Lock()
 
     def __reduce__(self) -> tuple[Any, ...]:
         ended = self.actor_stopped.terminated
@@ -473,14 +558,13 @@ class RayRef(ActorRef[Any]):
         message, reply_to = envelope
         host = self._host
         if reply_to is None:
-            _call(host.tell, self.actor_urn, message, what=f"message {message!r}")
+            self._send(host.tell, message, what=f"message {message!r}")
             return
         try:
             if isinstance(message, _ActorStop):
-                reply = _call(host.stop, self.actor_urn, what="a stop request")
+                reply = self._send(host.stop, what="a stop request")
             else:
-                what = f"message {message!r}"
-                reply = _call(host.ask, self.actor_urn, message, what=what)
+                reply = self._send(host.ask, message, what=f"message {message!r}")
         except TypeError as exc:
             reply_to.set_exception(exc)
             return
@@ -492,6 +576,14 @@ class RayRef(ActorRef[Any]):
             reply_to._await_reply(reply, functools.partial(_complete, reply_to))
         else:  # pragma: no cover -- asks of a RayRef make RayFutures
             _when_done(reply, functools.partial(_complete, reply_to))
+
+    def _send(self, method: Any, *args: Any, what: str) -> Any:
+        """Call `method` on the host with this ref's next number (see `_Turns`)."""
+        with self._sending:
+            sent = self._sent
+            reply = _call(method, self.actor_urn, *args, self._sender, sent, what=what)
+            self._sent = sent + 1
+        return reply
 
     def _stopped(self, future: SettableFuture[Any], outcome: _Outcome) -> None:
         ok, value = outcome
