@@ -155,6 +155,7 @@ def tests(session: nox.Session) -> None:
         # One version alone may miss version-specific lines: the coverage
         # session holds the combined data to 100%.
         "--cov-fail-under=0",
+        "--durations=15",  # where the time goes, in CI's log
         *session.posargs,
         env={"COVERAGE_FILE": f".coverage.{session.python}"},
     )
