@@ -749,7 +749,16 @@ def fake_uvloop(version: str | None) -> types.ModuleType:
     return module
 
 
-IN_LOOP_NAMES = ["ask", "proxy", "thread_ask", "tell", "spawn", "start", "rss"]
+IN_LOOP_NAMES = [
+    "ask",
+    "proxy",
+    "thread_ask",
+    "thread_ask_floor",
+    "tell",
+    "spawn",
+    "start",
+    "rss",
+]
 
 
 def test_asyncio_workloads_without_uvloop(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -760,13 +769,18 @@ def test_asyncio_workloads_without_uvloop(monkeypatch: pytest.MonkeyPatch) -> No
     by_name = {w.name: w for w in found}
     for name in ("ask", "proxy", "thread_ask", "tell", "spawn"):
         assert list(by_name[name].implementations) == [SUBJECT, PYKKA, RAW]
-    for name in ("start", "rss"):
+    for name in ("thread_ask_floor", "start", "rss"):
         assert list(by_name[name].implementations) == [SUBJECT, RAW]
+    # Both thread rows measure the same ask, against two floors.
+    floor_row = by_name["thread_ask_floor"]
+    assert floor_row.implementations[SUBJECT] is aw.thread_ask
+    assert floor_row.implementations[RAW] is raw_asyncio.thread_ask_round_trip
     # Round trips are sampled together, so that they can be compared.
     assert [w.name for w in found if w.group == "asyncio round trips"] == [
         "ask",
         "proxy",
         "thread_ask",
+        "thread_ask_floor",
     ]
     goals = {
         w.name: [(t.against, round(t.min_speedup, 4), t.figure) for t in w.targets]
@@ -776,6 +790,7 @@ def test_asyncio_workloads_without_uvloop(monkeypatch: pytest.MonkeyPatch) -> No
         "ask": [(RAW, 0.6667, None), (PYKKA, 10.0, None)],
         "proxy": [(RAW, 0.6667, None), (PYKKA, 10.0, None)],
         "thread_ask": [(RAW, 0.6667, None)],
+        "thread_ask_floor": [(RAW, 0.6667, None)],
         "tell": [("", 1.0, 1e6)],
         "spawn": [("", 1.0, 1e5)],
         "start": [("", 1.0, 1e5)],
@@ -805,6 +820,7 @@ def test_asyncio_workloads_with_uvloop_run_the_in_loop_rows_on_it_too(
         "ask_uvloop",
         "proxy_uvloop",
         "thread_ask",
+        "thread_ask_floor",
         "tell",
         "tell_uvloop",
         "spawn",
@@ -812,9 +828,9 @@ def test_asyncio_workloads_with_uvloop_run_the_in_loop_rows_on_it_too(
         "start",
         "rss",
     ]
-    assert [w.group for w in found[:5]] == ["asyncio round trips"] * 5
-    assert found[5].group == found[6].group == "asyncio tells"
-    assert found[7].group == found[8].group == "asyncio spawns"
+    assert [w.group for w in found[:6]] == ["asyncio round trips"] * 6
+    assert found[6].group == found[7].group == "asyncio tells"
+    assert found[8].group == found[9].group == "asyncio spawns"
     by_name = {w.name: w for w in found}
     for name in ("ask", "proxy", "tell", "spawn"):
         on_uvloop = by_name[f"{name}_uvloop"]
@@ -1092,6 +1108,26 @@ def test_raw_asyncio_measurements_time_a_batch_and_end_their_tasks(
         return seconds
 
     assert raw_asyncio.run(asyncio.new_event_loop, measured()) > 0
+
+
+def test_raw_thread_to_loop_round_trip_answers_from_a_loop_thread_it_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    threads_before = set(threading.enumerate())
+    seen: list[tuple[str, bool]] = []
+    real_reply = raw_asyncio._reply
+
+    async def reply_and_note(inbox: Any) -> None:
+        # (Runs as the loop's one task: the asks are answered on that loop.)
+        seen.append(
+            (threading.current_thread().name, asyncio.get_running_loop().is_running())
+        )
+        await real_reply(inbox)
+
+    monkeypatch.setattr(raw_asyncio, "_reply", reply_and_note)
+    assert raw_asyncio.thread_ask_round_trip(5) > 0
+    assert seen == [("raw-loop", True)]
+    assert set(threading.enumerate()) == threads_before
 
 
 def test_raw_asyncio_run_closes_its_loop_even_on_error() -> None:

@@ -5,7 +5,10 @@ lives on that same loop, as asyncio programs do, and the raw column is the
 same exchange between two tasks through ``asyncio.Queue``
 (:mod:`limelight._bench.raw_asyncio`). One row asks from a plain thread, with
 the actor on Limelight's background loop; its raw column is two threads
-ping-ponging through ``queue.SimpleQueue`` (:mod:`limelight._bench.raw`).
+ping-ponging through ``queue.SimpleQueue`` (:mod:`limelight._bench.raw`), and
+a second row measures the same ask against the floor of reaching a loop from
+a thread: a raw thread waking a task on a loop, the reply coming back
+through a ``SimpleQueue``.
 
 Pykka has no asyncio actors: its column, where there is one, is its
 ``ThreadingActor`` doing the same job from a plain thread, which is what a
@@ -399,6 +402,26 @@ def workloads() -> list[Workload]:
             samples=31,
             quick_samples=11,
             raw_meaning="2 threads ping-pong via SimpleQueue",
+            targets=[_NEAR_RAW],
+        ),
+        # The row above holds the ask to issue 3's yardstick, a thread-to-
+        # thread ping-pong; this one to the floor of reaching a loop from a
+        # thread at all, which that yardstick does not pay.
+        asyncio_workload(
+            name="thread_ask_floor",
+            group="asyncio round trips",
+            label="ask from a thread, against a raw thread → loop ping-pong",
+            kind=Kind.LATENCY,
+            unit="µs/op",
+            implementations={
+                SUBJECT: thread_ask,
+                RAW: raw_asyncio.thread_ask_round_trip,
+            },
+            size=2_000,
+            quick_size=400,
+            samples=31,
+            quick_samples=11,
+            raw_meaning="thread wakes a loop task; reply via SimpleQueue",
             targets=[_NEAR_RAW],
         ),
         *tells,

@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import queue
+import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Coroutine
 from typing import Any, TypeVar
@@ -32,6 +34,7 @@ __all__ = [
     "spawn_stop",
     "start_live",
     "tell_throughput",
+    "thread_ask_round_trip",
 ]
 
 T = TypeVar("T")
@@ -187,3 +190,37 @@ def rss_per_task(n: int) -> float:
     Meant for a fresh process, as ``threading_workloads.rss_per_actor`` is.
     """
     return run(asyncio.new_event_loop, _rss_per_task(n))
+
+
+def thread_ask_round_trip(n: int) -> float:
+    """From this thread, ask a worker task on a loop in another thread, `n` times.
+
+    The floor under asking an event-loop actor from a plain thread: each
+    message wakes the loop from outside (``call_soon_threadsafe``, which
+    writes to the loop's self-pipe), and each reply wakes this thread through
+    a ``queue.SimpleQueue``. The thread-to-thread ping-pong of
+    :mod:`limelight._bench.raw` has neither the pipe nor the loop's turn.
+    """
+    loop = asyncio.new_event_loop()
+    inboxes: queue.SimpleQueue[Inbox] = queue.SimpleQueue()
+
+    async def serve() -> None:
+        inbox: Inbox = asyncio.Queue()
+        inboxes.put(inbox)
+        await _reply(inbox)
+
+    thread = threading.Thread(target=run, args=(lambda: loop, serve()), name="raw-loop")
+    thread.start()
+    inbox = inboxes.get()
+    call_soon, put = loop.call_soon_threadsafe, inbox.put_nowait
+    try:
+        replies: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        get = replies.get
+        start = time.perf_counter()
+        for i in range(n):
+            call_soon(put, (i, replies))
+            get()
+        return time.perf_counter() - start
+    finally:
+        call_soon(put, _STOP)
+        thread.join()
