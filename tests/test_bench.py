@@ -569,7 +569,12 @@ def own_threads() -> set[threading.Thread]:
     return {t for t in threading.enumerate() if t.name not in shared}
 
 
-def test_every_real_workload_runs_clean_at_a_tiny_size(pykka_here: bool) -> None:
+def test_every_real_workload_runs_clean_at_a_tiny_size(
+    pykka_here: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A memory row's child that gets stuck fails its row, with its stacks,
+    # well before this test's own time is up.
+    monkeypatch.setattr(fresh, "TIMEOUT", 45.0)
     threads_before = own_threads()
     unavailable = {} if pykka_here else {PYKKA: "absent"}
     # (Ray's rows run in tests/test_ray_runtime.py, on the session's Ray.)
@@ -1194,6 +1199,21 @@ def test_fresh_sample_reports_a_silent_failure(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(sys, "executable", "/bin/false")
     with pytest.raises(RuntimeError, match="exit status 1"):
         fresh.sample("math:sqrt", 1)
+
+
+def test_fresh_sample_stops_a_stuck_child_and_says_where_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fresh, "TIMEOUT", 2.0)
+    with pytest.raises(RuntimeError) as raised:
+        fresh.sample("time:sleep", 600)  # stuck, as far as anyone can tell
+    message = str(raised.value)
+    assert message.startswith(
+        "time:sleep(600) had not finished after 2 s in a fresh process; "
+        "where its threads were:\n"
+    )
+    # faulthandler's dump, whatever the child was doing when it was stopped.
+    assert "(most recent call first)" in message
 
 
 def test_fresh_main_prints_the_result(capsys: pytest.CaptureFixture[str]) -> None:
