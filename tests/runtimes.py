@@ -345,6 +345,11 @@ _STOPS_ITSELF = (
     "itself, and the parent's ref learns that the actor stopped only once its "
     "on_stop() has run"
 )
+_STOP_IN_PIPE = (
+    "its two stops are queued in the worker only when its reader takes them "
+    "from the pipe: under load, the first can stop the actor before the "
+    "second is read, which then reports False (see docs/processes.md)"
+)
 _INTERMITTENT = (
     "failed once, under load, in about six runs of the whole suite: "
     "the restarted inner supervisor sees a failure of its new process child "
@@ -437,6 +442,7 @@ _PROCESS_SKIPS: dict[str, str] = {
     "test_watching_an_ended_actor_tells_at_once": _REFS_IN_SHARED_LIST,
     "test_watching_twice_tells_once": _REFS_IN_SHARED_LIST,
     "test_an_actor_can_stop_itself_after_its_queued_messages": _STOPS_ITSELF,
+    "test_two_stops_queued_together_both_report_true": _STOP_IN_PIPE,
     "test_an_actor_can_use_a_private_proxy_to_itself": _COPIES,
 }
 
