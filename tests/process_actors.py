@@ -94,6 +94,24 @@ class Counter(ProcessActor):
         return total
 
 
+class SlowToFail(ProcessActor):
+    """Fails on ``"fail"``; ``on_failure()`` sets `failing`, then waits for `gate`."""
+
+    def __init__(self, failing: Any, gate: Any) -> None:
+        super().__init__()
+        self.failing = failing
+        self.gate = gate
+
+    def on_receive(self, message: Any) -> Any:
+        if message == "fail":
+            raise RuntimeError("failed on purpose")
+        return message
+
+    def on_failure(self, *_exc_info: object) -> None:
+        self.failing.set()
+        self.gate.wait(60)
+
+
 class Watcher(Counter):
     """Records Terminated messages."""
 

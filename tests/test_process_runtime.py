@@ -35,6 +35,7 @@ from tests.process_actors import (
     Doubler,
     FailsInit,
     ForgetsSuper,
+    SlowToFail,
     SlowToUnpickle,
     UnloadableError,
     Watcher,
@@ -166,6 +167,26 @@ def test_a_crash_on_a_tell_ends_the_actor_as_failed() -> None:
     terminated = termination.get(TIMEOUT)
     assert terminated.reason == "failure"
     assert isinstance(terminated.exception, RuntimeError)
+
+
+def test_an_ask_refused_by_an_ending_actor_fails_once_its_ref_knows_it_ended() -> None:
+    failing, gate = PROCESS.event_class(), PROCESS.event_class()
+    ref = SlowToFail.start(failing, gate)
+    ref.tell("fail")
+    assert failing.wait(TIMEOUT)
+    # The actor has crashed and refuses messages, but its on_failure() runs
+    # yet, so its end is not told: a refusal now would find its ref alive.
+    refused = [ref.ask(i, block=False) for i in range(2)]
+    with pytest.raises(limelight.Timeout):
+        refused[-1].get(0.2)
+    assert ref.is_alive()
+    gate.set()
+    for future in refused:
+        with pytest.raises(limelight.ActorDeadError):
+            future.get(TIMEOUT)
+    assert not ref.is_alive()
+    assert limelight.ActorRegistry.get_by_urn(ref.actor_urn) is None
+    assert ref.stop() is False
 
 
 def test_a_parent_actor_watches_a_process_actor() -> None:

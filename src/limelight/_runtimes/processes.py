@@ -460,6 +460,11 @@ class Channel:
         self._remotes: dict[str, RemoteRef] = {}
         # Those of the actors the parent started on the other side.
         self.hosted: dict[str, RemoteRef] = {}
+        # The actors on this side whose end the other side will be told of,
+        # by urn, with the ActorDeadError replies held back until it is: an
+        # actor that has begun to end refuses asks before its end is told,
+        # and the asker must not see the refusal while its ref looks alive.
+        self._unreported: dict[str, list[tuple[int, Future[Any]]] | None] = {}
         self._imported: dict[int, ProcessFuture[Any]] = {}
         self._early: dict[int, tuple[bool, bytes]] = {}
         self._lock = threading.Lock()
@@ -529,11 +534,21 @@ class Channel:
             return
         self.request(lambda rid: (_ASK, urn, rid, payload), reply_to)
 
-    def reply(self, rid: int, future: Future[Any]) -> None:
-        """Send the outcome of `future` (which is done) as the reply to `rid`."""
+    def reply(self, rid: int, future: Future[Any], urn: str | None = None) -> None:
+        """Send the outcome of `future` (which is done) as the reply to `rid`.
+
+        Given the `urn` of the actor asked, an `ActorDeadError` waits until
+        the other side has been told that the actor ended.
+        """
         try:
             value = future.get(0)
         except BaseException as exc:  # noqa: BLE001 -- the outcome, whatever it is
+            if (
+                urn is not None
+                and isinstance(exc, ActorDeadError)
+                and self._hold(urn, rid, future)
+            ):
+                return
             payload, ok = _exception_payload(exc, self), False
         else:
             try:
@@ -542,6 +557,23 @@ class Channel:
                 payload, ok = _exception_payload(exc, self), False
         with contextlib.suppress(ActorDeadError):  # the asker's process is gone
             self.send((_REPLY, rid, ok, payload))
+
+    def _hold(self, urn: str, rid: int, future: Future[Any]) -> bool:
+        """Keep the reply to `rid` until the end of `urn` is told.
+
+        False if there is nothing to wait for: the end was told, or the
+        actor is running (its handler raised the ActorDeadError).
+        """
+        if ActorRegistry.get_by_urn(urn) is not None:
+            return False
+        with self._lock:
+            if urn not in self._unreported:
+                return False
+            held = self._unreported[urn]
+            if held is None:
+                held = self._unreported[urn] = []
+            held.append((rid, future))
+            return True
 
     def export_future(self, future: Future[Any]) -> int:
         """Number `future`, to be completed in the other process when it is done."""
@@ -797,7 +829,7 @@ class Channel:
         except Exception as exc:  # noqa: BLE001 -- the asker gets it
             future = ProcessFuture()
             future.set_exception(exc)
-        future._add_done_callback(functools.partial(self.reply, rid, future))
+        future._add_done_callback(functools.partial(self.reply, rid, future, urn))
 
     def _on_reply(self, rid: int, ok: bool, payload: bytes) -> None:
         future = self._pending.pop(rid, None)
@@ -858,6 +890,8 @@ class Channel:
 
     def report_end(self, ref: ActorRef[Any]) -> None:
         """Tell the other side when `ref`'s actor ends (at once if it has)."""
+        with self._lock:
+            self._unreported.setdefault(ref.actor_urn, None)
         ref.actor_stopped.add_termination_callback(
             ("process", id(self)),
             functools.partial(self._send_terminated, ref.actor_urn),
@@ -874,6 +908,10 @@ class Channel:
         )
         with contextlib.suppress(ActorDeadError):
             self.send((_TERMINATED, urn, reason, payload))
+        with self._lock:
+            held = self._unreported.pop(urn, None) or ()
+        for rid, future in held:
+            self.reply(rid, future)
 
     def _on_future_done(self, export_id: int, ok: bool, payload: bytes) -> None:
         with self._lock:
