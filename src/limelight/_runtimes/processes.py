@@ -460,11 +460,13 @@ class Channel:
         self._remotes: dict[str, RemoteRef] = {}
         # Those of the actors the parent started on the other side.
         self.hosted: dict[str, RemoteRef] = {}
-        # The actors on this side whose end the other side will be told of,
-        # by urn, with the ActorDeadError replies held back until it is: an
-        # actor that has begun to end refuses asks before its end is told,
-        # and the asker must not see the refusal while its ref looks alive.
-        self._unreported: dict[str, list[tuple[int, Future[Any]]] | None] = {}
+        # The refs of the actors on this side whose end the other side will
+        # be told of, by urn, until it is; and the ActorDeadError replies
+        # held back until then: an actor that has begun to end refuses asks
+        # before its end is told, and the asker must not see the refusal
+        # while its ref there looks alive.
+        self._unreported: dict[str, ActorRef[Any]] = {}
+        self._held: dict[str, list[tuple[int, Future[Any]]]] = {}
         self._imported: dict[int, ProcessFuture[Any]] = {}
         self._early: dict[int, tuple[bool, bytes]] = {}
         self._lock = threading.Lock()
@@ -558,6 +560,14 @@ class Channel:
         with contextlib.suppress(ActorDeadError):  # the asker's process is gone
             self.send((_REPLY, rid, ok, payload))
 
+    def _not_here(self, urn: str) -> ActorDeadError:
+        """Why a message to `urn` finds no actor here to take it."""
+        ending = self._unreported.get(urn)
+        if ending is not None:
+            # It was on its way while the actor ended: as if queued then.
+            return ActorDeadError(f"{ending} stopped before handling the message")
+        return ActorDeadError(f"actor {urn} not found")
+
     def _hold(self, urn: str, rid: int, future: Future[Any]) -> bool:
         """Keep the reply to `rid` until the end of `urn` is told.
 
@@ -569,10 +579,7 @@ class Channel:
         with self._lock:
             if urn not in self._unreported:
                 return False
-            held = self._unreported[urn]
-            if held is None:
-                held = self._unreported[urn] = []
-            held.append((rid, future))
+            self._held.setdefault(urn, []).append((rid, future))
             return True
 
     def export_future(self, future: Future[Any]) -> int:
@@ -824,7 +831,7 @@ class Channel:
         try:
             message = self._loads(payload)
             if target is None:
-                raise ActorDeadError(f"actor {urn} not found")
+                raise self._not_here(urn)
             future = target.ask(message, block=False)
         except Exception as exc:  # noqa: BLE001 -- the asker gets it
             future = ProcessFuture()
@@ -891,7 +898,7 @@ class Channel:
     def report_end(self, ref: ActorRef[Any]) -> None:
         """Tell the other side when `ref`'s actor ends (at once if it has)."""
         with self._lock:
-            self._unreported.setdefault(ref.actor_urn, None)
+            self._unreported[ref.actor_urn] = ref
         ref.actor_stopped.add_termination_callback(
             ("process", id(self)),
             functools.partial(self._send_terminated, ref.actor_urn),
@@ -909,7 +916,8 @@ class Channel:
         with contextlib.suppress(ActorDeadError):
             self.send((_TERMINATED, urn, reason, payload))
         with self._lock:
-            held = self._unreported.pop(urn, None) or ()
+            self._unreported.pop(urn, None)
+            held = self._held.pop(urn, ())
         for rid, future in held:
             self.reply(rid, future)
 
