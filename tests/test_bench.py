@@ -49,6 +49,7 @@ from limelight._bench.harness import (
 )
 from limelight._core._scheduler import THREAD_NAME as TIMERS_THREAD_NAME
 from limelight._runtimes.threads import IDLE_THREAD_NAME, RUNTIME
+from tests import bench_targets
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -1212,8 +1213,22 @@ def test_fresh_sample_stops_a_stuck_child_and_says_where_it_was(
         "time:sleep(600) had not finished after 2 s in a fresh process; "
         "where its threads were:\n"
     )
-    # faulthandler's dump, whatever the child was doing when it was stopped.
-    assert "(most recent call first)" in message
+    # faulthandler's dump: the child was in main(), calling the function.
+    assert "Timeout (0:00:02)!" in message
+    assert "in main" in message
+
+
+def test_fresh_sample_ends_what_a_child_left_holding_its_output(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fresh, "TIMEOUT", 1.0)
+    monkeypatch.setattr(fresh, "_GRACE", 1.0)
+    with pytest.raises(RuntimeError) as raised:
+        fresh.sample(f"{bench_targets.__name__}:leave_a_process_behind", 600)
+    assert str(raised.value) == (
+        "tests.bench_targets:leave_a_process_behind(600): a process started by "
+        "the fresh process still held its output open after 2 s"
+    )
 
 
 def test_fresh_main_prints_the_result(capsys: pytest.CaptureFixture[str]) -> None:

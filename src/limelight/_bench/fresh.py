@@ -6,17 +6,20 @@ lists) is reused by the next ones, so a resident-size delta comes out too
 small, by a different amount for each implementation. A fresh process
 starts from the same place every time.
 
-``python -m limelight._bench.fresh MODULE:FUNCTION N`` prints
+``python -m limelight._bench.fresh MODULE:FUNCTION N [SECONDS]`` prints
 ``FUNCTION(N)``; :func:`sample` runs that and reads the number back. A child
-that has not finished after :data:`TIMEOUT` seconds is stopped with SIGABRT,
-on which its faulthandler prints every thread's stack: the error says where
-it was stuck, and the run goes on.
+still busy after :data:`TIMEOUT` seconds prints every thread's stack
+(faulthandler) and exits, and the error says where it was stuck; anything it
+started that still holds its output open is killed with it. The run goes on.
 """
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
 import importlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -27,6 +30,12 @@ __all__ = ["TIMEOUT", "main", "sample"]
 
 TIMEOUT = 600.0
 """Seconds a child gets to take its sample: the largest take seconds, not minutes."""
+
+_GRACE = 10.0
+"""Seconds more for a stuck child to print its stacks and exit."""
+
+_STUCK = re.compile(r"^Timeout \(\d+:\d\d:\d\d\)!$", re.MULTILINE)
+"""The line that begins faulthandler's report of a child that ran out of time."""
 
 # The folder holding the `limelight` package, for the child's sys.path:
 # whatever way this process found it, the child finds it the same way.
@@ -43,32 +52,48 @@ def sample(target: str, n: int) -> float:
     """
     path = os.pathsep.join(filter(None, [_IMPORT_ROOT, os.environ.get("PYTHONPATH")]))
     with subprocess.Popen(
-        [sys.executable, "-X", "faulthandler", "-m", __name__, target, str(n)],
+        [sys.executable, "-m", __name__, target, str(n), repr(TIMEOUT)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": path},
+        start_new_session=True,  # its own process group, with all it starts
     ) as child:
         try:
-            out, err = child.communicate(timeout=TIMEOUT)
+            out, err = child.communicate(timeout=TIMEOUT + _GRACE)
         except subprocess.TimeoutExpired:
-            child.send_signal(signal.SIGABRT)  # faulthandler: every stack
-            _, err = child.communicate()
+            # The child has ended (on its own timer, at the latest), but a
+            # process it started holds its output open: end them all.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
+            msg = (
+                f"{target}({n}): a process started by the fresh process still "
+                f"held its output open after {TIMEOUT + _GRACE:g} s"
+            )
+            raise RuntimeError(msg) from None
+    if child.returncode != 0:
+        if _STUCK.search(err):
             msg = (
                 f"{target}({n}) had not finished after {TIMEOUT:g} s in a fresh "
                 f"process; where its threads were:\n{err.strip()}"
             )
-            raise RuntimeError(msg) from None
-    if child.returncode != 0:
-        lines = err.strip().splitlines() or [f"exit status {child.returncode}"]
-        msg = f"{target}({n}) failed in a fresh process: {lines[-1]}"
+        else:
+            lines = err.strip().splitlines() or [f"exit status {child.returncode}"]
+            msg = f"{target}({n}) failed in a fresh process: {lines[-1]}"
         raise RuntimeError(msg)
     return float(out)
 
 
 def main(argv: Sequence[str]) -> None:
-    """Print ``FUNCTION(N)`` for ``argv == [MODULE:FUNCTION, N]``."""
-    target, n = argv
+    """Print ``FUNCTION(N)`` for ``argv == [MODULE:FUNCTION, N]``.
+
+    With a third item, SECONDS, a sample still running after that long
+    prints every thread's stack and exits.
+    """
+    target, n, *limit = argv
+    if limit:
+        faulthandler.dump_traceback_later(float(limit[0]), exit=True)
     module_name, _, function_name = target.partition(":")
     function = getattr(importlib.import_module(module_name), function_name)
     print(repr(float(function(int(n)))))  # noqa: T201
