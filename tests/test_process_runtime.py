@@ -404,6 +404,40 @@ def test_messages_to_an_actor_the_other_side_does_not_know() -> None:
     assert ref.ask("still here", timeout=TIMEOUT) == "still here"
 
 
+def test_a_message_on_its_way_when_the_actor_ended_is_refused_as_queued() -> None:
+    ref = Counter.start()
+    assert isinstance(ref, processes.RemoteRef)
+    ref.stop(timeout=TIMEOUT)
+    # Another ref of this process that has not heard of the end yet: what
+    # it sends was on its way when the actor ended.
+    late = processes.RemoteRef(ref._channel, ref.actor_urn, Counter)
+    with pytest.raises(
+        limelight.ActorDeadError, match=r"^Counter \(urn:.*\) stopped before handling"
+    ):
+        late.ask("late", timeout=TIMEOUT)
+
+
+def test_a_channel_remembers_a_bounded_number_of_ended_actors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import multiprocessing  # noqa: PLC0415
+
+    monkeypatch.setattr(processes, "_TOLD_ENDED_KEPT", 2)
+    mine, theirs = multiprocessing.Pipe()
+    channel = processes.Channel(mine, "a test pipe")  # pyright: ignore[reportArgumentType] -- typeshed: Windows
+    try:
+        refs = [Recorder.start() for _ in range(3)]
+        for ref in refs:
+            channel.report_end(ref)  # the other side is told when it ends
+            ref.stop(timeout=TIMEOUT)
+        assert list(channel._told_ended) == [ref.actor_urn for ref in refs[1:]]
+        assert channel._told_ended[refs[2].actor_urn] == str(refs[2])
+        assert "not found" in str(channel._not_here(refs[0].actor_urn))
+    finally:
+        channel.close()
+        theirs.close()
+
+
 def test_a_worker_learns_when_a_parent_actor_ends() -> None:
     recorder = Recorder.start()
     reports = Recorder.start()

@@ -171,6 +171,15 @@ def _in_event_loop() -> bool:
 # -- Pickling ------------------------------------------------------------------
 
 
+_TOLD_ENDED_KEPT = 1024
+"""How many ended actors a channel remembers, to refuse late messages as queued.
+
+Messages reach the other process in the order sent, so a message to an actor
+that ended can only be late by what was in flight then: remembering the last
+thousand ends is plenty, and bounds the memory of a long-lived worker.
+"""
+
+
 class _Pickler(pickle.Pickler):
     """Pickles refs, proxies and futures so that they work in the other process."""
 
@@ -467,6 +476,9 @@ class Channel:
         # while its ref there looks alive.
         self._unreported: dict[str, ActorRef[Any]] = {}
         self._held: dict[str, list[tuple[int, Future[Any]]]] = {}
+        # The names of the last actors whose end was told, by urn: a message
+        # to one of them was on its way when it ended (see _not_here()).
+        self._told_ended: dict[str, str] = {}
         self._imported: dict[int, ProcessFuture[Any]] = {}
         self._early: dict[int, tuple[bool, bytes]] = {}
         self._lock = threading.Lock()
@@ -563,9 +575,10 @@ class Channel:
     def _not_here(self, urn: str) -> ActorDeadError:
         """Why a message to `urn` finds no actor here to take it."""
         ending = self._unreported.get(urn)
-        if ending is not None:
+        name = str(ending) if ending is not None else self._told_ended.get(urn)
+        if name is not None:
             # It was on its way while the actor ended: as if queued then.
-            return ActorDeadError(f"{ending} stopped before handling the message")
+            return ActorDeadError(f"{name} stopped before handling the message")
         return ActorDeadError(f"actor {urn} not found")
 
     def _hold(self, urn: str, rid: int, future: Future[Any]) -> bool:
@@ -916,8 +929,13 @@ class Channel:
         with contextlib.suppress(ActorDeadError):
             self.send((_TERMINATED, urn, reason, payload))
         with self._lock:
-            self._unreported.pop(urn, None)
+            ended = self._unreported.pop(urn, None)
             held = self._held.pop(urn, ())
+            if ended is not None:
+                told = self._told_ended
+                told[urn] = str(ended)
+                if len(told) > _TOLD_ENDED_KEPT:
+                    del told[next(iter(told))]  # the oldest
         for rid, future in held:
             self.reply(rid, future)
 
