@@ -171,15 +171,6 @@ def _in_event_loop() -> bool:
 # -- Pickling ------------------------------------------------------------------
 
 
-_TOLD_ENDED_KEPT = 1024
-"""How many ended actors a channel remembers, to refuse late messages as queued.
-
-Messages reach the other process in the order sent, so a message to an actor
-that ended can only be late by what was in flight then: remembering the last
-thousand ends is plenty, and bounds the memory of a long-lived worker.
-"""
-
-
 class _Pickler(pickle.Pickler):
     """Pickles refs, proxies and futures so that they work in the other process."""
 
@@ -453,6 +444,15 @@ class RemoteRef(ActorRef[Any]):
 
 
 # -- Channels --------------------------------------------------------------------
+
+
+_TOLD_ENDED_KEPT = 1024
+"""How many ended actors a channel remembers, to refuse late messages as queued.
+
+Messages reach the other process in the order sent, so a message to an actor
+that ended can only be late by what was in flight then: remembering the last
+thousand ends is plenty, and bounds the memory of a long-lived worker.
+"""
 
 
 class Channel:
