@@ -35,7 +35,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
 
 from limelight._core import _observe, _waiting
 from limelight._core._actor import Actor
@@ -346,8 +346,11 @@ def _is_plain(obj: object) -> bool:
     kind = type(obj)
     if kind in _PLAIN_TYPES:
         return True
-    if kind is tuple and len(obj) <= _PLAIN_ITEMS:  # pyright: ignore[reportArgumentType] -- a tuple
-        return all(type(item) in _PLAIN_TYPES for item in obj)  # pyright: ignore[reportUnknownVariableType, reportGeneralTypeIssues] -- a tuple
+    if kind is tuple:
+        items = cast("tuple[object, ...]", obj)
+        return len(items) <= _PLAIN_ITEMS and all(
+            type(item) in _PLAIN_TYPES for item in items
+        )
     return False
 
 
