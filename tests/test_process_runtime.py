@@ -371,6 +371,44 @@ def test_refs_and_futures_cannot_be_unpickled_outside_a_channel() -> None:
         Counter.start(limelight.ThreadingFuture())
 
 
+class _StrLike(str):
+    """A str subclass: it may carry anything, so it is not a plain value."""
+
+    __slots__ = ()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [7, 2.5, 1j, "text", b"bytes", True, None, ("add", 1, None), ()],
+    ids=repr,
+)
+def test_plain_values_are_pickled_without_a_channel_pickler(
+    value: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_pickler(*_args: object) -> None:
+        raise AssertionError("a _Pickler was made for a plain value")
+
+    monkeypatch.setattr(processes, "_Pickler", no_pickler)
+    data = processes._dumps(value, processes._NO_CHANNEL)
+    assert data == pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [[1, 2], {"a": 1}, _StrLike("x"), (1, [2]), tuple(range(9)), int],
+    ids=repr,
+)
+def test_other_values_are_not_plain(value: object) -> None:
+    assert not processes._is_plain(value)
+
+
+def test_a_ref_in_a_short_tuple_crosses_as_a_ref() -> None:
+    ref = Counter.start()
+    reply = ref.ask(("me", ref), timeout=TIMEOUT)
+    assert reply == ("me", ref)
+    assert reply[1] is ref
+
+
 # -- Refs and futures across processes ----------------------------------------------
 
 

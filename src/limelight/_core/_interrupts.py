@@ -19,6 +19,17 @@ from typing import Any
 
 __all__ = ["HeldInterrupts"]
 
+# The C functions under ``signal.signal()`` and ``signal.getsignal()``. The
+# wrappers turn numbers and handlers into enums and back, and a handler that
+# is a Python function takes them through two raised and caught exceptions:
+# a waiting thread swaps SIGINT's handler on every wait for a reply, so
+# this is most of that wait's cost. (``signal`` imports ``_signal``, which
+# only CPython has: elsewhere the wrappers are used.)
+_c_signal: Any = getattr(signal, "_signal", signal)
+_set_handler = _c_signal.signal
+_get_handler = _c_signal.getsignal
+_SIGINT = int(signal.SIGINT)
+
 
 class HeldInterrupts:
     """A context in which SIGINT's Python handler waits from `hold()` to `release()`.
@@ -49,10 +60,10 @@ class HeldInterrupts:
 
     def __enter__(self) -> HeldInterrupts:
         if threading.current_thread() is threading.main_thread():
-            original = signal.getsignal(signal.SIGINT)
+            original = _get_handler(_SIGINT)
             if callable(original):
                 self._original = original
-                signal.signal(signal.SIGINT, self._on_interrupt)
+                _set_handler(_SIGINT, self._on_interrupt)
         return self
 
     def _on_interrupt(self, signum: int, frame: FrameType | None) -> None:
@@ -70,7 +81,7 @@ class HeldInterrupts:
         original, self._original = self._original, None
         if original is None:
             return
-        signal.signal(signal.SIGINT, original)
+        _set_handler(_SIGINT, original)
         held, self._held = self._held, None
         if held is not None:
             original(*held)

@@ -35,7 +35,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
 
 from limelight._core import _observe, _waiting
 from limelight._core._actor import Actor
@@ -331,7 +331,38 @@ def _find_class(module: str, qualname: str) -> type[Actor]:
     return obj if isinstance(obj, type) and issubclass(obj, Actor) else Actor
 
 
+# Types whose values pickle the same with or without a `_Pickler`: nothing
+# in them is a ref, a proxy, a future or a class. (Exact types: a subclass
+# may hold anything.)
+_PLAIN_TYPES = frozenset({int, float, complex, str, bytes, bool, type(None)})
+
+# The most items of a tuple of plain values looked at for the fast path:
+# for longer ones the look costs more than the `_Pickler` it saves.
+_PLAIN_ITEMS = 8
+
+
+def _is_plain(obj: object) -> bool:
+    """Whether `obj` is a plain value, or a short tuple of plain values."""
+    kind = type(obj)
+    if kind in _PLAIN_TYPES:
+        return True
+    if kind is tuple:
+        items = cast("tuple[object, ...]", obj)
+        return len(items) <= _PLAIN_ITEMS and all(
+            type(item) in _PLAIN_TYPES for item in items
+        )
+    return False
+
+
 def _dumps(obj: Any, channel: Channel) -> bytes:
+    """Pickle `obj` for `channel`: refs, proxies and futures as `_Pickler` says.
+
+    A plain value (most messages and replies) is pickled by ``pickle.dumps()``
+    directly: a `_Pickler` is an object, a buffer and a Python call per
+    value, more than the pickling of a number or a short string costs.
+    """
+    if _is_plain(obj):
+        return pickle.dumps(obj, _PROTOCOL)
     buffer = io.BytesIO()
     pickler = _Pickler(buffer, _PROTOCOL)
     pickler.channel = channel
