@@ -348,8 +348,8 @@ _STOPS_ITSELF = (
 _QUEUED_FROM_THE_PIPE = (
     "expects two messages sent together to be queued before the first is "
     "handled, but the worker queues each only when its reader takes it from "
-    "the pipe: under load, the first can be handled (a stop, a timer set) "
-    "before the second is read (see docs/processes.md)"
+    "the pipe: under load, the first (which sets a zero-delay timer) can be "
+    "handled before the second is read (see docs/processes.md)"
 )
 _INTERMITTENT = (
     "failed once, under load, in about six runs of the whole suite: "
@@ -443,7 +443,6 @@ _PROCESS_SKIPS: dict[str, str] = {
     "test_watching_an_ended_actor_tells_at_once": _REFS_IN_SHARED_LIST,
     "test_watching_twice_tells_once": _REFS_IN_SHARED_LIST,
     "test_an_actor_can_stop_itself_after_its_queued_messages": _STOPS_ITSELF,
-    "test_two_stops_queued_together_both_report_true": _QUEUED_FROM_THE_PIPE,
     "test_send_after_zero_sends_behind_the_queued_messages": _QUEUED_FROM_THE_PIPE,
     "test_an_actor_can_use_a_private_proxy_to_itself": _COPIES,
 }

@@ -48,7 +48,7 @@ from limelight._core._registry import ActorRegistry
 from limelight._core._runtime import mark_service_thread
 from limelight._core._stopped import StoppedEvent
 from limelight._runtimes.threads import ThreadingActor
-from limelight.messages import Terminated
+from limelight.messages import Terminated, _ActorStop
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -603,20 +603,32 @@ class Channel:
         with contextlib.suppress(ActorDeadError):  # the asker's process is gone
             self.send((_REPLY, rid, ok, payload))
 
-    def _not_here(self, urn: str) -> ActorDeadError:
-        """Why a message to `urn` finds no actor here to take it."""
+    def _reply_late(self, urn: str, rid: int, message: Any) -> None:
+        """Answer `message`, asked of `urn`, which has no actor here (any more).
+
+        One that was on its way while the actor ended is answered as if it
+        had been queued then (see ``_core/_mailbox.reject()``): a stop
+        succeeds, anything else was not handled; the answer waits until the
+        other side has been told of the end.
+        """
+        future: ProcessFuture[Any] = ProcessFuture()
         ending = self._unreported.get(urn)
         name = str(ending) if ending is not None else self._told_ended.get(urn)
-        if name is not None:
-            # It was on its way while the actor ended: as if queued then.
-            return ActorDeadError(f"{name} stopped before handling the message")
-        return ActorDeadError(f"actor {urn} not found")
+        if name is None:
+            future.set_exception(ActorDeadError(f"actor {urn} not found"))
+        elif isinstance(message, _ActorStop):
+            future.set(None)  # stopping a stopping actor succeeds
+        else:
+            msg = f"{name} stopped before handling the message"
+            future.set_exception(ActorDeadError(msg))
+        if not self._hold(urn, rid, future):
+            self.reply(rid, future)
 
     def _hold(self, urn: str, rid: int, future: Future[Any]) -> bool:
         """Keep the reply to `rid` until the end of `urn` is told.
 
         False if there is nothing to wait for: the end was told, or the
-        actor is running (its handler raised the ActorDeadError).
+        actor is running (its handler raised an ActorDeadError).
         """
         if ActorRegistry.get_by_urn(urn) is not None:
             return False
@@ -875,7 +887,8 @@ class Channel:
         try:
             message = self._loads(payload)
             if target is None:
-                raise self._not_here(urn)
+                self._reply_late(urn, rid, message)
+                return
             future = target.ask(message, block=False)
         except Exception as exc:  # noqa: BLE001 -- the asker gets it
             future = ProcessFuture()
