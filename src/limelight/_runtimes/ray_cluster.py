@@ -607,10 +607,10 @@ class RayRef(ActorRef[Any]):
         """Call `method` on the host with `message` (none for a stop request).
 
         A dedicated host gets the message alone: it has one actor, and Ray
-        keeps one caller's calls to it in order. Each argument of a Ray call
-        costs about as much again as a small one (see docs/ray.md), so this
-        is what brings a call close to a raw Ray call. A pooled host also
-        needs the actor's urn, and this ref's next number (see `_Turns`).
+        keeps one caller's calls to it in order. Every argument makes a Ray
+        call dearer (see docs/ray.md), so that is what brings a call close
+        to a raw Ray call. A pooled host also needs the actor's urn, and
+        this ref's sender id and next number (see `_Turns`).
         """
         if not self._pooled:
             return _call(method, *message, what=message)
