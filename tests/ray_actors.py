@@ -34,6 +34,9 @@ class Counter(RayActor):
         self.count += n
         return self.count
 
+    def echo_args(self, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+        return args, kwargs
+
     def fail(self) -> None:
         raise ValueError("boom")
 

@@ -28,7 +28,7 @@ import pytest
 
 import limelight
 from limelight._core._registry import ActorRegistry
-from limelight.messages import Terminated
+from limelight.messages import ProxyCall, Terminated
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (extra limelight[ray])")
 
@@ -157,6 +157,28 @@ def test_an_exception_in_the_actor_is_raised_as_itself() -> None:
         ref.proxy().fail_unpicklably().get(TIMEOUT)
     with pytest.raises(limelight.Timeout):
         ref.proxy().hang(0.5).get(0.01)
+    ref.stop(timeout=TIMEOUT)
+
+
+def test_a_dedicated_hosts_proxy_calls_carry_their_arguments_as_they_were() -> None:
+    ref = Counter.start()
+    proxy = ref.proxy()
+    args = ((1, 2), [3], {4: "four"}, None, b"\x00", 1.5)
+    assert proxy.echo_args(*args, key=(5,)).get(TIMEOUT) == (args, {"key": (5,)})
+    assert proxy.inner.hello().get(TIMEOUT) == "inner"
+    proxy.add.defer(2)
+    assert proxy.count.get(TIMEOUT) == 2
+    assert ref.ask("plain", timeout=TIMEOUT) == ("got", "plain")
+    ref.stop(timeout=TIMEOUT)
+
+
+def test_a_deadlock_in_a_ray_actor_arrives_as_a_deadlock_error_naming_it() -> None:
+    ref = Pooled.start()
+    with pytest.raises(limelight.DeadlockError) as raised:
+        ref.proxy().ask_other(ref, "myself").get(TIMEOUT)
+    assert str(raised.value).startswith(f"{ref} → {ref}: the actor waits for a reply")
+    assert raised.value.cycle == ()  # (the refs stayed in the Ray worker)
+    assert ref.ask("alive", timeout=TIMEOUT) == ("got", "alive")
     ref.stop(timeout=TIMEOUT)
 
 
@@ -365,6 +387,10 @@ class HostedCounter(limelight.ThreadingActor):
         super().__init__()
         self.count = start
 
+    def add(self, numbers: tuple[int, ...]) -> int:
+        self.count += sum(numbers)
+        return self.count
+
     def on_receive(self, message: Any) -> Any:
         if message == "fail":
             raise UnpicklableError(threading.Lock())
@@ -472,7 +498,7 @@ def test_a_ref_numbers_what_it_sends_and_skips_no_number_on_a_refused_message() 
     class Host:
         tell = ask = stop = Method()
 
-    ref = RayRef(Host(), "urn:test:numbered", HostedCounter)
+    ref = RayRef(Host(), "urn:test:numbered", HostedCounter, pooled=True)
     ref._forward((1, None))
     with pytest.raises(TypeError, match="message"):
         ref._forward((threading.Lock(), None))
@@ -480,7 +506,38 @@ def test_a_ref_numbers_what_it_sends_and_skips_no_number_on_a_refused_message() 
 
     assert [call[-1] for call in calls] == [0, 1]
     assert {call[-2] for call in calls} == {ref._sender}
-    assert RayRef(Host(), "urn:test:numbered", HostedCounter)._sender != ref._sender
+    assert (
+        RayRef(Host(), "urn:test:numbered", HostedCounter, pooled=True)._sender
+        != ref._sender
+    )
+
+
+def test_a_ref_to_a_dedicated_host_sends_the_message_alone() -> None:
+    calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    class Method:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def remote(self, *args: Any) -> None:
+            calls.append((self.name, args))
+
+    class Host:
+        tell, ask, call = Method("tell"), Method("ask"), Method("call")
+
+    ref = RayRef(Host(), "urn:test:dedicated", HostedCounter, pooled=False)
+    ref._forward((1, None))
+    ref._forward((ProxyCall(("add",), (2,), {"k": 3}), None))
+    future: ray_cluster.RayFuture[Any] = ray_cluster.RayFuture()
+    ref._forward((ProxyCall(("inner", "add"), ((4,),), {}), future))
+    ref._forward(("plain", future))
+
+    assert calls == [
+        ("tell", (1,)),
+        ("tell", (ProxyCall(("add",), (2,), {"k": 3}),)),
+        ("call", ([["inner", "add"], [(4,)], {}],)),
+        ("ask", ("plain",)),
+    ]
 
 
 def test_the_host_reports_a_kill_and_refuses_a_bad_class(
@@ -503,7 +560,7 @@ def test_a_ref_unpickled_in_its_actors_host_is_the_local_ref(
     host: ray_cluster.RayHost,
 ) -> None:
     asyncio.run(host.start(HostedCounter, (), {}, "urn:test:4"))
-    remote = RayRef(None, "urn:test:4", HostedCounter)
+    remote = RayRef(None, "urn:test:4", HostedCounter, pooled=True)
     assert pickle.loads(pickle.dumps(remote)) is host.actors["urn:test:4"]
 
 
@@ -526,7 +583,7 @@ def test_a_failing_reply_handler_is_logged(caplog: pytest.LogCaptureFixture) -> 
 
 
 def test_what_a_ray_ref_does_without_its_host() -> None:
-    ref = RayRef(None, "urn:test:5", Counter)
+    ref = RayRef(None, "urn:test:5", Counter, pooled=False)
     inbox = ref.actor_inbox
     assert inbox.empty()
     with pytest.raises(queue.Empty):
@@ -612,17 +669,21 @@ def test_the_threaded_host_runs_its_actor_and_answers_for_it(
     try:
         assert host.start(HostedCounter, (1,), {}, urn) is None
         assert host.describe() == (urn, HostedCounter)
-        host.tell(urn, 1)
-        host.tell("urn:none", 1)
-        assert host.ask(urn, 1) == 3
-        failed = host.ask(urn, "fail")
+        host.tell(1)
+        assert host.ask(1) == 3
+        assert host.call([["add"], [(2, 3)], {}]) == 8
+        failed = host.ask("fail")
         assert isinstance(failed, ray_cluster.Failure)
         assert "could not be pickled" in str(failed.exception)
         assert ("count",) in host.introspect(urn)
         assert host.count() == 1
-        assert host.stop(urn) == (True, "normal", None)
-        assert "Dropped a message to urn:none" in caplog.text
-        assert host.stop(urn) == (False, "normal", None)
+        assert host.stop() == (True, "normal", None)
+        host.tell(1)
+        assert f"Dropped a message to {urn}" in caplog.text
+        late = host.ask(1)
+        assert isinstance(late, ray_cluster.Failure)
+        assert isinstance(late.exception, limelight.ActorDeadError)
+        assert host.stop() == (False, "normal", None)
         assert host.wait_terminated(urn) == ("normal", None)
         failure = host.start(Forgetful, (), {}, "urn:test:7")
         assert isinstance(failure, RuntimeError)
@@ -632,6 +693,29 @@ def test_the_threaded_host_runs_its_actor_and_answers_for_it(
         assert host.wait_terminated("urn:test:8", killed) == ("killed", None)
     finally:
         ray_cluster._Here.host = None
+
+
+class AsksItself(limelight.ThreadingActor):
+    def ask_myself(self) -> Any:
+        return self.actor_ref.ask("again")
+
+
+def test_a_host_sends_a_deadlock_as_a_deadlock_error_without_its_refs() -> None:
+    host = ray_cluster.RayThreadHost()
+    urn = "urn:test:deadlock"
+    try:
+        assert host.start(AsksItself, (), {}, urn) is None
+        ref = host._target(urn)
+        failed = host.call([["ask_myself"], [], {}])
+        host.stop()
+    finally:
+        ray_cluster._Here.host = None
+
+    assert isinstance(failed, ray_cluster.Failure)
+    error = pickle.loads(pickle.dumps(failed.exception))
+    assert isinstance(error, limelight.DeadlockError)
+    assert str(error).startswith(f"{ref} → {ref}: the actor waits for a reply")
+    assert error.cycle == ()
 
 
 def test_a_host_tells_why_an_actor_ended_before_its_ref_asked(

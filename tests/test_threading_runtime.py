@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextvars
+import copy
+import pickle
 import re
 import threading
 from collections.abc import Iterator
@@ -241,3 +243,23 @@ def test_an_async_hook_on_a_thread_actor_is_a_clear_crash(
     assert ref.actor_stopped.wait(TIMEOUT)
     messages = [str(record.exc_info[1]) for record in caplog.records if record.exc_info]
     assert any("is an `async def`" in message for message in messages)
+
+
+def test_a_ref_refuses_plain_pickling_and_says_what_to_do() -> None:
+    from limelight.asyncio import AsyncioActor  # noqa: PLC0415 -- only here
+
+    class AsyncEcho(AsyncioActor):
+        pass
+
+    for ref in (WhereAmI.start(), AsyncEcho.start()):
+        with pytest.raises(TypeError) as raised:
+            pickle.dumps(ref)
+        message = str(raised.value)
+        assert message.startswith(f"{ref} cannot be pickled: ")
+        assert "limelight.process" in message
+        assert "limelight.ray" in message
+        assert "look it up" in message
+        # A copy of a ref is the ref itself, as good as any other copy.
+        assert copy.copy(ref) is ref
+        assert copy.deepcopy([ref]) == [ref]
+        ref.stop()

@@ -90,6 +90,35 @@ class ActorRef(Generic[A]):
     def __hash__(self) -> int:
         return hash(self.actor_urn)
 
+    def __reduce__(self) -> tuple[Any, ...]:  # (RayRef's returns one)
+        """Refuse to be pickled, saying why and what to do instead.
+
+        A ref points at an actor object in this process's memory (or at a
+        channel of this process), which no other process can use. The
+        runtimes that carry refs across (``limelight.process``,
+        ``limelight.ray``) pickle them their own way, which pickle consults
+        before this method: the process runtime's pickler in its
+        ``reducer_override()``, Ray by a serializer registered for the class
+        and by ``RayRef.__reduce__()``.
+        """
+        msg = (
+            f"{self} cannot be pickled: a ref holds this process's link to its "
+            "actor (for a thread, asyncio or greenlet actor, the actor object "
+            "itself), which no other process can use. Refs travel only in the "
+            "messages Limelight sends to and from process actors "
+            "(limelight.process) and Ray actors (limelight.ray): start the actor "
+            "as one of those, or send the actor's name and look it up on the "
+            "other side"
+        )
+        raise TypeError(msg)
+
+    def __copy__(self) -> Self:
+        # (copy would otherwise call __reduce__(): a ref is its own copy.)
+        return self
+
+    def __deepcopy__(self, _memo: dict[int, Any]) -> Self:
+        return self
+
     def is_alive(self) -> bool:
         """Whether the actor is running (it may still stop at any moment)."""
         return not self.actor_stopped._flag

@@ -37,14 +37,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
 
 from limelight._core._actor import Actor, new_actor_urn
-from limelight._core._exceptions import ActorDeadError, Timeout
+from limelight._core._exceptions import ActorDeadError, DeadlockError, Timeout
 from limelight._core._future import _PENDING, SettableFuture
 from limelight._core._ref import ActorRef
 from limelight._core._registry import ActorRegistry
 from limelight._core._runtime import mark_service_thread
 from limelight._core._stopped import StoppedEvent
 from limelight._runtimes.threads import ThreadingActor
-from limelight.messages import Terminated, _ActorStop
+from limelight.messages import ProxyCall, Terminated, _ActorStop
 
 if TYPE_CHECKING:
     import concurrent.futures
@@ -370,6 +370,10 @@ class RayThreadHost(_HostBase):
     notices run in groups of their own, never behind a long ask.
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.urn = ""  # (its actor's, once started)
+
     def start(
         self,
         actor_class: type[Actor],
@@ -378,41 +382,43 @@ class RayThreadHost(_HostBase):
         urn: str,
     ) -> BaseException | None:
         """Start the actor here, named `urn`; return what ``__init__()`` raised."""
+        self.urn = urn
         return self._start_reporting(actor_class, args, kwargs, urn)
 
     def describe(self) -> tuple[str, type[Any]]:
         """The urn and class of the actor (for lookups)."""
         return self._describe()
 
-    # (The numbers with which refs send tells, asks and stops are not needed
-    # here: Ray runs a single-threaded actor's calls of one caller in order.)
+    # Tells, asks and stops take the message alone: the host has one actor,
+    # and Ray runs a single-threaded actor's calls of one caller in order,
+    # so neither the urn nor the numbers that a pooled host needs are sent
+    # (each argument makes a Ray call dearer).
 
-    def tell(
-        self, urn: str, message: Any, _sender: str | None = None, _seq: int = 0
-    ) -> None:
+    def tell(self, message: Any) -> None:
         """Put `message` into the actor's inbox."""
-        self._tell(urn, message)
+        self._tell(self.urn, message)
 
-    def ask(
-        self, urn: str, message: Any, _sender: str | None = None, _seq: int = 0
-    ) -> Any:
+    def ask(self, message: Any) -> Any:
         """Ask the actor and wait; return the reply, or the exception as a `Failure`."""
         try:
-            value = self._target(urn).ask(message)
+            value = self._target(self.urn).ask(message)
         except Exception as exc:  # noqa: BLE001 -- the asker gets it
             return Failure(_picklable(exc))
         return value
 
-    def stop(
-        self, urn: str, _sender: str | None = None, _seq: int = 0
-    ) -> tuple[bool, ExitReason, BaseException | None]:
+    def call(self, request: list[Any]) -> Any:
+        """Ask the actor a proxy call sent as a list (see `_as_request`)."""
+        attr_path, args, kwargs = request
+        return self.ask(ProxyCall(tuple(attr_path), tuple(args), kwargs))
+
+    def stop(self) -> tuple[bool, ExitReason, BaseException | None]:
         """Stop the actor; once it has ended, say whether this call stopped it."""
         try:
-            ref = self._target(urn)
+            ref = self._target(self.urn)
         except ActorDeadError:
             return False, "normal", None
         stopped_by_us = ref.stop()
-        reason, exception = self.wait_terminated(urn, ref)
+        reason, exception = self.wait_terminated(self.urn, ref)
         return stopped_by_us, reason, exception
 
     def kill(self, urn: str) -> None:
@@ -466,10 +472,17 @@ def _ray_exceptions() -> Any:
 
 
 def _picklable(exc: BaseException) -> BaseException:
-    """`exc`, or if it cannot be pickled, a ``RuntimeError`` saying what it was."""
+    """`exc`, or if it cannot be pickled, a ``RuntimeError`` saying what it was.
+
+    A ``DeadlockError`` found in this worker holds the refs of its cycle,
+    which cannot leave the process: it goes as a ``DeadlockError`` still,
+    whose message names the actors of the cycle, with an empty ``cycle``.
+    """
     try:
         pickle.dumps(exc)
     except Exception:  # noqa: BLE001 -- pickling raises many kinds of error
+        if isinstance(exc, DeadlockError):
+            return DeadlockError(*exc.args)
         return RuntimeError(f"{exc!r} (could not be pickled)")
     return exc
 
@@ -524,9 +537,11 @@ class RayRef(ActorRef[Any]):
     other Ray actors, where it reaches the same actor.
     """
 
-    __slots__ = ("_host", "_on_end", "_sender", "_sending", "_sent")
+    __slots__ = ("_host", "_on_end", "_pooled", "_sender", "_sending", "_sent")
 
-    def __init__(self, host: Any, urn: str, actor_class: type[Any]) -> None:
+    def __init__(
+        self, host: Any, urn: str, actor_class: type[Any], *, pooled: bool
+    ) -> None:
         # (ActorRef.__init__() reads a local actor; there is none here.)
         self.actor_class = actor_class
         self.actor_urn = urn
@@ -537,9 +552,12 @@ class RayRef(ActorRef[Any]):
         self._actor_weakref = _NO_ACTOR
         self._host = host
         self._on_end: Callable[[], None] | None = None
-        # What this ref sends is numbered, so that a pooled host lets it in
-        # in the order sent (see _Turns); each ref, or copy of one, has its
-        # own numbers. A number is taken only once its call is made.
+        # Whether the host is a pooled one (RayHost), whose calls take more
+        # arguments than a dedicated one's (see _send()).
+        self._pooled = pooled
+        # What this ref sends to a pooled host is numbered, so that the host
+        # lets it in in the order sent (see _Turns); each ref, or copy of
+        # one, has its own numbers. A number is taken only once its call is made.
         self._sender = uuid.uuid4().hex
         self._sent = 0
         self._sending = threading.Lock()
@@ -547,7 +565,13 @@ class RayRef(ActorRef[Any]):
     def __reduce__(self) -> tuple[Any, ...]:
         ended = self.actor_stopped.terminated
         reason = None if self.is_alive() else ended.reason if ended else "normal"
-        return _rebuild_ref, (self._host, self.actor_urn, self.actor_class, reason)
+        return _rebuild_ref, (
+            self._host,
+            self.actor_urn,
+            self.actor_class,
+            reason,
+            self._pooled,
+        )
 
     @property
     def ray_actor(self) -> Any:
@@ -558,13 +582,15 @@ class RayRef(ActorRef[Any]):
         message, reply_to = envelope
         host = self._host
         if reply_to is None:
-            self._send(host.tell, message, what=f"message {message!r}")
+            self._send(host.tell, message)
             return
         try:
             if isinstance(message, _ActorStop):
-                reply = self._send(host.stop, what="a stop request")
+                reply = self._send(host.stop)
+            elif message.__class__ is ProxyCall and not self._pooled:
+                reply = self._send(host.call, _as_request(message))
             else:
-                reply = self._send(host.ask, message, what=f"message {message!r}")
+                reply = self._send(host.ask, message)
         except TypeError as exc:
             reply_to.set_exception(exc)
             return
@@ -577,11 +603,22 @@ class RayRef(ActorRef[Any]):
         else:  # pragma: no cover -- asks of a RayRef make RayFutures
             _when_done(reply, functools.partial(_complete, reply_to))
 
-    def _send(self, method: Any, *args: Any, what: str) -> Any:
-        """Call `method` on the host with this ref's next number (see `_Turns`)."""
+    def _send(self, method: Any, *message: Any) -> Any:
+        """Call `method` on the host with `message` (none for a stop request).
+
+        A dedicated host gets the message alone: it has one actor, and Ray
+        keeps one caller's calls to it in order. Every argument makes a Ray
+        call dearer (see docs/ray.md), so that is what brings a call close
+        to a raw Ray call. A pooled host also needs the actor's urn, and
+        this ref's sender id and next number (see `_Turns`).
+        """
+        if not self._pooled:
+            return _call(method, *message, what=message)
         with self._sending:
             sent = self._sent
-            reply = _call(method, self.actor_urn, *args, self._sender, sent, what=what)
+            reply = _call(
+                method, self.actor_urn, *message, self._sender, sent, what=message
+            )
             self._sent = sent + 1
         return reply
 
@@ -641,16 +678,33 @@ class RayRef(ActorRef[Any]):
 _Outcome = tuple[bool, Any]
 
 
-def _call(method: Any, *args: Any, what: str) -> Any:
+def _as_request(call: ProxyCall) -> list[Any]:
+    """A proxy call as Ray sends cheapest: a list (see `RayThreadHost.call`).
+
+    Ray packs lists, dicts, strings and numbers with msgpack, and pickles
+    anything else, a named tuple such as ``ProxyCall`` included, which
+    costs several times as much. Each argument of the call, a tuple or not,
+    goes as Ray sends the arguments of a raw call, so it arrives as it was.
+    """
+    attr_path, args, kwargs = call
+    return [list(attr_path), list(args), kwargs]
+
+
+def _call(method: Any, *args: Any, what: str | tuple[Any, ...]) -> Any:
     """``method.remote(*args)``, or a ``TypeError`` if an argument cannot be pickled.
 
-    `what` names the argument in the error, such as ``"message 'hi'"``.
+    `what` names the arguments in the error, such as ``"Worker or its
+    arguments"``, or is ``(message,)``, the message sent: the error then
+    names it, worded only if there is an error (a message's repr would
+    cost every send). A stop request, ``()``, has nothing that could fail.
     """
     try:
         return method.remote(*args)
     except Exception as exc:  # Ray's serializer raises many kinds of error
         if isinstance(exc, TypeError) and "reaches a Ray actor" in str(exc):
             raise  # a local actor's ref: that error says it all
+        if not isinstance(what, str):
+            what = f"message {what[0]!r}"
         msg = f"{what} cannot be pickled, so it cannot reach a Ray actor: {exc}"
         raise TypeError(msg) from exc
 
@@ -743,20 +797,24 @@ _known_lock = threading.Lock()
 
 
 def _rebuild_ref(
-    host: Any, urn: str, actor_class: type[Any], ended: ExitReason | None
+    host: Any,
+    urn: str,
+    actor_class: type[Any],
+    ended: ExitReason | None,
+    pooled: bool,
 ) -> ActorRef[Any]:
     here = _Here.host
     if here is not None and urn in here.actors:  # the actor lives in this process
         return here.actors[urn]
     if ended is not None:
-        ref = RayRef(host, urn, actor_class)
+        ref = RayRef(host, urn, actor_class, pooled=pooled)
         ref._terminate(ended, None)
         return ref
     with _known_lock:
         known = _known.get(urn)
         if known is not None:
             return known
-        ref = _known[urn] = RayRef(host, urn, actor_class)
+        ref = _known[urn] = RayRef(host, urn, actor_class, pooled=pooled)
     _Completions.start()  # (in a Ray task or worker, the first ref starts it)
     ref._subscribe()
     return ref
@@ -907,7 +965,7 @@ def _start(
         settings = {"num_cpus": 0, **actor_class.ray_options, **options}
         _check_options(actor_class, settings)
         host = _host_class(pooled=False).options(**settings).remote()
-    ref = RayRef(host, new_actor_urn(), actor_class)
+    ref = RayRef(host, new_actor_urn(), actor_class, pooled=pool is not None)
     try:
         started = _call(
             host.start,
@@ -1097,7 +1155,7 @@ def lookup(name: str, namespace: str | None = None) -> ActorRef[Any]:
         msg = f"no Ray actor is named {name!r}: {exc}"
         raise LookupError(msg) from exc
     urn, actor_class = _get(_in_group(host.describe, _CONTROL).remote())
-    return _rebuild_ref(host, urn, actor_class, None)
+    return _rebuild_ref(host, urn, actor_class, None, False)  # (named: dedicated)
 
 
 def shutdown(timeout: float = 10.0) -> None:
