@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from types import TracebackType
 from typing import Any
 
 import limelight
@@ -107,7 +108,12 @@ class SlowToFail(ProcessActor):
             raise RuntimeError("failed on purpose")
         return message
 
-    def on_failure(self, *_exc_info: object) -> None:
+    def on_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         self.failing.set()
         self.gate.wait(60)
 
