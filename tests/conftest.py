@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 import limelight
 from limelight._core import _waiting
 from tests.runtimes import RUNTIMES, Runtime
+
+CONFORMANCE = Path(__file__).parent / "conformance"
+"""The conformance suite, which every runtime runs."""
 
 STOP_ALL_TIMEOUT = 30.0
 """Seconds each actor left running gets to stop after a test; a hung one fails it."""
@@ -29,6 +33,8 @@ STOP_ALL_TIMEOUT = 30.0
 def runtime(request: pytest.FixtureRequest) -> Runtime:
     """Each runtime in turn; conformance tests use only this to reach one."""
     param: Runtime = request.param
+    if param.conformance_only and CONFORMANCE not in request.node.path.parents:
+        pytest.skip(f"{param.name}: runs the conformance suite only")
     reason = param.skips.get(request.function.__name__)
     if reason is not None:
         pytest.skip(f"{param.name}: {reason}")

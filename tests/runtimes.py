@@ -69,6 +69,13 @@ class Runtime:
     marks: tuple[str, ...] = ()
     """Names of the pytest marks its tests carry, such as ``"ray"``."""
 
+    conformance_only: bool = False
+    """Whether only the conformance suite runs on it, not every test with `runtime`.
+
+    For a runtime whose every message is a network call: the stress and
+    fault-injection tests send far too many for their time budget.
+    """
+
     skips: Mapping[str, str] = field(
         default_factory=dict[str, str], compare=False, repr=False
     )
@@ -631,6 +638,7 @@ def _ray_runtime() -> Runtime | None:
         sleep=time.sleep,  # (in its host, the actor has a thread of its own)
         shared_list=_ray_list,
         marks=("ray",),
+        conformance_only=True,
         skips=_RAY_SKIPS,
     )
 
