@@ -208,6 +208,18 @@ class _HostBase:
         """Why an actor that has ended did (if it ended long ago: "normal")."""
         return self.ended.get(urn, ("normal", None))
 
+    def _stopped_already(
+        self, urn: str
+    ) -> tuple[bool, ExitReason, BaseException | None]:
+        """The answer to a stop that reaches the host after the actor ended.
+
+        Sent while the sender's ref saw it running, it succeeds, as a stop
+        queued behind another does, if the actor was stopped; not if it was
+        killed or failed, nor if the host never had it.
+        """
+        reason, exception = self.ended.get(urn, ("normal", None))
+        return urn in self.ended and reason == "normal", reason, exception
+
     def _describe(self) -> tuple[str, type[Any]]:
         for urn, ref in self.actors.items():
             return urn, ref.actor_class
@@ -348,7 +360,7 @@ class RayHost(_HostBase):
         try:
             ref = self._target(urn)
         except ActorDeadError:
-            return False, "normal", None
+            return self._stopped_already(urn)
         finally:
             self.turns.done(urn, sender, seq)
         stopped_by_us = await ref.stop(block=False)
@@ -429,7 +441,7 @@ class RayThreadHost(_HostBase):
         try:
             ref = self._target(urn)
         except ActorDeadError:
-            return False, "normal", None
+            return self._stopped_already(urn)
         stopped_by_us = ref.stop()
         reason, exception = self.wait_terminated(urn, ref)
         return stopped_by_us, reason, exception
