@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -12,18 +13,65 @@ import limelight
 from limelight._core import _waiting
 from tests.runtimes import RUNTIMES, Runtime
 
+CONFORMANCE = Path(__file__).parent / "conformance"
+"""The conformance suite, which every runtime runs."""
+
 STOP_ALL_TIMEOUT = 30.0
 """Seconds each actor left running gets to stop after a test; a hung one fails it."""
 
 
-@pytest.fixture(params=RUNTIMES, ids=[runtime.name for runtime in RUNTIMES])
+@pytest.fixture(
+    params=[
+        pytest.param(
+            runtime,
+            id=runtime.name,
+            marks=[getattr(pytest.mark, mark) for mark in runtime.marks],
+        )
+        for runtime in RUNTIMES
+    ]
+)
 def runtime(request: pytest.FixtureRequest) -> Runtime:
     """Each runtime in turn; conformance tests use only this to reach one."""
     param: Runtime = request.param
+    if param.conformance_only and CONFORMANCE not in request.node.path.parents:
+        pytest.skip(f"{param.name}: runs the conformance suite only")
     reason = param.skips.get(request.function.__name__)
     if reason is not None:
         pytest.skip(f"{param.name}: {reason}")
+    if "ray" in param.marks:
+        request.getfixturevalue("local_ray")
     return param
+
+
+@pytest.fixture(scope="session")
+def local_ray() -> Iterator[None]:
+    """One local Ray for the whole session, started by the first test that needs it.
+
+    It has a custom resource for tests to ask for. At the end,
+    ``limelight.ray.shutdown()`` must stop the Ray actors left running, and
+    only those.
+    """
+    import ray  # noqa: PLC0415 -- only for Ray's tests
+
+    import limelight.ray  # noqa: PLC0415
+    from tests.ray_actors import NAMESPACE, Pooled  # noqa: PLC0415
+
+    limelight.ray.init(
+        num_cpus=2, resources={"widget": 1}, namespace=NAMESPACE, log_to_driver=False
+    )
+    yield
+    left_running = Pooled.start()
+    local = _Local.start()  # (not a Ray actor: shutdown() leaves it be)
+    limelight.ray.shutdown(timeout=STOP_ALL_TIMEOUT)
+    assert not ray.is_initialized()
+    assert not left_running.is_alive()
+    assert local.is_alive()
+    local.stop()
+    limelight.ray.shutdown()  # (nothing left to do)
+
+
+class _Local(limelight.ThreadingActor):
+    """A local actor, which ``limelight.ray.shutdown()`` must leave running."""
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,9 @@ from typing import Any
 import limelight
 from limelight.ray import RayActor
 
+NAMESPACE = "limelight-tests"
+"""The Ray namespace of the test session's named actors."""
+
 
 @limelight.traversable
 class Inner:
@@ -82,3 +85,13 @@ class ForgetsSuper(RayActor):
 
 class UnpicklableError(Exception):
     """An exception carrying something that cannot be pickled."""
+
+
+class PooledActor(RayActor):
+    """The conformance suite's Ray actor class: hosted by the pool.
+
+    Starting one is a call into a running host, not a Ray worker start, so
+    that the suite's many short-lived actors start fast.
+    """
+
+    ray_pool = True

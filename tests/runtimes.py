@@ -14,16 +14,19 @@ behaviour runs on every runtime. To add a runtime, append a `Runtime` to
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import multiprocessing
+import multiprocessing.managers
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from multiprocessing.managers import ListProxy, SyncManager
+from multiprocessing.managers import BaseProxy, ListProxy, SyncManager
 from typing import Any, Protocol, TypeVar, cast
 
 import limelight
 import limelight.asyncio
+import limelight.ray
 from limelight._core._stopped import StoppedEvent
 
 __all__ = ["RUNTIMES", "Event", "Runtime"]
@@ -62,6 +65,16 @@ class Runtime:
 
     shared_list: Callable[[], list[Any]]
     """Makes a list that actors append to and tests read (a plain list for threads)."""
+
+    marks: tuple[str, ...] = ()
+    """Names of the pytest marks its tests carry, such as ``"ray"``."""
+
+    conformance_only: bool = False
+    """Whether only the conformance suite runs on it, not every test with `runtime`.
+
+    For a runtime whose every message is a network call: the stress and
+    fault-injection tests send far too many for their time budget.
+    """
 
     skips: Mapping[str, str] = field(
         default_factory=dict[str, str], compare=False, repr=False
@@ -465,3 +478,179 @@ def _process_runtime() -> Runtime:
 PROCESS = _process_runtime()
 """limelight.process: actors in a warm pool of worker processes (see conftest)."""
 RUNTIMES.append(PROCESS)
+
+
+# -- Ray actors ----------------------------------------------------------------------
+
+
+class _Travelling(BaseProxy):
+    """A manager's proxy that takes the manager's authkey wherever it is pickled.
+
+    multiprocessing sends the key only to processes it starts itself; a Ray
+    worker was not, so it could not connect to the manager without it. (For
+    tests only: the key then travels in Ray's object store.)
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        authkey = bytes(cast("Any", self)._authkey)
+        token, serializer = cast("Any", self)._token, cast("Any", self)._serializer
+        rebuild: Any = getattr(multiprocessing.managers, "RebuildProxy")  # noqa: B009 -- (not in typeshed)
+        return rebuild, (type(self), token, serializer, {"authkey": authkey})
+
+
+class RayEvent(_Travelling):
+    """An event in the manager process: set or waited for in any Ray worker."""
+
+    _exposed_ = ("set", "is_set", "wait")
+
+    def set(self) -> None:
+        self._callmethod("set")
+
+    def is_set(self) -> bool:
+        return bool(cast("Any", self)._callmethod("is_set"))
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return bool(cast("Any", self)._callmethod("wait", (timeout,)))
+
+
+class RaySharedList(_Travelling, SharedList):
+    """A list in the manager process, appended to from any Ray worker.
+
+    Each item is kept pickled by Ray's cloudpickle, and unpickled where the
+    list is read: the manager must not unpickle a Ray ref itself, which
+    would connect it to Ray.
+    """
+
+    def append(self, item: Any) -> None:
+        self._callmethod("append", (_ray_pickle().dumps(item),))
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._copy()
+
+    def __getitem__(self, index: Any) -> Any:
+        kept = cast("Any", self)._callmethod("__getitem__", (index,))
+        loads = _ray_pickle().loads
+        return (
+            [loads(item) for item in kept] if isinstance(index, slice) else loads(kept)
+        )
+
+
+def _ray_pickle() -> Any:
+    """Ray's cloudpickle, which pickles classes made in a test function by value."""
+    import ray.cloudpickle  # noqa: PLC0415 -- only with Ray
+
+    return ray.cloudpickle
+
+
+_SharedState.register("ray_event", threading.Event, RayEvent)
+_SharedState.register("ray_list", list, RaySharedList)
+
+
+def _ray_event() -> Event:
+    return cast("Event", cast("Any", _shared()).ray_event())
+
+
+def _ray_list() -> list[Any]:
+    return cast("list[Any]", cast("Any", _shared()).ray_list())
+
+
+# Why conformance tests cannot apply to Ray actors (see docs/ray.md). A Ray
+# host is a worker process too: what cannot exist across processes cannot
+# exist there either. But classes made in a test function travel (by value),
+# and so do refs, also in the test's shared lists.
+_ACROSS_PROCESSES = (
+    _LOGS,
+    _PER_PROCESS,
+    _BASE_EXCEPTION,
+    _TRACEBACK,
+    _MAILBOX,
+    _TIMERS,
+    _INSIDE,
+)
+_RAY_COPIES = (
+    "objects cross as pickled copies: the test's object or mock is not the "
+    "one the actor sees, and a future cannot be sent to a Ray actor at all "
+    "(refused with a TypeError)"
+)
+_THREADING_EVENT = (
+    "the test hands the actor a threading.Event of its own process, "
+    "which cannot be pickled"
+)
+_LOCAL_REF = (
+    "the actor is handed a ref to a local actor of the test process (a "
+    "probe), which cannot reach a Ray actor (refused with a TypeError)"
+)
+_RAY_STOPS_ITSELF = (
+    "races its second tell() (a Ray call) against the actor stopping "
+    "itself, and the test's ref learns that the actor stopped only once "
+    "its on_stop() has run"
+)
+_CONTEXT_VAR = (
+    "the behaviour, defined in the test function, refers to a ContextVar, "
+    "which cannot be pickled (and the observed context is the worker's)"
+)
+_WATCHED_ELSEWHERE = (
+    "a watcher in another host learns of the end from that host's own "
+    "call to the watched actor's host, which may come after stop() returns "
+    "and after the test's next message to the watcher (the pool places "
+    "the actors of a test in different hosts)"
+)
+# Skipped on process actors as per-process, these run on Ray: the actor looks
+# itself up in its own process's registry, and its own ref leaves its host as
+# a ref to it, which the test compares with its own.
+_RAY_RUNS = {
+    "test_the_actor_knows_its_urn_ref_and_name",
+    "test_init_runs_before_registration_and_on_start_after",
+}
+_TIMER_OVERTAKES = (
+    "sets the gate that holds the actor before the test's messages have "
+    "crossed to its host: the zero-delay timer's message, sent by the "
+    "actor itself, can be queued before the test's second one arrives"
+)
+_RAY_SKIPS: dict[str, str] = {
+    "test_send_after_zero_sends_behind_the_queued_messages": _TIMER_OVERTAKES,
+    "test_an_old_ref_is_dead_and_queued_asks_fail": _THREADING_EVENT,
+    "test_a_child_that_does_not_stop_in_time_is_killed": _THREADING_EVENT,
+    "test_a_probe_receives_from_an_actor": _LOCAL_REF,
+    "test_an_actor_can_stop_itself_after_its_queued_messages": _RAY_STOPS_ITSELF,
+    "test_the_senders_context_follows_asks_tells_and_proxy_calls": _CONTEXT_VAR,
+    "test_a_zero_block_timeout_refuses_at_once": _MAILBOX,
+    "test_many_watchers_are_all_told": _WATCHED_ELSEWHERE,
+    "test_watchers_are_told_before_stop_returns": _WATCHED_ELSEWHERE,
+    "test_watching_twice_tells_once": _WATCHED_ELSEWHERE,
+    **{
+        name: reason
+        for name, reason in _PROCESS_SKIPS.items()
+        if reason in _ACROSS_PROCESSES and name not in _RAY_RUNS
+    },
+    **{
+        name: _RAY_COPIES
+        for name, reason in _PROCESS_SKIPS.items()
+        if reason == _COPIES
+    },
+}
+
+
+def _ray_runtime() -> Runtime | None:
+    """Ray's runtime (pooled hosts), if Ray is installed (`limelight[ray]`)."""
+    if importlib.util.find_spec("ray") is None:  # pragma: no cover -- installed
+        return None
+    from tests.ray_actors import PooledActor  # noqa: PLC0415 -- imports limelight.ray
+
+    return Runtime(
+        name="ray",
+        actor_class=PooledActor,
+        future_class=limelight.ray.RayFuture,
+        event_class=_ray_event,
+        sleep=time.sleep,  # (in its host, the actor has a thread of its own)
+        shared_list=_ray_list,
+        marks=("ray",),
+        conformance_only=True,
+        skips=_RAY_SKIPS,
+    )
+
+
+RAY = _ray_runtime()
+"""limelight.ray with pooled hosts, or None without Ray: then its tests are skipped."""
+if RAY is not None:  # pragma: no branch -- Ray is installed for the tests
+    RUNTIMES.append(RAY)

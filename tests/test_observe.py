@@ -303,19 +303,22 @@ def _listening_inet_inodes() -> set[str]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs Linux /proc")
-def test_serving_opens_no_listening_tcp_socket(
-    endpoint: limelight.observe.Endpoint,
-) -> None:
-    ours = _socket_inodes()
-    unix_table = Path("/proc/self/net/unix").read_text()
+def test_serving_opens_no_listening_tcp_socket(tmp_path: Path) -> None:
+    # (Not the process's listeners from before, such as the Ray driver's
+    # once a Ray test of the session has started Ray.)
+    before = _socket_inodes() & _listening_inet_inodes()
+    with limelight.observe.serve(tmp_path / "top.sock") as endpoint:
+        ours = _socket_inodes()
+        unix_table = Path("/proc/self/net/unix").read_text()
+        listening = _listening_inet_inodes()
 
     assert str(endpoint.path) in unix_table  # (the inspection sees our sockets)
-    assert ours & _listening_inet_inodes() == set()
+    assert (ours & listening) - before == set()
     # The check itself works: a TCP listener of ours is seen.
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
         tcp.bind(("127.0.0.1", 0))
         tcp.listen()
-        assert _socket_inodes() & _listening_inet_inodes()
+        assert (_socket_inodes() & _listening_inet_inodes()) - before
 
 
 def test_the_default_path_is_in_the_users_runtime_directory(

@@ -1,7 +1,8 @@
 """The Ray runtime: limelight.ray.RayActor, its hosts, refs and placement.
 
 Marked ``ray``: a local Ray is started once for the session (it takes a few
-seconds and some 700 MiB); skip these with ``-m "not ray"``. Skipped when Ray
+seconds and some 700 MiB; the `local_ray` fixture of conftest.py); skip these
+with ``-m "not ray"``. Skipped when Ray
 is not installed. The actor classes live in tests/ray_actors.py, since Ray
 workers import them by module name. Most tests use pooled actors, which
 start in a running Ray actor; a dedicated one costs a Ray worker process.
@@ -38,6 +39,7 @@ from limelight._bench import ray_workloads as rw  # noqa: E402
 from limelight._runtimes import ray_cluster  # noqa: E402
 from limelight.ray import RayRef  # noqa: E402
 from tests.ray_actors import (  # noqa: E402
+    NAMESPACE,
     Counter,
     FailsInit,
     ForgetsSuper,
@@ -45,30 +47,12 @@ from tests.ray_actors import (  # noqa: E402
     UnpicklableError,
 )
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.usefixtures("local_ray")]
 
 TIMEOUT = 60.0
 """Generous: other test runs share this machine's two cores."""
 
 ROOT = Path(__file__).resolve().parent.parent
-NAMESPACE = "limelight-tests"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def local_ray() -> Iterator[None]:
-    """One local Ray for the whole session, with a custom resource to ask for."""
-    limelight.ray.init(
-        num_cpus=2, resources={"widget": 1}, namespace=NAMESPACE, log_to_driver=False
-    )
-    yield
-    left_running = Pooled.start()
-    local = Recorder.start()  # (not a Ray actor: shutdown() leaves it be)
-    limelight.ray.shutdown(timeout=TIMEOUT)
-    assert not ray.is_initialized()
-    assert not left_running.is_alive()
-    assert local.is_alive()
-    local.stop()
-    limelight.ray.shutdown()  # (nothing left to do)
 
 
 @pytest.fixture(autouse=True)
@@ -177,7 +161,8 @@ def test_a_deadlock_in_a_ray_actor_arrives_as_a_deadlock_error_naming_it() -> No
     with pytest.raises(limelight.DeadlockError) as raised:
         ref.proxy().ask_other(ref, "myself").get(TIMEOUT)
     assert str(raised.value).startswith(f"{ref} → {ref}: the actor waits for a reply")
-    assert raised.value.cycle == ()  # (the refs stayed in the Ray worker)
+    # Its cycle's refs crossed too, as refs through the actor's host.
+    assert raised.value.cycle == (ref,)
     assert ref.ask("alive", timeout=TIMEOUT) == ("got", "alive")
     ref.stop(timeout=TIMEOUT)
 
@@ -432,9 +417,10 @@ def test_the_host_runs_actors_and_answers_for_them(
         with pytest.raises(limelight.ActorDeadError):
             await host.describe()
         await host.kill("urn:none")
-        return await host.stop(urn), await host.wait_terminated(urn)
+        return await host.stop(urn), await host.stop("urn:none")
 
-    assert asyncio.run(after()) == ((False, "normal", None), ("normal", None))
+    # (A late stop succeeds, as one queued behind the first; an unknown fails.)
+    assert asyncio.run(after()) == ((True, "normal", None), (False, "normal", None))
 
 
 def test_a_pooled_host_lets_each_ref_s_messages_in_in_the_order_sent(
@@ -482,7 +468,7 @@ def test_messages_waiting_their_turn_are_let_in_when_the_actor_ends(
 
     assert isinstance(failed, ray_cluster.Failure)
     assert isinstance(failed.exception, limelight.ActorDeadError)
-    assert stopped == (False, "normal", None)
+    assert stopped == (False, "killed", None)
     assert told
     assert f"Dropped a message to {urn}" in caplog.text
 
@@ -683,7 +669,9 @@ def test_the_threaded_host_runs_its_actor_and_answers_for_it(
         late = host.ask(1)
         assert isinstance(late, ray_cluster.Failure)
         assert isinstance(late.exception, limelight.ActorDeadError)
-        assert host.stop() == (False, "normal", None)
+        # A stop that comes once the actor was stopped succeeds, as a stop
+        # queued behind another does.
+        assert host.stop() == (True, "normal", None)
         assert host.wait_terminated(urn) == ("normal", None)
         failure = host.start(Forgetful, (), {}, "urn:test:7")
         assert isinstance(failure, RuntimeError)
@@ -730,5 +718,66 @@ def test_a_host_tells_why_an_actor_ended_before_its_ref_asked(
     killed.termination().get(TIMEOUT)
 
     assert asyncio.run(host.wait_terminated(urn)) == ("killed", None)
-    assert asyncio.run(host.wait_terminated(urn)) == ("normal", None)  # told once
-    assert host.ended == {}
+    # (And to every copy of its ref that asks, such as a watcher's.)
+    assert asyncio.run(host.wait_terminated(urn)) == ("killed", None)
+
+
+def test_a_host_keeps_only_the_latest_ends(
+    host: ray_cluster.RayHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ray_cluster.RayHost, "ends_kept", 2)
+    urns = [f"urn:test:end-{n}" for n in range(3)]
+    for urn in urns:
+        assert asyncio.run(host.start(HostedCounter, (), {}, urn)) is None
+        killed = host._target(urn)
+        asyncio.run(host.kill(urn))
+        killed.termination().get(TIMEOUT)
+
+    assert list(host.ended) == urns[1:]
+    assert asyncio.run(host.wait_terminated(urns[0])) == ("normal", None)
+
+
+def test_a_host_answers_messages_that_arrive_after_the_end_as_left_behind(
+    host: ray_cluster.RayHost,
+) -> None:
+    urn = "urn:test:late"
+    assert asyncio.run(host.start(HostedCounter, (), {}, urn)) is None
+    assert asyncio.run(host.stop(urn, "sender", 0))[0] is True
+
+    # Numbered after messages that never came: no turn to wait for.
+    late = asyncio.run(host.ask(urn, "late", "sender", 3))
+
+    assert isinstance(late, ray_cluster.Failure)
+    assert isinstance(late.exception, limelight.ActorDeadError)
+    assert "stopped before handling the message" in str(late.exception)
+
+
+def test_a_hosted_actors_own_ref_and_proxy_cross_as_a_ref_through_its_host(
+    host: ray_cluster.RayHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Context:
+        current_actor = "the host's Ray handle"
+
+    monkeypatch.setattr(ray, "get_runtime_context", Context)
+    urn = "urn:test:own-ref"
+    assert asyncio.run(host.start(Pooled, (), {}, urn)) is None
+    own = host._target(urn)
+
+    reduced = ray_cluster._reduce_local_ref(own)
+
+    assert reduced == ("the host's Ray handle", urn, own.actor_class, None, True)
+    assert ray_cluster._rebuild_hosted_ref(reduced) is own  # (here: itself)
+    proxy = ray_cluster._rebuild_proxy(ray_cluster._reduce_proxy(own.proxy()))
+    assert proxy.actor_ref is own
+    assert proxy.add(2).get(TIMEOUT) == 2
+    # A local actor that is not hosted stays local.
+    local = HostedCounter.start()
+    with pytest.raises(TypeError, match="is a local actor"):
+        ray_cluster._reduce_local_ref(local)
+    local.stop()
+    # Once it has ended, its ref crosses as a dead one.
+    reduced = ray_cluster._reduce_local_ref(local)
+    assert reduced == (None, local.actor_urn, HostedCounter, "normal", False)
+    dead = ray_cluster._rebuild_hosted_ref(reduced)
+    assert dead == local
+    assert not dead.is_alive()

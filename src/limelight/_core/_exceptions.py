@@ -60,8 +60,8 @@ class DeadlockError(RuntimeError):
     Each waits for the next, and the last for the first; ``(ref,)`` for an
     actor that waits for itself. Empty when no cycle of actors is involved
     (a ``get()`` on an event loop's own thread), and when the error comes
-    from a Ray actor's handler: the refs of the cycle stay in its Ray
-    worker, and the message names the actors.
+    from a Ray actor's handler whose cycle holds a ref that cannot leave
+    its Ray worker (a local actor there): the message names the actors.
     """
 
     def __init__(self, *args: object, cycle: tuple[ActorRef[Any], ...] = ()) -> None:

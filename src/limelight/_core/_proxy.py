@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from limelight._core._introspection import AttrInfo
 from limelight.messages import ProxyCall, ProxyGetAttr, ProxySetAttr
@@ -133,6 +133,20 @@ class ActorProxy(Generic[A]):
             return
         path = (*self._attr_path, name)
         self.actor_ref.ask(_new_tuple(ProxySetAttr, (path, value)))
+
+
+def lazy_proxy(ref: ActorRef[A], attr_path: AttrPath) -> ActorProxy[A]:
+    """A proxy that learns the actor's attributes on first use, not now.
+
+    For a proxy unpickled from another process: ``ActorProxy()`` would ask
+    the actor at once, and waiting there can deadlock (in a runtime's thread
+    that reads replies, or a Ray host's event loop, which must run the reply).
+    """
+    proxy = cast("ActorProxy[A]", object.__new__(ActorProxy))
+    object.__setattr__(proxy, "actor_ref", ref)
+    object.__setattr__(proxy, "_attr_path", attr_path)
+    object.__setattr__(proxy, "_known_attrs", {})
+    return proxy
 
 
 class CallableProxy(Generic[A]):

@@ -42,7 +42,7 @@ from limelight._core._actor import Actor
 from limelight._core._exceptions import ActorDeadError, Timeout
 from limelight._core._future import Future, SettableFuture
 from limelight._core._interrupts import HeldInterrupts
-from limelight._core._proxy import ActorProxy
+from limelight._core._proxy import ActorProxy, lazy_proxy
 from limelight._core._ref import ActorRef
 from limelight._core._registry import ActorRegistry
 from limelight._core._runtime import mark_service_thread
@@ -191,7 +191,7 @@ class _Pickler(pickle.Pickler):
             )
         if isinstance(obj, ActorProxy):
             proxy: ActorProxy[Any] = obj  # pyright: ignore[reportUnknownVariableType] -- (mypy: Any)
-            return _rebuild_proxy, (proxy.actor_ref, proxy._attr_path)
+            return lazy_proxy, (proxy.actor_ref, proxy._attr_path)
         if isinstance(obj, Future):
             future: Future[Any] = obj  # pyright: ignore[reportUnknownVariableType] -- (mypy: Any)
             return _rebuild_future, (self.channel.export_future(future),)
@@ -213,17 +213,6 @@ def _rebuild_ref(
     ref = RemoteRef(channel, urn, actor_class)
     ref._terminate(ended, None)
     return ref
-
-
-def _rebuild_proxy(ref: ActorRef[Any], attr_path: AttrPath) -> ActorProxy[Any]:
-    # Not ActorProxy(): introspecting a remote actor waits for its channel,
-    # whose reader is running this. A proxy with no known attributes
-    # introspects on first use instead.
-    proxy: ActorProxy[Any] = object.__new__(ActorProxy)  # pyright: ignore[reportUnknownVariableType] -- (mypy: Any)
-    object.__setattr__(proxy, "actor_ref", ref)
-    object.__setattr__(proxy, "_attr_path", attr_path)
-    object.__setattr__(proxy, "_known_attrs", {})
-    return proxy
 
 
 def _rebuild_future(export_id: int) -> ProcessFuture[Any]:

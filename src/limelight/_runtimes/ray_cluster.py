@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import pickle
 import queue
 import threading
 import uuid
@@ -39,6 +38,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
 from limelight._core._actor import Actor, new_actor_urn
 from limelight._core._exceptions import ActorDeadError, DeadlockError, Timeout
 from limelight._core._future import _PENDING, SettableFuture
+from limelight._core._proxy import ActorProxy, lazy_proxy
 from limelight._core._ref import ActorRef
 from limelight._core._registry import ActorRegistry
 from limelight._core._runtime import mark_service_thread
@@ -160,13 +160,20 @@ class _HostBase:
         _register_serializers()
         # The actors started here, by urn: the host answers for these.
         self.actors: dict[str, ActorRef[Any]] = {}
-        # Why actors ended, until their refs ask (wait_terminated()): a kill
-        # may reach the host, and end the actor, before the ref's question.
+        # Why the latest actors ended, for their refs' questions
+        # (wait_terminated()): a kill may reach the host, and end the actor,
+        # before a ref's question, and every copy of a ref (unpickled in
+        # another process, such as a watcher's) asks too, each once.
         self.ended: dict[str, tuple[ExitReason, BaseException | None]] = {}
 
     def _target(self, urn: str) -> ActorRef[Any]:
         ref = self.actors.get(urn)
         if ref is None:
+            if urn in self.ended:
+                # Sent while the sender's ref saw it running, as a message
+                # left in its inbox when it stopped: said the same way.
+                msg = f"actor {urn} stopped before handling the message"
+                raise ActorDeadError(msg)
             raise ActorDeadError(f"actor {urn} not found")
         return ref
 
@@ -188,13 +195,30 @@ class _HostBase:
         )
         return None
 
+    ends_kept: ClassVar[int] = 10_000
+    """How many of the latest ends `ended` keeps (the oldest go first)."""
+
     def _forget(self, urn: str, terminated: Terminated) -> None:
         self.actors.pop(urn, None)
         self.ended[urn] = _why(terminated)
+        if len(self.ended) > self.ends_kept:
+            del self.ended[next(iter(self.ended))]
 
     def _ended(self, urn: str) -> tuple[ExitReason, BaseException | None]:
-        """Why an actor that has ended did, told once (to its ref)."""
-        return self.ended.pop(urn, ("normal", None))
+        """Why an actor that has ended did (if it ended long ago: "normal")."""
+        return self.ended.get(urn, ("normal", None))
+
+    def _stopped_already(
+        self, urn: str
+    ) -> tuple[bool, ExitReason, BaseException | None]:
+        """The answer to a stop that reaches the host after the actor ended.
+
+        Sent while the sender's ref saw it running, it succeeds, as a stop
+        queued behind another does, if the actor was stopped; not if it was
+        killed or failed, nor if the host never had it.
+        """
+        reason, exception = self.ended.get(urn, ("normal", None))
+        return urn in self.ended and reason == "normal", reason, exception
 
     def _describe(self) -> tuple[str, type[Any]]:
         for urn, ref in self.actors.items():
@@ -292,11 +316,18 @@ class RayHost(_HostBase):
         super()._forget(urn, terminated)
         self.turns.forget(urn)
 
+    async def _turn(self, urn: str, sender: str | None, seq: int) -> None:
+        # Only while the actor runs: once it has ended, what arrives is
+        # refused in any order, and its turn may never come (the messages
+        # before it may have been refused before they were numbered in).
+        if urn in self.actors:
+            await self.turns.wait(urn, sender, seq)
+
     async def tell(
         self, urn: str, message: Any, sender: str | None = None, seq: int = 0
     ) -> None:
         """Put `message` into the actor's inbox, in its turn (see `_Turns`)."""
-        await self.turns.wait(urn, sender, seq)
+        await self._turn(urn, sender, seq)
         self._tell(urn, message)
         self.turns.done(urn, sender, seq)
 
@@ -310,7 +341,7 @@ class RayHost(_HostBase):
         returned as it is: Ray sends plain values, such as numbers, cheaper
         than a tuple around them.)
         """
-        await self.turns.wait(urn, sender, seq)
+        await self._turn(urn, sender, seq)
         try:
             try:
                 reply = self._target(urn).ask(message, block=False)
@@ -325,11 +356,11 @@ class RayHost(_HostBase):
         self, urn: str, sender: str | None = None, seq: int = 0
     ) -> tuple[bool, ExitReason, BaseException | None]:
         """Stop the actor; once it has ended, say whether this call stopped it."""
-        await self.turns.wait(urn, sender, seq)
+        await self._turn(urn, sender, seq)
         try:
             ref = self._target(urn)
         except ActorDeadError:
-            return False, "normal", None
+            return self._stopped_already(urn)
         finally:
             self.turns.done(urn, sender, seq)
         stopped_by_us = await ref.stop(block=False)
@@ -416,7 +447,7 @@ class RayThreadHost(_HostBase):
         try:
             ref = self._target(self.urn)
         except ActorDeadError:
-            return False, "normal", None
+            return self._stopped_already(self.urn)
         stopped_by_us = ref.stop()
         reason, exception = self.wait_terminated(self.urn, ref)
         return stopped_by_us, reason, exception
@@ -474,12 +505,13 @@ def _ray_exceptions() -> Any:
 def _picklable(exc: BaseException) -> BaseException:
     """`exc`, or if it cannot be pickled, a ``RuntimeError`` saying what it was.
 
-    A ``DeadlockError`` found in this worker holds the refs of its cycle,
-    which cannot leave the process: it goes as a ``DeadlockError`` still,
-    whose message names the actors of the cycle, with an empty ``cycle``.
+    A ``DeadlockError`` whose cycle holds a ref that cannot leave this
+    worker (a local actor's) goes as a ``DeadlockError`` still, whose
+    message names the actors of the cycle, with an empty ``cycle``.
     """
     try:
-        pickle.dumps(exc)
+        # (Ray's pickler, which Ray sends it with: it knows how refs cross.)
+        _ray().cloudpickle.dumps(exc)
     except Exception:  # noqa: BLE001 -- pickling raises many kinds of error
         if isinstance(exc, DeadlockError):
             return DeadlockError(*exc.args)
@@ -563,13 +595,11 @@ class RayRef(ActorRef[Any]):
         self._sending = threading.Lock()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        ended = self.actor_stopped.terminated
-        reason = None if self.is_alive() else ended.reason if ended else "normal"
         return _rebuild_ref, (
             self._host,
             self.actor_urn,
             self.actor_class,
-            reason,
+            _ended_reason(self),
             self._pooled,
         )
 
@@ -639,7 +669,9 @@ class RayRef(ActorRef[Any]):
             return False
         ActorRegistry.unregister(self)
         with contextlib.suppress(Exception):  # the host is gone: dead anyway
-            _in_group(self._host.kill, _CONTROL).remote(self.actor_urn)
+            # Waited for, so that no queued message is handled after kill()
+            # returns (Ray's call would take longer than letting one in).
+            _get(_in_group(self._host.kill, _CONTROL).remote(self.actor_urn))
         return True
 
     def _introspect(self) -> dict[AttrPath, AttrInfo]:
@@ -825,6 +857,50 @@ def _forget(urn: str) -> None:
         _known.pop(urn, None)
 
 
+def _ended_reason(ref: ActorRef[Any]) -> ExitReason | None:
+    """None while `ref`'s actor runs; once it has ended, why."""
+    if ref.is_alive():
+        return None
+    terminated = ref.actor_stopped.terminated
+    return terminated.reason if terminated is not None else "normal"
+
+
+_HostedRef = tuple[Any, str, type[Any], "ExitReason | None", bool]
+
+
+def _reduce_local_ref(ref: ActorRef[Any]) -> _HostedRef:
+    """What crosses Ray for a local ref: in a host, its actor's, as a Ray ref.
+
+    Inside a host, an actor's own ref is a local one: ``self.actor_ref``, the
+    ref in the `Terminated` message of its end, the refs of a
+    `DeadlockError`'s cycle. Sent anywhere, it becomes a `RayRef` through
+    this host, as any of its callers' refs. The ref of a local actor that
+    has ended crosses as a dead ref, which names it and nothing more: the
+    notice of its end to a Ray actor linked to it holds it. The ref of any
+    other, running, local actor cannot reach a Ray worker at all.
+    """
+    if _Here.host is not None and issubclass(ref.actor_class, RayActor):
+        host = _ray().get_runtime_context().current_actor
+    elif not ref.is_alive():
+        host = None  # (never called: the ref is dead)
+    else:
+        _refuse_local_ref(ref)
+    pooled = host is not None and isinstance(_Here.host, RayHost)
+    return host, ref.actor_urn, ref.actor_class, _ended_reason(ref), pooled
+
+
+def _rebuild_hosted_ref(reduced: _HostedRef) -> ActorRef[Any]:
+    return _rebuild_ref(*reduced)
+
+
+def _reduce_proxy(proxy: ActorProxy[Any]) -> tuple[ActorRef[Any], AttrPath]:
+    return proxy.actor_ref, proxy._attr_path
+
+
+def _rebuild_proxy(reduced: tuple[ActorRef[Any], AttrPath]) -> ActorProxy[Any]:
+    return lazy_proxy(*reduced)
+
+
 def _refuse_local_ref(ref: ActorRef[Any]) -> NoReturn:
     msg = (
         f"{ref} is a local actor: a ref to it cannot be pickled, so it never "
@@ -838,13 +914,18 @@ _registered = False
 
 
 def _register_serializers() -> None:
-    """Refuse, with a clear error, to send a local actor's ref through Ray."""
+    """How refs and proxies cross Ray (a local actor's ref: see below)."""
     global _registered  # noqa: PLW0603 -- once per process
     if _registered:
         return
     # (By exact class: a RayRef pickles by its own __reduce__().)
-    _ray().util.register_serializer(
-        ActorRef, serializer=_refuse_local_ref, deserializer=_refuse_local_ref
+    ray = _ray()
+    ray.util.register_serializer(
+        ActorRef, serializer=_reduce_local_ref, deserializer=_rebuild_hosted_ref
+    )
+    # (Unpickled as is, a proxy would ask its actor about its attributes.)
+    ray.util.register_serializer(
+        ActorProxy, serializer=_reduce_proxy, deserializer=_rebuild_proxy
     )
     _registered = True
 
