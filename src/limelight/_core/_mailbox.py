@@ -22,9 +22,14 @@ if TYPE_CHECKING:
     from limelight._core._ref import ActorRef
     from limelight._core._types import Envelope
 
-__all__ = ["reject", "reject_late_messages"]
+__all__ = ["reject", "reject_late_messages", "stopped_before_handling"]
 
 logger = logging.getLogger("limelight")
+
+
+def stopped_before_handling(actor: object) -> ActorDeadError:
+    """The error of an ask that was queued (or on its way) when `actor` ended."""
+    return ActorDeadError(f"{actor} stopped before handling the message")
 
 
 def reject(envelope: Envelope, actor_ref: ActorRef[Any]) -> None:
@@ -38,9 +43,7 @@ def reject(envelope: Envelope, actor_ref: ActorRef[Any]) -> None:
         reply_to.set(None)
     else:
         _dead_letters.record(message, actor_ref, "stopped")
-        reply_to.set_exception(
-            ActorDeadError(f"{actor_ref} stopped before handling the message")
-        )
+        reply_to.set_exception(stopped_before_handling(actor_ref))
 
 
 def reject_late_messages(actor_ref: ActorRef[Any]) -> None:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from limelight._core._runtime import Inbox
     from limelight._core._stopped import StoppedEvent
     from limelight._core._types import AttrPath
-    from limelight.messages import Terminated
+    from limelight.messages import ExitReason, Terminated
 
 __all__ = ["ActorRef"]
 
@@ -312,6 +312,18 @@ class ActorRef(Generic[A]):
     ) -> Any:
         """Send `message` and get the reply: the 2011 name of ``ask()``."""
         return self.ask(message, block, timeout)
+
+
+def ended_reason(ref: ActorRef[Any]) -> ExitReason | None:
+    """None while `ref`'s actor runs; once it has ended, why.
+
+    What a ref sent to another process carries, so that it arrives dead
+    (with the reason) if its actor has ended.
+    """
+    if ref.is_alive():
+        return None
+    terminated = ref.actor_stopped.terminated
+    return terminated.reason if terminated is not None else "normal"
 
 
 def _stopped_by_us(asked: Future[Any], timeout: float | None) -> bool:

@@ -42,8 +42,9 @@ from limelight._core._actor import Actor
 from limelight._core._exceptions import ActorDeadError, Timeout
 from limelight._core._future import Future, SettableFuture
 from limelight._core._interrupts import HeldInterrupts
+from limelight._core._mailbox import stopped_before_handling
 from limelight._core._proxy import ActorProxy, lazy_proxy
-from limelight._core._ref import ActorRef
+from limelight._core._ref import ActorRef, ended_reason
 from limelight._core._registry import ActorRegistry
 from limelight._core._runtime import mark_service_thread
 from limelight._core._stopped import StoppedEvent
@@ -180,14 +181,12 @@ class _Pickler(pickle.Pickler):
         if isinstance(obj, ActorRef):
             ref: ActorRef[Any] = obj  # pyright: ignore[reportUnknownVariableType] -- (mypy: Any)
             cls = ref.actor_class
-            ended = ref.actor_stopped.terminated
             # A ref to an actor that has stopped arrives stopped.
-            reason = None if ref.is_alive() else ended.reason if ended else "normal"
             return _rebuild_ref, (
                 ref.actor_urn,
                 cls.__module__,
                 cls.__qualname__,
-                reason,
+                ended_reason(ref),
             )
         if isinstance(obj, ActorProxy):
             proxy: ActorProxy[Any] = obj  # pyright: ignore[reportUnknownVariableType] -- (mypy: Any)
@@ -497,7 +496,7 @@ class Channel:
         self._unreported: dict[str, ActorRef[Any]] = {}
         self._held: dict[str, list[tuple[int, Future[Any]]]] = {}
         # The names of the last actors whose end was told, by urn: a message
-        # to one of them was on its way when it ended (see _not_here()).
+        # to one of them was on its way when it ended (see _reply_late()).
         self._told_ended: dict[str, str] = {}
         self._imported: dict[int, ProcessFuture[Any]] = {}
         self._early: dict[int, tuple[bool, bytes]] = {}
@@ -608,8 +607,7 @@ class Channel:
         elif isinstance(message, _ActorStop):
             future.set(None)  # stopping a stopping actor succeeds
         else:
-            msg = f"{name} stopped before handling the message"
-            future.set_exception(ActorDeadError(msg))
+            future.set_exception(stopped_before_handling(name))
         if not self._hold(urn, rid, future):
             self.reply(rid, future)
 

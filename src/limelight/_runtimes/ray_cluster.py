@@ -38,8 +38,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
 from limelight._core._actor import Actor, new_actor_urn
 from limelight._core._exceptions import ActorDeadError, DeadlockError, Timeout
 from limelight._core._future import _PENDING, SettableFuture
+from limelight._core._mailbox import stopped_before_handling
 from limelight._core._proxy import ActorProxy, lazy_proxy
-from limelight._core._ref import ActorRef
+from limelight._core._ref import ActorRef, ended_reason
 from limelight._core._registry import ActorRegistry
 from limelight._core._runtime import mark_service_thread
 from limelight._core._stopped import StoppedEvent
@@ -172,8 +173,7 @@ class _HostBase:
             if urn in self.ended:
                 # Sent while the sender's ref saw it running, as a message
                 # left in its inbox when it stopped: said the same way.
-                msg = f"actor {urn} stopped before handling the message"
-                raise ActorDeadError(msg)
+                raise stopped_before_handling(f"actor {urn}")
             raise ActorDeadError(f"actor {urn} not found")
         return ref
 
@@ -599,7 +599,7 @@ class RayRef(ActorRef[Any]):
             self._host,
             self.actor_urn,
             self.actor_class,
-            _ended_reason(self),
+            ended_reason(self),
             self._pooled,
         )
 
@@ -857,14 +857,6 @@ def _forget(urn: str) -> None:
         _known.pop(urn, None)
 
 
-def _ended_reason(ref: ActorRef[Any]) -> ExitReason | None:
-    """None while `ref`'s actor runs; once it has ended, why."""
-    if ref.is_alive():
-        return None
-    terminated = ref.actor_stopped.terminated
-    return terminated.reason if terminated is not None else "normal"
-
-
 _HostedRef = tuple[Any, str, type[Any], "ExitReason | None", bool]
 
 
@@ -886,7 +878,7 @@ def _reduce_local_ref(ref: ActorRef[Any]) -> _HostedRef:
     else:
         _refuse_local_ref(ref)
     pooled = host is not None and isinstance(_Here.host, RayHost)
-    return host, ref.actor_urn, ref.actor_class, _ended_reason(ref), pooled
+    return host, ref.actor_urn, ref.actor_class, ended_reason(ref), pooled
 
 
 def _rebuild_hosted_ref(reduced: _HostedRef) -> ActorRef[Any]:
