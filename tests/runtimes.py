@@ -595,6 +595,11 @@ _WATCHED_ELSEWHERE = (
     "and after the test's next message to the watcher (the pool places "
     "the actors of a test in different hosts)"
 )
+_ENDS_FROM_TWO_HOSTS = (
+    "expects the ends of two linked actors in the order they happened, but "
+    "the watcher learns of each from that actor's host, by calls from two "
+    "hosts, which can arrive in either order (failed once in a full run)"
+)
 # Skipped on process actors as per-process, these run on Ray: the actor looks
 # itself up in its own process's registry, and its own ref leaves its host as
 # a ref to it, which the test compares with its own.
@@ -618,6 +623,7 @@ _RAY_SKIPS: dict[str, str] = {
     "test_many_watchers_are_all_told": _WATCHED_ELSEWHERE,
     "test_watchers_are_told_before_stop_returns": _WATCHED_ELSEWHERE,
     "test_watching_twice_tells_once": _WATCHED_ELSEWHERE,
+    "test_an_actor_trapping_exits_receives_every_end": _ENDS_FROM_TWO_HOSTS,
     **{
         name: reason
         for name, reason in _PROCESS_SKIPS.items()
