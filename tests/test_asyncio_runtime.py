@@ -200,6 +200,32 @@ def test_an_actor_started_by_a_background_actor_counts_as_running_there() -> Non
     assert background._actors == before
 
 
+def test_a_message_to_a_registered_actor_not_yet_started_waits_for_its_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An actor is registered just before it starts, so a broadcast from
+    # another thread can reach it in between. (That once ran on_start() on
+    # the loop while start() entered the actor's context in the starter's
+    # thread: "cannot enter context ... is already entered".)
+    log: list[Any] = []
+    start = AsyncioRuntime.start
+
+    def broadcast_then_start(runtime: AsyncioRuntime, actor: limelight.Actor) -> None:
+        ActorRegistry.broadcast("early", target_class=AsyncRecorder)
+        loop = actor.actor_inbox.loop  # type: ignore[attr-defined]
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop).result(TIMEOUT)
+        assert log == []  # the loop went round, and the actor did not run
+        start(runtime, actor)
+
+    monkeypatch.setattr(AsyncioRuntime, "start", broadcast_then_start)
+    ref = AsyncRecorder.start(log)
+    monkeypatch.undo()
+
+    assert ref.ask("later", timeout=TIMEOUT) == "handled later"
+    assert log == ["on_start begins", "on_start ends", "early", "later"]
+    ref.stop(timeout=TIMEOUT)
+
+
 class FailsInInit(AsyncioActor):
     def __init__(self) -> None:
         super().__init__()

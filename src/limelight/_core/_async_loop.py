@@ -88,8 +88,12 @@ class LoopInbox:
         self._context = contextvars.Context()
         # A drain is scheduled or running. Set by whoever schedules one and
         # cleared by the drain only once the inbox is empty; after the actor
-        # has stopped it stays set, so nothing is scheduled any more.
-        self._scheduled = False
+        # has stopped it stays set, so nothing is scheduled any more. Set
+        # from the start: until start() schedules the first drain, messages
+        # (a broadcast to a registered actor) only queue, so that on_start()
+        # runs once start() has entered the actor's context, and on the loop
+        # that start() may have rebound.
+        self._scheduled = True
         # The task running the actor (awaiting a coroutine of it), if one
         # is: held because a loop keeps only weak references to tasks, and
         # telling drain callbacks to step aside. (One slot for both: slots
@@ -150,7 +154,6 @@ class LoopInbox:
     def start(self) -> None:
         """Run on_start(), then the messages, from the loop."""
         self._context.run(enter_actor, self._actor.actor_ref)
-        self._scheduled = True
         self._schedule_drain()
 
     def _schedule_drain(self) -> None:
