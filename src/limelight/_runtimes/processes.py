@@ -1112,9 +1112,12 @@ class Pool:
         channel = worker.channel
         ref = RemoteRef(channel, _new_urn(), actor_class)
         channel.host(ref)
-        ActorRegistry.register(ref)
         started: ProcessFuture[None] = ProcessFuture()
         channel.request(lambda rid: (_START, rid, ref.actor_urn, payload), started)
+        # Registered once the start is on the pipe, so that a message sent to
+        # it from then on (a broadcast) follows the start, as the worker
+        # handles frames in order.
+        ActorRegistry.register(ref)
         try:
             started.get()
         except BaseException:
