@@ -77,11 +77,11 @@ def start_hosted(actor_class: type[Any]) -> limelight.ActorRef[Any]:
 
 def ask_here(ref: limelight.ActorRef[Any], message: Any, *, block: bool = True) -> Any:
     """Ask as the host does: from a thread that may handle it."""
-    HOST_THREAD.inline = True
+    HOST_THREAD.inline = ref.actor_inbox
     try:
         return ref.ask(message, block)
     finally:
-        HOST_THREAD.inline = False
+        HOST_THREAD.inline = None
 
 
 def inbox_of(ref: limelight.ActorRef[Any]) -> InlineInbox:
@@ -112,6 +112,24 @@ def test_an_idle_actor_handles_a_blocking_ask_in_the_askers_thread(
     assert history[-1] == ("here", threading.get_ident())
     # A plain ask (not the host's) goes to the actor's own thread.
     assert history[0] == ("sync", own_thread(recorder).ident)
+
+
+def test_only_the_actor_the_host_waits_for_handles_an_ask_here(
+    recorder: limelight.ActorRef[Recorder],
+) -> None:
+    other = start_hosted(Recorder)
+    wait_until_idle(other)
+
+    HOST_THREAD.inline = recorder.actor_inbox
+    try:
+        asked = other.ask("elsewhere", block=False)
+    finally:
+        HOST_THREAD.inline = None
+
+    assert asked.get(TIMEOUT) == "elsewhere"
+    last = other.proxy().history().get(TIMEOUT)[-1]
+    assert last == ("elsewhere", own_thread(other).ident)
+    other.stop()
 
 
 def test_an_ask_handled_here_sees_the_actor_as_the_current_one(
@@ -184,11 +202,11 @@ def test_a_stop_handled_here_ends_the_actor_and_its_thread() -> None:
     wait_until_idle(ref)
     thread = own_thread(ref)
 
-    HOST_THREAD.inline = True
+    HOST_THREAD.inline = ref.actor_inbox
     try:
         assert ref.stop(timeout=TIMEOUT) is True
     finally:
-        HOST_THREAD.inline = False
+        HOST_THREAD.inline = None
 
     assert ref.actor_stopped.terminated is not None
     assert ref.actor_stopped.terminated.reason == "normal"

@@ -447,13 +447,14 @@ class RayThreadHost(_HostBase):
         An idle actor handles it in this thread (see ``_runtimes/ray_inline.py``).
         """
         here = ray_inline.HOST_THREAD
-        here.inline = True
         try:
-            value = self._target(self.urn).ask(message)
+            ref = self._target(self.urn)
+            here.inline = ref.actor_inbox
+            value = ref.ask(message)
         except Exception as exc:  # noqa: BLE001 -- the asker gets it
             return Failure(_picklable(exc))
         finally:
-            here.inline = False
+            here.inline = None
         return value
 
     def call(self, request: list[Any]) -> Any:
@@ -468,11 +469,11 @@ class RayThreadHost(_HostBase):
         except ActorDeadError:
             return self._stopped_already(self.urn)
         here = ray_inline.HOST_THREAD
-        here.inline = True
+        here.inline = ref.actor_inbox
         try:
             stopped_by_us = ref.stop()
         finally:
-            here.inline = False
+            here.inline = None
         reason, exception = self.wait_terminated(self.urn, ref)
         return stopped_by_us, reason, exception
 

@@ -67,13 +67,15 @@ class _HostThread(threading.local):
     hosting = False
     """Whether it makes the host's actor: give it an `InlineInbox` (if it can)."""
 
-    inline = False
-    """Whether it is in a host's blocking ask: an idle actor may handle it here.
+    inline: object = None
+    """The inbox of the actor this thread asks for its host, and waits for.
 
     Set only around an ask that blocks until answered (the host's): the
     asker waits for the reply anyway, so nothing is held up that would not
-    be. (Set and reset by hand: a context manager would cost more than the
-    rest of the ask.)
+    be; that actor, if idle, handles it in this thread. Anything else this
+    thread asks (the handler, say, asking other actors) is queued as usual.
+    (Set and reset by hand: a context manager would cost more than the rest
+    of the ask.)
     """
 
 
@@ -127,7 +129,7 @@ class InlineInbox:
                 self._items.append(envelope)
                 return
             self._busy = True
-            here = HOST_THREAD.inline and envelope[1] is not None
+            here = HOST_THREAD.inline is self and envelope[1] is not None
             if not here:
                 self._items.append(envelope)
         if here:
