@@ -53,6 +53,10 @@ class Recorder(RayActor):
             self.send_after(0, "timer")
         elif message == "timer":
             self.timer_fired.set()
+        elif message == "sync":
+            signal = getattr(self.actor_inbox, "_wake", None)
+            if isinstance(signal, IdleSignal):
+                signal.idle.clear()  # (set again once the actor is idle)
         elif message == "ask myself":
             return self.actor_ref.ask("again")
         return message
@@ -68,10 +72,32 @@ def recorder() -> Iterator[limelight.ActorRef[Recorder]]:
     ref.stop()
 
 
+class IdleSignal:
+    """Stands in for an `InlineInbox`'s wake lock, to tell when the actor is idle.
+
+    The actor's thread waits on the lock once it has marked the actor idle;
+    ``idle`` is cleared by the message "sync" (see `wait_until_idle()`).
+    """
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self.lock = lock
+        self.idle = threading.Event()
+
+    def acquire(self) -> bool:
+        self.idle.set()
+        return self.lock.acquire()
+
+    def release(self) -> None:
+        self.lock.release()
+
+
 def start_hosted(actor_class: type[Any]) -> limelight.ActorRef[Any]:
     """Make and start an actor as its dedicated host does."""
     with ray_inline.hosting():
         actor: limelight.Actor = actor_class()
+    inbox = actor.actor_inbox
+    if isinstance(inbox, InlineInbox):
+        inbox._wake = IdleSignal(inbox._wake)  # type: ignore[assignment]  # pyright: ignore[reportAttributeAccessIssue]
     return actor._register_and_run()
 
 
@@ -97,8 +123,11 @@ def own_thread(ref: limelight.ActorRef[Any]) -> threading.Thread:
 
 
 def wait_until_idle(ref: limelight.ActorRef[Any]) -> None:
-    """Let the actor's thread finish what it handles (an ask, then nothing)."""
+    """Return once the actor's thread has handled "sync" and gone idle."""
     ref.ask("sync", timeout=TIMEOUT)
+    signal = getattr(ref.actor_inbox, "_wake", None)
+    if isinstance(signal, IdleSignal):
+        assert signal.idle.wait(TIMEOUT)
 
 
 def test_an_idle_actor_handles_a_blocking_ask_in_the_askers_thread(
