@@ -15,6 +15,7 @@ test_gevent_runtime.py and test_eventlet_runtime.py.
 from __future__ import annotations
 
 import asyncio
+import collections
 import importlib
 import textwrap
 import threading
@@ -299,6 +300,81 @@ def test_many_threads_tell_one_actor_and_each_thread_s_order_is_kept(
 
     seen = ref.proxy().result().get(TIMEOUT)
     assert seen == {s: list(range(count)) for s in range(4)}
+
+
+def test_a_greenlet_s_burst_of_tells_wakes_the_idle_actor_once_and_keeps_order(
+    lib: GreenLibrary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    woken: list[int] = []
+    wake_reader = GreenInbox.wake_reader
+
+    def counted(inbox: GreenInbox) -> None:
+        woken.append(len(inbox.items))
+        wake_reader(inbox)
+
+    monkeypatch.setattr(GreenInbox, "wake_reader", counted)
+
+    def main() -> Any:
+        ref = lib.runtime.actor(Collector).start()
+        ref.ask((0, -1))  # now parked, waiting for more
+        # The tells go straight into the inbox (put() is not even there):
+        # only the first finds the actor parked and wakes it.
+        with monkeypatch.context() as patched:
+            patched.delattr(GreenInbox, "put")
+            for i in range(100):
+                ref.tell((0, i))
+        wakes = list(woken)
+        return wakes, ref.proxy().result().get(TIMEOUT)
+
+    wakes, seen = lib.in_green_thread(main)
+    assert wakes == [1]  # once, with the first message in
+    assert seen == {0: list(range(-1, 100))}
+
+
+class KilledOnAppend(collections.deque[Any]):
+    """An inbox's deque whose first append kills its actor first.
+
+    As if another thread killed the actor just after a tell had checked
+    that it was running, and before the tell's message went in.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.actor: limelight.Actor | None = None
+
+    def append(self, envelope: Any, /) -> None:
+        actor, self.actor = self.actor, None
+        if actor is not None:
+            actor.actor_ref.kill()  # which appends its own wake-up call
+        super().append(envelope)
+
+
+def test_a_tell_that_races_a_kill_is_a_dead_letter_not_a_lost_message(
+    lib: GreenLibrary,
+) -> None:
+    limelight.DeadLetters.reset()
+    handled: list[Any] = []
+
+    class Recorder(lib.runtime.actor_class):  # type: ignore[misc,name-defined]
+        def on_receive(self, message: Any) -> Any:
+            handled.append(message)
+
+    def main() -> Any:
+        actor = Recorder()
+        items = KilledOnAppend()
+        inbox_of(actor).use_queue(items)
+        ref = actor._register_and_run()
+        items.actor = actor
+        ref.tell("too late")  # the tell checks again after its append
+        ref.actor_stopped.wait(TIMEOUT)
+        return ref
+
+    ref = lib.in_green_thread(main)
+    assert handled == []
+    assert limelight.DeadLetters.recent() == [
+        limelight.DeadLetter("too late", ref, "stopped")
+    ]
+    limelight.DeadLetters.reset()
 
 
 def test_a_greenlet_waiting_for_an_actor_lets_its_hub_s_other_actors_run(

@@ -295,9 +295,17 @@ class Actor:
                 setattr(cls, new, cls.__dict__[old])
         # Looked up on the class in __init__(), so it never becomes a bound method.
         cls._next_init = _next_init_after_actor(cls)
+        # Resolved once per class, not per actor; set only where it changes
+        # (a runtime's actor class), so that other classes' bodies stay as
+        # written (the process runtime sends empty ones by value).
+        ref_class = getattr(cls._runtime, "ref_class", ActorRef)
+        if ref_class is not cls._ref_class:
+            cls._ref_class = ref_class
         _bounded.check_settings(cls)
 
     _next_init: ClassVar[Callable[..., None] | None] = None
+    _ref_class: ClassVar[type[ActorRef[Any]]] = ActorRef
+    """The class of the actor's ref: its runtime's ``ref_class``, if it has one."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Set up the actor's identity, inbox and ref.
@@ -324,7 +332,7 @@ class Actor:
         self.actor_inbox = runtime.create_inbox(self)
         self.actor_stopped = StoppedEvent()
         if self.mailbox_capacity is None:
-            self._actor_ref = ActorRef(self)
+            self._actor_ref = type(self)._ref_class(self)
         else:
             self._actor_ref = _bounded.bind(self)  # which wraps the inbox first
         next_init = type(self)._next_init
@@ -656,10 +664,17 @@ class Actor:
             else:
                 if reply_to is not None:
                     self._reply(reply_to, result)
-            self._current = None
             if stopped._flag:
+                self._current = None
                 return False
-            envelope = queued.popleft() if queued else get()
+            # Idle (for snapshots) only once there is nothing left to take: a
+            # message queued behind this one is handled right away, and the
+            # store in between would be one more per message.
+            if queued:
+                envelope = queued.popleft()
+            else:
+                self._current = None
+                envelope = get()
         raise AssertionError  # pragma: no cover -- taken counts 2**63 messages
 
     # -- Steps shared by every driver of the loop ----------------------------

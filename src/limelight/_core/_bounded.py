@@ -172,7 +172,7 @@ def bind(actor: Actor) -> ActorRef[Any]:
         use_queue(mailbox)
     else:
         actor.actor_inbox = BoundedInbox(inbox, mailbox)
-    ref: ActorRef[Any] = ActorRef(actor)
+    ref: ActorRef[Any] = cls._ref_class(actor)
     mailbox.actor_ref = ref
     return ref
 

@@ -23,19 +23,24 @@ from __future__ import annotations
 import collections
 import queue
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 from greenlet import getcurrent, greenlet
+
+from limelight._core import _context, _mailbox
+from limelight._core._ref import ActorRef
 
 if TYPE_CHECKING:
     import _thread
 
+    from limelight._core._actor import Actor
     from limelight._core._runtime import Cancellable
     from limelight._core._types import Envelope
 
 __all__ = [
     "GreenHub",
     "GreenInbox",
+    "GreenRef",
     "GreenWaiter",
     "HubAdapter",
     "HubCall",
@@ -44,6 +49,8 @@ __all__ = [
 ]
 
 Callback = Callable[[], object]
+
+A = TypeVar("A", bound="Actor")
 
 
 class HubOps(NamedTuple):
@@ -330,17 +337,28 @@ class GreenInbox:
         self._wake_pending = False
 
     def put(self, envelope: Envelope, /) -> None:
-        """Queue an envelope and wake the reader if it waits; from any thread."""
+        """Queue an envelope and wake the reader if it waits; from any thread.
+
+        (``GreenRef.tell()`` does the same, inline.)
+        """
         self._items.append(envelope)
         if self._parked:
-            hub = self.hub
-            if hub.get_ident() == hub.thread_id:
-                # The reader is not running (this greenlet is): no race.
-                self._parked = False
-                hub.call_soon(self._reader.switch)  # type: ignore[union-attr]
-            elif not self._wake_pending:
-                self._wake_pending = True
-                hub.call_soon_threadsafe(self._wake)
+            self.wake_reader()
+
+    def wake_reader(self) -> None:
+        """Wake the reader parked in ``get()``, after an append that found it so.
+
+        From any thread: the reader stays parked until it is switched to in
+        its hub, where ``_parked`` is read again.
+        """
+        hub = self.hub
+        if hub.get_ident() == hub.thread_id:
+            # The reader is not running (this greenlet is): no race.
+            self._parked = False
+            hub.call_soon(self._reader.switch)  # type: ignore[union-attr]
+        elif not self._wake_pending:
+            self._wake_pending = True
+            hub.call_soon_threadsafe(self._wake)
 
     def _wake(self) -> None:
         self._wake_pending = False
@@ -391,3 +409,38 @@ class GreenInbox:
     def forget_reader(self) -> None:
         """Drop the reader greenlet once the actor's loop is over."""
         self._reader = None
+
+
+class GreenRef(ActorRef[A]):
+    """The ref of a greenlet actor: ``tell()`` queues without calling ``put()``.
+
+    A tell is the hot path of a greenlet actor, and in it a Python call (to
+    the inbox's ``put()``) costs about as much as everything else the ref
+    does. So this ``tell()`` is ``ActorRef.tell()`` with
+    :meth:`GreenInbox.put` written out: append to the deque, and wake the
+    reader only if it is parked, which, in a burst of tells, the first one
+    at most finds. What is not the common case (a stopped actor, a message
+    to wrap in its sender's context) takes ``ActorRef.tell()``'s own way.
+    """
+
+    __slots__ = ("_green_inbox",)
+
+    def __init__(self, actor: A) -> None:
+        super().__init__(actor)
+        inbox = actor.actor_inbox
+        assert isinstance(inbox, GreenInbox)  # the greenlet runtime's, always
+        self._green_inbox = inbox
+
+    def tell(self, message: Any) -> None:
+        if self.actor_stopped._flag or _context.propagating:
+            super().tell(message)
+            return
+        inbox = self._green_inbox
+        inbox._items.append((message, None))
+        if inbox._parked:
+            inbox.wake_reader()
+        # Checked again, as ActorRef.tell() does (and for the same reason: the
+        # actor may have stopped, in another thread, while the message went in).
+        stopped = self.actor_stopped
+        if stopped._flag:
+            _mailbox.reject_late_messages(self)

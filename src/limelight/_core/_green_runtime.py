@@ -32,7 +32,13 @@ from greenlet import getcurrent
 from limelight._core import _waiting
 from limelight._core._exceptions import DeadlockError
 from limelight._core._future import _PENDING, SettableFuture
-from limelight._core._green import GreenHub, GreenInbox, GreenWaiter, waiter_factory
+from limelight._core._green import (
+    GreenHub,
+    GreenInbox,
+    GreenRef,
+    GreenWaiter,
+    waiter_factory,
+)
 from limelight._core._stopped import StoppedEvent
 
 if TYPE_CHECKING:
@@ -198,11 +204,15 @@ class GreenRuntime:
     """The ``Runtime`` of greenlet actors, given a greenlet library's adapter.
 
     Each actor is a greenlet of its hub running ``Actor._actor_loop()``;
-    its inbox is a :class:`~limelight._core._green.GreenInbox`, and its
-    timers are its hub's.
+    its inbox is a :class:`~limelight._core._green.GreenInbox`, its refs
+    are of :class:`~limelight._core._green.GreenRef` (whose ``tell()``
+    fills that inbox without a call), and its timers are its hub's.
     """
 
     name: str = "greenlet"
+
+    ref_class: ClassVar[type[GreenRef[Any]]] = GreenRef
+    """The class of the refs of its actors (see ``Runtime``)."""
 
     def __init__(
         self,

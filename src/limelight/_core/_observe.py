@@ -3,7 +3,8 @@
 Per message, an actor does three cheap things on its hot path (see
 ``Actor._handle_messages()`` and, on an event loop, ``LoopInbox._drain_step()``):
 it counts the message, and stores the envelope it is handling in
-``_current``, then None when done. The synchronous drivers count by
+``_current``, then None once it has no message left to handle (a burst of
+queued messages costs one store each, not two). The synchronous drivers count by
 iterating a C counter (:func:`new_counter`), which costs no call and
 allocates nothing; the event-loop driver, whose actors must be small, adds
 one to an int attribute instead, which costs no memory per actor. No clock

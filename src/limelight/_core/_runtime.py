@@ -93,6 +93,12 @@ class Runtime(Protocol):
     A runtime whose ``call_later()`` delays count on a clock other than
     ``time.monotonic`` (a virtual clock, in tests) also has a ``monotonic()``
     method that reads it; periodic timers then keep their rate on it.
+
+    A runtime may also have a ``ref_class`` attribute: a subclass of
+    ``ActorRef`` that its actors' refs are made of, read once per actor
+    class. It may override ``tell()`` to queue into the runtime's own inbox
+    without a call to its ``put()`` (see ``_core/_green.py``): a tell is the
+    hottest path there is, and a Python call is a good part of its cost.
     """
 
     name: str
