@@ -6,6 +6,7 @@ import gc
 import math
 import threading
 import time
+import types
 import weakref
 from typing import Any
 
@@ -207,7 +208,19 @@ def test_stopping_an_actor_cancels_its_timers_and_frees_it(runtime: Runtime) -> 
     while actor() is not None and time.monotonic() < deadline:
         gc.collect()
         time.sleep(0.001)  # the actor's context unwinds its last frames
-    assert actor() is None
+    assert actor() is None, f"still held by: {_holders(actor())}"
+
+
+def _holders(obj: object) -> list[str]:
+    """What refers to `obj`, described (to say what leaks, should one)."""
+    described = []
+    for holder in gc.get_referrers(obj):
+        if isinstance(holder, types.FrameType):
+            code = holder.f_code
+            described.append(f"frame {code.co_name} ({code.co_filename})")
+        else:
+            described.append(f"{type(holder).__name__}: {repr(holder)[:200]}")
+    return described
 
 
 def test_a_crash_cancels_the_actor_s_timers(runtime: Runtime) -> None:
