@@ -43,7 +43,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
 from limelight._core import _context, _observe, _waiting
 from limelight._core._actor import Actor
 from limelight._core._exceptions import ActorDeadError, Timeout
-from limelight._core._future import Future, SettableFuture, _normalize_exc_info
+from limelight._core._future import (
+    _PENDING,
+    Future,
+    SettableFuture,
+    _normalize_exc_info,
+)
 from limelight._core._interrupts import HeldInterrupts
 from limelight._core._mailbox import reject_late_messages, stopped_before_handling
 from limelight._core._proxy import ActorProxy, lazy_proxy
@@ -194,9 +199,11 @@ class ProcessFuture(SettableFuture[T]):
         channel: Channel | None = getattr(self, "_channel", None)
         # Not in a greenlet (reading the pipe would block its hub), nor in
         # an event loop's thread (to await is how to wait there).
+        # (Without importing asyncio: if nobody has, no loop runs.)
+        asyncio = sys.modules.get("asyncio")
         if (
             channel is None
-            or _in_event_loop()
+            or (asyncio is not None and asyncio._get_running_loop() is not None)
             or (_waiting.has_waiter_factories() and _in_a_greenlet())
         ):
             return super()._wait_for(timeout)
@@ -213,13 +220,6 @@ def _in_a_greenlet() -> bool:
     (Only asked once a runtime has registered a waiter factory.)
     """
     return not isinstance(_waiting.new_waiter(), _thread.LockType)
-
-
-def _in_event_loop() -> bool:
-    """Whether the caller runs in an event loop."""
-    # (Without importing asyncio: if nobody has, no loop runs.)
-    asyncio = sys.modules.get("asyncio")
-    return asyncio is not None and asyncio._get_running_loop() is not None
 
 
 # -- Pickling ------------------------------------------------------------------
@@ -810,10 +810,17 @@ class Channel:
     def _recv(self) -> bytes:
         """Read the next frame's bytes, waiting for them."""
         fd = self._fd
-        (size,) = _LENGTH.unpack(_read_exactly(fd, 4))
+        # (Each part nearly always comes in one read: no call for the rest.)
+        header = _read(fd, _LENGTH.size)
+        if len(header) < _LENGTH.size:
+            header += _read_exactly(fd, _LENGTH.size - len(header))
+        (size,) = _LENGTH.unpack(header)
         if size == -1:  # (past 2 GiB)
-            (size,) = _LONG_LENGTH.unpack(_read_exactly(fd, 8))
-        return _read_exactly(fd, size)
+            (size,) = _LONG_LENGTH.unpack(_read_exactly(fd, _LONG_LENGTH.size))
+        data = _read(fd, size)
+        if len(data) < size:
+            data += _read_exactly(fd, size - len(data))
+        return data
 
     def _read(self) -> bool:
         """Read and handle a frame; say whether it asked for a shutdown."""
@@ -900,8 +907,10 @@ class Channel:
             # while a frame is read and handled: cut in half, the frame would
             # leave the pipe out of step for every later reader.
             with HeldInterrupts() as interrupts:
-                while not future._is_ready():
-                    if not self._ready(_left(deadline)):
+                # (Its state, not _is_ready(): it has no get hook, since
+                # get() ran none, and the test is two calls less per frame.)
+                while future._state == _PENDING:
+                    if not self._ready(None if deadline is None else _left(deadline)):
                         return future._is_ready()  # timed out
                     interrupts.hold()
                     # (In a context of the channel's own, as in the
