@@ -4,14 +4,13 @@ A channel reads and writes the pipe's descriptor itself, in the format of
 ``multiprocessing.Connection`` (so the test plays the other end with one);
 plain messages and values travel in the frame itself; and the answer to an
 ask that came through the pipe is sent by whoever completes its `_Reply`.
-Most tests here play the other process by hand; the first ones use a real
-worker.
+Most tests here play the other process by hand; the first uses a real
+worker, and shuts it down.
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import pickle
 import queue
@@ -27,27 +26,14 @@ from limelight._core import _context
 from limelight._core._registry import ActorRegistry
 from limelight._runtimes import processes
 from tests.process_actors import Counter
+from tests.test_process_leading import Pipe as LeadablePipe
 
 TIMEOUT = 60.0
 """Generous: other test runs share this machine's two cores."""
 
 
-@pytest.fixture(autouse=True)
-def no_workers_left() -> Iterator[None]:
-    """End the workers a test started, and check that none is left running."""
-    yield
-    started = limelight.process.workers()
-    limelight.process.shutdown(timeout=TIMEOUT)
-    alive = [p for p in started if p.is_alive()]
-    assert alive == [], f"worker processes left running: {alive}"
-
-
-class Pipe:
+class Pipe(LeadablePipe):
     """A channel, and the other end of its pipe, played by the test."""
-
-    def __init__(self) -> None:
-        mine, self.theirs = multiprocessing.Pipe()
-        self.channel = processes.Channel(mine, "a test pipe")  # pyright: ignore[reportArgumentType] -- typeshed: Windows
 
     def frame(self) -> tuple[Any, ...]:
         """The next frame the channel sent."""
@@ -62,10 +48,6 @@ class Pipe:
         error = pickle.loads(payload)
         assert isinstance(error, BaseException)
         return error
-
-    def close(self) -> None:
-        self.channel.close()
-        self.theirs.close()
 
 
 @pytest.fixture
@@ -122,12 +104,15 @@ def _remote(pipe: Pipe, urn: str) -> processes.RemoteRef:
 
 
 def test_long_messages_and_replies_cross() -> None:
-    ref = Counter.start()
     long = bytes(range(256)) * 400  # over _SHORT_FRAME: written by the Connection
     assert len(long) > processes._SHORT_FRAME
-    assert ref.ask(long, timeout=TIMEOUT) == long
-    assert ref.ask(("short", 1), timeout=TIMEOUT) == ("short", 1)
-    ref.stop()
+    try:
+        ref = Counter.start()
+        assert ref.ask(long, timeout=TIMEOUT) == long
+        assert ref.ask(("short", 1), timeout=TIMEOUT) == ("short", 1)
+    finally:
+        limelight.process.shutdown(timeout=TIMEOUT)
+    assert limelight.process.workers() == []
 
 
 # -- Reading and writing the pipe ------------------------------------------------------
