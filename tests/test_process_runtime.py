@@ -135,6 +135,26 @@ def test_registry_finds_process_actors_in_the_parent() -> None:
     assert limelight.ActorRegistry.get_by_urn(ref.actor_urn) is None
 
 
+def test_a_message_sent_as_soon_as_the_actor_is_registered_is_handled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A broadcast from another thread can reach an actor as soon as it is in
+    # the registry: its message must not overtake the start on the pipe.
+    register = limelight.ActorRegistry.register
+    early = limelight.messages.ProxyCall(("increment",), (5,), {})
+
+    def register_then_tell(ref: limelight.ActorRef[Any]) -> None:
+        register(ref)
+        ref.tell(early)
+
+    monkeypatch.setattr(limelight.ActorRegistry, "register", register_then_tell)
+    ref = Counter.start()
+    monkeypatch.undo()
+
+    assert ref.proxy().increment().get(TIMEOUT) == 6
+    ref.stop(timeout=TIMEOUT)
+
+
 def test_stop_waits_for_the_end_and_tells_termination() -> None:
     ref = Counter.start()
     termination = ref.termination()

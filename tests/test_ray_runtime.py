@@ -468,7 +468,7 @@ def test_messages_waiting_their_turn_are_let_in_when_the_actor_ends(
 
     assert isinstance(failed, ray_cluster.Failure)
     assert isinstance(failed.exception, limelight.ActorDeadError)
-    assert stopped == (False, "killed", None)
+    assert stopped == (True, "killed", None)  # as a stop queued when it ended
     assert told
     assert f"Dropped a message to {urn}" in caplog.text
 

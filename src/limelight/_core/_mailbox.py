@@ -19,10 +19,16 @@ from limelight._core._exceptions import ActorDeadError
 from limelight.messages import _ActorKilled, _ActorStop
 
 if TYPE_CHECKING:
+    from limelight._core._future import Future
     from limelight._core._ref import ActorRef
     from limelight._core._types import Envelope
 
-__all__ = ["reject", "reject_late_messages", "stopped_before_handling"]
+__all__ = [
+    "answer_too_late",
+    "reject",
+    "reject_late_messages",
+    "stopped_before_handling",
+]
 
 logger = logging.getLogger("limelight")
 
@@ -32,18 +38,31 @@ def stopped_before_handling(actor: object) -> ActorDeadError:
     return ActorDeadError(f"{actor} stopped before handling the message")
 
 
+def answer_too_late(message: Any, reply_to: Future[Any], actor: object) -> None:
+    """Answer a request that was queued (or on its way) when `actor` ended.
+
+    A stop succeeds, however the actor ended (stopped, killed or failed): it
+    is stopped, as asked, and Pykka answers a queued stop the same way.
+    Anything else fails with :func:`stopped_before_handling`. Runtimes that
+    answer such requests themselves (a process channel, a Ray host) give
+    the same answers.
+    """
+    if isinstance(message, _ActorStop):
+        reply_to.set(None)
+    else:
+        reply_to.set_exception(stopped_before_handling(actor))
+
+
 def reject(envelope: Envelope, actor_ref: ActorRef[Any]) -> None:
     """Answer an envelope that reached an actor too late to be handled."""
     message, reply_to = envelope
     if reply_to is None:
         logger.debug("Dropped message to stopped %s: %r", actor_ref, message)
         _dead_letters.record(message, actor_ref, "stopped")
-    elif isinstance(message, _ActorStop):
-        # Stopping a stopping actor succeeds: it is stopped, as asked.
-        reply_to.set(None)
-    else:
+        return
+    if not isinstance(message, _ActorStop):  # (a stop succeeds: no dead letter)
         _dead_letters.record(message, actor_ref, "stopped")
-        reply_to.set_exception(stopped_before_handling(actor_ref))
+    answer_too_late(message, reply_to, actor_ref)
 
 
 def reject_late_messages(actor_ref: ActorRef[Any]) -> None:

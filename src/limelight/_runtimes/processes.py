@@ -50,14 +50,14 @@ from limelight._core._future import (
     _normalize_exc_info,
 )
 from limelight._core._interrupts import HeldInterrupts
-from limelight._core._mailbox import reject_late_messages, stopped_before_handling
+from limelight._core._mailbox import answer_too_late, reject_late_messages
 from limelight._core._proxy import ActorProxy, lazy_proxy
 from limelight._core._ref import ActorRef, ended_reason
 from limelight._core._registry import ActorRegistry
 from limelight._core._runtime import mark_service_thread
 from limelight._core._stopped import StoppedEvent
 from limelight._runtimes.threads import ThreadingActor
-from limelight.messages import Terminated, _ActorStop
+from limelight.messages import Terminated
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -705,7 +705,7 @@ class Channel:
         """Answer `message`, asked of `urn`, which has no actor here (any more).
 
         One that was on its way while the actor ended is answered as if it
-        had been queued then (see ``_core/_mailbox.reject()``): a stop
+        had been queued then (``_core/_mailbox.answer_too_late()``): a stop
         succeeds, anything else was not handled; the answer waits until the
         other side has been told of the end.
         """
@@ -714,10 +714,8 @@ class Channel:
         name = str(ending) if ending is not None else self._told_ended.get(urn)
         if name is None:
             future.set_exception(ActorDeadError(f"actor {urn} not found"))
-        elif isinstance(message, _ActorStop):
-            future.set(None)  # stopping a stopping actor succeeds
         else:
-            future.set_exception(stopped_before_handling(name))
+            answer_too_late(message, future, name)
         if not self._hold(urn, rid, future):
             self.reply(rid, future)
 
@@ -1273,9 +1271,12 @@ class Pool:
         channel = worker.channel
         ref = RemoteRef(channel, _new_urn(), actor_class)
         channel.host(ref)
-        ActorRegistry.register(ref)
         started: ProcessFuture[None] = ProcessFuture()
         channel.request(lambda rid: (_START, rid, ref.actor_urn, payload), started)
+        # Registered once the start is on the pipe, so that a message sent to
+        # it from then on (a broadcast) follows the start, as the worker
+        # handles frames in order.
+        ActorRegistry.register(ref)
         try:
             started.get()
         except BaseException:

@@ -213,12 +213,12 @@ class _HostBase:
     ) -> tuple[bool, ExitReason, BaseException | None]:
         """The answer to a stop that reaches the host after the actor ended.
 
-        Sent while the sender's ref saw it running, it succeeds, as a stop
-        queued behind another does, if the actor was stopped; not if it was
-        killed or failed, nor if the host never had it.
+        Sent while the sender's ref saw it running, it succeeds however the
+        actor ended, as a stop queued when it ended does on every runtime
+        (``_core/_mailbox.answer_too_late()``); not if the host never had it.
         """
         reason, exception = self.ended.get(urn, ("normal", None))
-        return urn in self.ended and reason == "normal", reason, exception
+        return urn in self.ended, reason, exception
 
     def _describe(self) -> tuple[str, type[Any]]:
         for urn, ref in self.actors.items():
