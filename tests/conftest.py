@@ -98,6 +98,8 @@ def stop_all_actors(request: pytest.FixtureRequest) -> Iterator[None]:
     if warm_pool:
         # The workers may stay, but no actor may be left in them.
         in_workers = processes.workers_snapshot(STOP_ALL_TIMEOUT)
+        if in_workers:  # (ended, so that the next tests do not inherit them)
+            processes.shutdown()
         assert in_workers == [], f"actors left in worker processes: {in_workers}"
     else:
         running = processes.workers()

@@ -212,7 +212,9 @@ def test_a_message_to_a_registered_actor_not_yet_started_waits_for_its_start(
 
     def broadcast_then_start(runtime: AsyncioRuntime, actor: limelight.Actor) -> None:
         ActorRegistry.broadcast("early", target_class=AsyncRecorder)
-        loop = actor.actor_inbox.loop  # type: ignore[attr-defined]
+        inbox = actor.actor_inbox
+        assert isinstance(inbox, LoopInbox)
+        loop = inbox.loop
         asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop).result(TIMEOUT)
         assert log == []  # the loop went round, and the actor did not run
         start(runtime, actor)

@@ -14,6 +14,7 @@ tests at the end run it in this process, without Ray.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import pickle
 import queue
@@ -781,3 +782,15 @@ def test_a_hosted_actors_own_ref_and_proxy_cross_as_a_ref_through_its_host(
     dead = ray_cluster._rebuild_hosted_ref(reduced)
     assert dead == local
     assert not dead.is_alive()
+
+
+def test_a_reply_that_comes_once_its_future_was_settled_is_dropped() -> None:
+    # (A get() and a callback may both read the reply: the first one wins.)
+    future: ray_cluster.RayFuture[int] = ray_cluster.RayFuture()
+    settle = functools.partial(ray_cluster._complete_plain, future)
+    future._await_reply("the Ray object", settle)
+    future.set(1)
+
+    future._settle_once((True, 2))
+
+    assert future.get(0) == 1
