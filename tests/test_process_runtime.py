@@ -725,14 +725,15 @@ def test_linked_actor_failed_pickles() -> None:
 
 
 def test_a_pipe_closed_under_its_reader() -> None:
-    class ClosedUnderfoot:
-        closed = True
+    import multiprocessing  # noqa: PLC0415
 
-        def recv_bytes(self) -> bytes:
-            raise TypeError("the handle went away")
-
-    channel = processes.Channel(ClosedUnderfoot(), "a vanishing pipe")  # type: ignore[arg-type]
-    assert channel.serve() is False
+    mine, theirs = multiprocessing.Pipe()
+    channel = processes.Channel(mine, "a vanishing pipe")  # pyright: ignore[reportArgumentType] -- typeshed: Windows
+    channel.close()  # (by another thread, as this one was about to read)
+    try:
+        assert channel.serve() is False
+    finally:
+        theirs.close()
 
 
 # -- Configuration -------------------------------------------------------------------

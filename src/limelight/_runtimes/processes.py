@@ -4,6 +4,8 @@ The parent process talks to each worker process over one duplex pipe (a
 :class:`Channel`). Every frame is a small tuple, pickled; the message or
 value it carries is pickled on its own first, so that a payload that cannot
 be pickled (or unpickled) fails only its own message, with a clear error.
+A plain message or value (numbers, strings, bytes, short tuples of them:
+see `_is_plain`), which cannot fail so, travels in the frame itself.
 
 Asks are answered through a table of pending futures per channel, keyed by a
 number: no OS object is made per ask or per future.
@@ -30,6 +32,7 @@ import os
 import pickle
 import queue
 import select
+import struct
 import sys
 import threading
 import time
@@ -37,12 +40,17 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
 
-from limelight._core import _observe, _waiting
+from limelight._core import _context, _observe, _waiting
 from limelight._core._actor import Actor
 from limelight._core._exceptions import ActorDeadError, Timeout
-from limelight._core._future import Future, SettableFuture
+from limelight._core._future import (
+    _PENDING,
+    Future,
+    SettableFuture,
+    _normalize_exc_info,
+)
 from limelight._core._interrupts import HeldInterrupts
-from limelight._core._mailbox import answer_too_late
+from limelight._core._mailbox import answer_too_late, reject_late_messages
 from limelight._core._proxy import ActorProxy, lazy_proxy
 from limelight._core._ref import ActorRef, ended_reason
 from limelight._core._registry import ActorRegistry
@@ -59,7 +67,7 @@ if TYPE_CHECKING:
 
     from limelight._core._introspection import AttrInfo
     from limelight._core._observe import ActorInfo
-    from limelight._core._types import AttrPath, Envelope
+    from limelight._core._types import AttrPath, Envelope, OptExcInfo
     from limelight.messages import ExitReason
 
 __all__ = [
@@ -89,8 +97,24 @@ _SUBSCRIBE = 7  # (SUBSCRIBE, urn): send TERMINATED for urn when it ends
 _FUTURE_DONE = 8  # (FUTURE_DONE, export id, ok, payload)
 _SHUTDOWN = 9  # (SHUTDOWN,): the worker stops its actors and exits
 _SNAPSHOT = 10  # (SNAPSHOT, request id): the worker's limelight.observe.snapshot()
+# The same as TELL, ASK and REPLY (ok), for a plain message or value (see
+# _is_plain), which travels in the frame itself: one pickling, not two.
+_TELL_PLAIN = 11  # (TELL_PLAIN, urn, message)
+_ASK_PLAIN = 12  # (ASK_PLAIN, urn, request id, message)
+_REPLY_PLAIN = 13  # (REPLY_PLAIN, request id, value)
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
+
+# The pipe carries frames as ``Connection.send_bytes()`` writes them: a
+# 4-byte big-endian length (-1, then an 8-byte one, past 2 GiB), then the
+# bytes. A channel reads and writes them on the pipe's descriptor itself:
+# the Python layers of ``Connection`` cost several calls per frame.
+_LENGTH = struct.Struct("!i")
+_LONG_LENGTH = struct.Struct("!Q")
+
+# The longest frame written with its length in one ``os.write()``; a longer
+# one goes through ``Connection.send_bytes()``, which does not copy it.
+_SHORT_FRAME = 16384
 
 # Which channel the current thread is reading from: unpickled refs and
 # futures are bound to it.
@@ -116,6 +140,35 @@ def _readable(conn: Connection) -> Callable[[float | None], bool]:
         return bool(select.select(fds, (), (), timeout)[0])
 
     return ready
+
+
+# (Module globals: one lookup, not two, per frame; and tests can cut writes short.)
+_read = os.read
+_write = os.write
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    """`size` bytes from `fd`; ``EOFError`` if the pipe ends first."""
+    data = _read(fd, size)
+    if len(data) == size:  # (nearly always: a frame is written at once)
+        return data
+    chunks = [data]
+    left = size - len(data)
+    while left:
+        chunk = _read(fd, left)
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of `data` to `fd` (a signal may cut a write short)."""
+    written = _write(fd, data)
+    while written < len(data):
+        data = data[written:]
+        written = _write(fd, data)
 
 
 def _left(deadline: float | None) -> float | None:
@@ -146,7 +199,13 @@ class ProcessFuture(SettableFuture[T]):
         channel: Channel | None = getattr(self, "_channel", None)
         # Not in a greenlet (reading the pipe would block its hub), nor in
         # an event loop's thread (to await is how to wait there).
-        if channel is None or _in_event_loop() or _in_a_greenlet():
+        # (Without importing asyncio: if nobody has, no loop runs.)
+        asyncio = sys.modules.get("asyncio")
+        if (
+            channel is None
+            or (asyncio is not None and asyncio._get_running_loop() is not None)
+            or (_waiting.has_waiter_factories() and _in_a_greenlet())
+        ):
             return super()._wait_for(timeout)
         return channel.wait_leading(self, timeout)
 
@@ -156,17 +215,11 @@ class ProcessFuture(SettableFuture[T]):
 
 
 def _in_a_greenlet() -> bool:
-    """Whether a wait here parks a greenlet (a runtime's waiter), not a thread."""
-    return _waiting.has_waiter_factories() and not isinstance(
-        _waiting.new_waiter(), _thread.LockType
-    )
+    """Whether a wait here parks a greenlet (a runtime's waiter), not a thread.
 
-
-def _in_event_loop() -> bool:
-    """Whether the caller runs in an event loop."""
-    # (Without importing asyncio: if nobody has, no loop runs.)
-    asyncio = sys.modules.get("asyncio")
-    return asyncio is not None and asyncio._get_running_loop() is not None
+    (Only asked once a runtime has registered a waiter factory.)
+    """
+    return not isinstance(_waiting.new_waiter(), _thread.LockType)
 
 
 # -- Pickling ------------------------------------------------------------------
@@ -374,6 +427,36 @@ def _exception_payload(exc: BaseException, channel: Channel) -> bytes:
         return _dumps(RuntimeError(f"{exc!r} (could not be pickled)"), channel)
 
 
+# -- Replies ---------------------------------------------------------------------
+
+
+class _Reply(Future[Any]):
+    """The `reply_to` of an ask from the other process: completing it sends the reply.
+
+    The reader puts the ask into the actor's inbox with one of these, and
+    the actor's thread, which completes it after the handler, writes the
+    reply frame itself: no future is made and completed, and no callback
+    runs, per ask. Nobody in this process waits for it; it is completed
+    once, by whoever answers the ask (the actor, its mailbox, or a channel
+    that forwarded the ask on).
+    """
+
+    __slots__ = ("_channel", "_rid", "_urn")
+
+    def __init__(self, channel: Channel, rid: int, urn: str) -> None:
+        self._hook = None  # (Future.__init__() inlined: one per ask)
+        self._channel = channel
+        self._rid = rid
+        self._urn = urn
+
+    def set(self, value: Any = None) -> None:
+        self._channel.send_value(self._rid, value)
+
+    def set_exception(self, exc_info: OptExcInfo | BaseException | None = None) -> None:
+        exc = _normalize_exc_info(exc_info)[1]
+        self._channel.send_error(self._rid, exc, self._urn)
+
+
 # -- Remote refs ---------------------------------------------------------------
 
 
@@ -480,6 +563,8 @@ class Channel:
     def __init__(self, conn: Connection, name: str) -> None:
         self.conn = conn
         self.name = name
+        # The pipe's descriptor, read and written directly (-1 once closed).
+        self._fd = conn.fileno()
         self._send_lock = threading.Lock()
         self._ids = itertools.count()
         self._pending: dict[int, SettableFuture[Any]] = {}
@@ -528,7 +613,10 @@ class Channel:
         data = pickle.dumps(frame, _PROTOCOL)
         try:
             with self._send_lock:
-                self.conn.send_bytes(data)
+                if len(data) <= _SHORT_FRAME:
+                    _write_all(self._fd, _LENGTH.pack(len(data)) + data)
+                else:
+                    self.conn.send_bytes(data)
         except (OSError, ValueError) as exc:  # closed by us, or broken
             raise ActorDeadError(f"{self.name} is closed") from exc
 
@@ -556,6 +644,12 @@ class Channel:
     def forward(self, urn: str, envelope: Envelope) -> None:
         """Send a remote ref's envelope: a tell, or an ask whose future we keep."""
         message, reply_to = envelope
+        if _is_plain(message):
+            if reply_to is None:
+                self.send((_TELL_PLAIN, urn, message))
+            else:
+                self.request(lambda rid: (_ASK_PLAIN, urn, rid, message), reply_to)
+            return
         if reply_to is None:
             payload = _payload(message, self, f"message {message!r}")
             self.send((_TELL, urn, payload))
@@ -567,29 +661,45 @@ class Channel:
             return
         self.request(lambda rid: (_ASK, urn, rid, payload), reply_to)
 
-    def reply(self, rid: int, future: Future[Any], urn: str | None = None) -> None:
-        """Send the outcome of `future` (which is done) as the reply to `rid`.
-
-        Given the `urn` of the actor asked, an `ActorDeadError` waits until
-        the other side has been told that the actor ended.
-        """
+    def reply(self, rid: int, future: Future[Any]) -> None:
+        """Send the outcome of `future` (which is done) as the reply to `rid`."""
         try:
             value = future.get(0)
         except BaseException as exc:  # noqa: BLE001 -- the outcome, whatever it is
-            if (
-                urn is not None
-                and isinstance(exc, ActorDeadError)
-                and self._hold(urn, rid, future)
-            ):
-                return
-            payload, ok = _exception_payload(exc, self), False
+            self._send_exception(rid, exc)
+        else:
+            self.send_value(rid, value)
+
+    def send_value(self, rid: int, value: Any) -> None:
+        """Send `value` as the reply to `rid`."""
+        if _is_plain(value):
+            frame: tuple[Any, ...] = (_REPLY_PLAIN, rid, value)
         else:
             try:
-                payload, ok = _payload(value, self, f"reply {value!r}"), True
+                frame = (_REPLY, rid, True, _payload(value, self, f"reply {value!r}"))
             except TypeError as exc:
-                payload, ok = _exception_payload(exc, self), False
+                frame = (_REPLY, rid, False, _exception_payload(exc, self))
+        try:  # noqa: SIM105 -- suppress() would be three calls more per reply
+            self.send(frame)
+        except ActorDeadError:  # the asker's process is gone
+            pass
+
+    def send_error(self, rid: int, exc: BaseException, urn: str) -> None:
+        """Send `exc` as the reply to `rid`, asked of `urn`.
+
+        An `ActorDeadError` waits until the other side has been told that
+        the actor ended (see :meth:`_hold`).
+        """
+        if isinstance(exc, ActorDeadError):
+            failed: ProcessFuture[Any] = ProcessFuture()
+            failed.set_exception(exc)
+            if self._hold(urn, rid, failed):
+                return
+        self._send_exception(rid, exc)
+
+    def _send_exception(self, rid: int, exc: BaseException) -> None:
         with contextlib.suppress(ActorDeadError):  # the asker's process is gone
-            self.send((_REPLY, rid, ok, payload))
+            self.send((_REPLY, rid, False, _exception_payload(exc, self)))
 
     def _reply_late(self, urn: str, rid: int, message: Any) -> None:
         """Answer `message`, asked of `urn`, which has no actor here (any more).
@@ -691,18 +801,28 @@ class Channel:
         try:
             while not read():
                 pass
-        except (EOFError, OSError):
+        except (EOFError, OSError):  # (OSError: closed here, under the reader)
             return False
-        except TypeError:
-            # The pipe was closed by another thread while this one read it.
-            if self.conn.closed:
-                return False
-            raise  # pragma: no cover -- a bug in a handler
         return True
+
+    def _recv(self) -> bytes:
+        """Read the next frame's bytes, waiting for them."""
+        fd = self._fd
+        # (Each part nearly always comes in one read: no call for the rest.)
+        header = _read(fd, _LENGTH.size)
+        if len(header) < _LENGTH.size:
+            header += _read_exactly(fd, _LENGTH.size - len(header))
+        (size,) = _LENGTH.unpack(header)
+        if size == -1:  # (past 2 GiB)
+            (size,) = _LONG_LENGTH.unpack(_read_exactly(fd, _LONG_LENGTH.size))
+        data = _read(fd, size)
+        if len(data) < size:
+            data += _read_exactly(fd, size - len(data))
+        return data
 
     def _read(self) -> bool:
         """Read and handle a frame; say whether it asked for a shutdown."""
-        frame = pickle.loads(self.conn.recv_bytes())
+        frame = pickle.loads(self._recv())
         if frame[0] == _SHUTDOWN:
             return True
         self._handle(frame)
@@ -714,7 +834,7 @@ class Channel:
         self._ready(None)
         with self._read_lock:
             if self._ready(0):  # (else a leader read it)
-                self._handle(pickle.loads(self.conn.recv_bytes()))
+                self._handle(pickle.loads(self._recv()))
         return False
 
     def let_waiters_read(self) -> None:
@@ -779,21 +899,23 @@ class Channel:
         self._leading = True
         reading = getattr(_receiving, "channel", None)
         _receiving.channel = self
-        conn = self.conn
+        recv = self._recv
         try:
             # Ctrl-C lands at once while this waits for data, but is held
             # while a frame is read and handled: cut in half, the frame would
             # leave the pipe out of step for every later reader.
             with HeldInterrupts() as interrupts:
-                while not future._is_ready():
-                    if not self._ready(_left(deadline)):
+                # (Its state, not _is_ready(): it has no get hook, since
+                # get() ran none, and the test is two calls less per frame.)
+                while future._state == _PENDING:
+                    if not self._ready(None if deadline is None else _left(deadline)):
                         return future._is_ready()  # timed out
                     interrupts.hold()
                     # (In a context of the channel's own, as in the
                     # background reader: not in the waiting thread's.)
-                    self._context.run(self._handle, pickle.loads(conn.recv_bytes()))
+                    self._context.run(self._handle, pickle.loads(recv()))
                     interrupts.release()
-        except (EOFError, OSError, ValueError, TypeError):
+        except (EOFError, OSError, ValueError):
             # The worker has gone (or the pipe was closed here): the
             # background reader, which sees the end too, closes the channel
             # and so fails the pending asks.
@@ -821,6 +943,7 @@ class Channel:
             imported, self._imported = self._imported, {}
         with self._turn:  # the background reader stands by no more
             self._turn.notify()
+        self._fd = -1  # (before the number can name another file)
         self.conn.close()
         # (Popped one at a time: an ask racing this pops its own entry when
         # it sees `closed`, and each entry is popped, so failed, only once.)
@@ -855,35 +978,68 @@ class Channel:
         self.reply(rid, future)
 
     def _on_tell(self, urn: str, payload: bytes) -> None:
-        target = ActorRegistry.get_by_urn(urn)
         try:
             message = self._loads(payload)
+        except TypeError:
+            self._drop(urn)
+        else:
+            self._on_tell_plain(urn, message)
+
+    def _on_tell_plain(self, urn: str, message: Any) -> None:
+        target = ActorRegistry.get_by_urn(urn)
+        try:
             if target is None:
                 raise ActorDeadError(f"actor {urn} not found")
             target.tell(message)
-        except Exception:
-            logger.warning(
-                "Dropped a message from %s to %s", self.name, urn, exc_info=True
-            )
+        except Exception:  # noqa: BLE001 -- logged
+            self._drop(urn)
+
+    def _drop(self, urn: str) -> None:
+        """Log the exception being handled: a tell to `urn` is dropped."""
+        logger.warning("Dropped a message from %s to %s", self.name, urn, exc_info=True)
 
     def _on_ask(self, urn: str, rid: int, payload: bytes) -> None:
-        target = ActorRegistry.get_by_urn(urn)
-        future: Future[Any]
         try:
             message = self._loads(payload)
-            if target is None:
-                self._reply_late(urn, rid, message)
-                return
-            future = target.ask(message, block=False)
-        except Exception as exc:  # noqa: BLE001 -- the asker gets it
-            future = ProcessFuture()
-            future.set_exception(exc)
-        future._add_done_callback(functools.partial(self.reply, rid, future, urn))
+        except TypeError as exc:
+            self._send_exception(rid, exc)
+        else:
+            self._on_ask_plain(urn, rid, message)
+
+    def _on_ask_plain(self, urn: str, rid: int, message: Any) -> None:
+        target = ActorRegistry.get_by_urn(urn)
+        if target is None:
+            self._reply_late(urn, rid, message)
+            return
+        # What ref.ask() does, with a `_Reply` for the future: the actor's
+        # thread sends the reply itself.
+        stopped = target.actor_stopped
+        if stopped._flag:
+            self._reply_late(urn, rid, message)
+            return
+        reply = _Reply(self, rid, urn)
+        if _context.propagating:
+            message = _context.wrap(message)
+        try:
+            target.actor_inbox.put((message, reply))
+        except Exception as exc:  # noqa: BLE001 -- a full bounded mailbox: the asker's
+            reply.set_exception(exc)
+            return
+        # It may have stopped while the message went in. (Through a new name,
+        # which type checkers do not think still False, as in ref.ask().)
+        stopped = target.actor_stopped
+        if stopped._flag:
+            reject_late_messages(target)
 
     def _on_reply(self, rid: int, ok: bool, payload: bytes) -> None:
         future = self._pending.pop(rid, None)
         if future is not None:
             self._complete(future, ok, payload)
+
+    def _on_reply_plain(self, rid: int, value: Any) -> None:
+        future = self._pending.pop(rid, None)
+        if future is not None:
+            future.set(value)
 
     def _complete(self, future: SettableFuture[Any], ok: bool, payload: bytes) -> None:
         try:
@@ -998,6 +1154,9 @@ class Channel:
         _SUBSCRIBE: _on_subscribe,
         _FUTURE_DONE: _on_future_done,
         _SNAPSHOT: _on_snapshot,
+        _TELL_PLAIN: _on_tell_plain,
+        _ASK_PLAIN: _on_ask_plain,
+        _REPLY_PLAIN: _on_reply_plain,
     }
 
 
