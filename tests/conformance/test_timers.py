@@ -213,7 +213,7 @@ def test_stopping_an_actor_cancels_its_timers_and_frees_it(runtime: Runtime) -> 
 
 def _holders(obj: object) -> list[str]:
     """What refers to `obj`, described (to say what leaks, should one)."""
-    described = []
+    described: list[str] = []
     for holder in gc.get_referrers(obj):
         if isinstance(holder, types.FrameType):
             code = holder.f_code
