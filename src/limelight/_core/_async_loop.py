@@ -23,7 +23,6 @@ import collections
 import contextlib
 import contextvars
 import logging
-import queue
 import sys
 from collections.abc import Callable, Coroutine
 from types import CoroutineType
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from limelight._core._actor import _UNKNOWN, STOP_HANDLER, _handler_cache, handler_for
 from limelight._core._exceptions import ActorDeadError
+from limelight._core._runtime import DequeInbox
 from limelight._core._wait_graph import enter_actor
 from limelight._core._waiting import state_lock
 
@@ -60,7 +60,7 @@ _NO_ITEMS: collections.deque[Envelope] = collections.deque(maxlen=0)
 _TASK_STARTING: Any = object()
 
 
-class LoopInbox:
+class LoopInbox(DequeInbox):
     """An actor's inbox on an event loop, and the driver of its messages.
 
     ``put()`` may be called from any thread; everything else runs in the
@@ -70,7 +70,6 @@ class LoopInbox:
     __slots__ = (
         "_actor",
         "_context",
-        "_items",
         "_scheduled",
         "_started",
         "_task",
@@ -126,17 +125,6 @@ class LoopInbox:
         """Not supported: an event loop's actor is driven by callbacks."""
         msg = "an event-loop actor's inbox cannot be read by blocking"
         raise TypeError(msg)
-
-    def get_nowait(self) -> Envelope:
-        """Remove and return the oldest envelope; ``queue.Empty`` if none."""
-        try:
-            return self._items.popleft()
-        except IndexError:
-            raise queue.Empty from None
-
-    def empty(self) -> bool:
-        """Whether no envelope is queued."""
-        return not self._items
 
     def __len__(self) -> int:
         return len(self._items)

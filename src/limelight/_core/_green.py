@@ -21,7 +21,6 @@ does nothing, instead of resuming a greenlet that waits for something else.
 from __future__ import annotations
 
 import collections
-import queue
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
@@ -29,12 +28,12 @@ from greenlet import getcurrent, greenlet
 
 from limelight._core import _context, _mailbox
 from limelight._core._ref import ActorRef
+from limelight._core._runtime import Cancellable, DequeInbox
 
 if TYPE_CHECKING:
     import _thread
 
     from limelight._core._actor import Actor
-    from limelight._core._runtime import Cancellable
     from limelight._core._types import Envelope
 
 __all__ = [
@@ -315,7 +314,7 @@ def waiter_factory(
     return new_waiter
 
 
-class GreenInbox:
+class GreenInbox(DequeInbox):
     """A greenlet actor's inbox: many writers in any thread, one reader greenlet.
 
     ``get()`` parks the reader greenlet while the inbox is empty. A writer in
@@ -323,7 +322,7 @@ class GreenInbox:
     with a thread-safe one, at most one pending at a time.
     """
 
-    __slots__ = ("_items", "_parked", "_reader", "_wake_pending", "hub")
+    __slots__ = ("_parked", "_reader", "_wake_pending", "hub")
 
     def __init__(self, hub: GreenHub) -> None:
         self.hub = hub
@@ -381,17 +380,6 @@ class GreenInbox:
                 self._parked = False
                 continue
             self.hub.park()
-
-    def get_nowait(self) -> Envelope:
-        """Take the oldest envelope; raise ``queue.Empty`` if there is none."""
-        try:
-            return self._items.popleft()
-        except IndexError:
-            raise queue.Empty from None
-
-    def empty(self) -> bool:
-        """Whether no envelope is queued."""
-        return not self._items
 
     @property
     def items(self) -> collections.deque[Envelope]:

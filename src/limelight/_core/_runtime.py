@@ -7,11 +7,13 @@ actor class names in its ``_runtime`` class attribute. The core never asks
 
 from __future__ import annotations
 
+import queue
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    import collections
     from collections.abc import Callable
 
     from limelight._core._actor import Actor
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Cancellable",
+    "DequeInbox",
     "Inbox",
     "Runtime",
     "is_service_thread",
@@ -71,6 +74,31 @@ class Inbox(Protocol):
     def empty(self) -> bool:
         """Whether the inbox holds no envelope right now."""
         ...  # pragma: no cover
+
+
+class DequeInbox:
+    """What every inbox that keeps its envelopes in a deque, ``_items``, reads alike.
+
+    A subclass makes ``_items`` and fills it in its ``put()``, and says how
+    its actor learns of a new envelope (a greenlet parks, a loop is called
+    back, ...); taking an envelope out without waiting, and telling whether
+    there is one, are the same for all.
+    """
+
+    __slots__ = ("_items",)
+
+    _items: collections.deque[Envelope]
+
+    def get_nowait(self) -> Envelope:
+        """Remove and return the oldest envelope; raise ``queue.Empty`` if none."""
+        try:
+            return self._items.popleft()
+        except IndexError:
+            raise queue.Empty from None
+
+    def empty(self) -> bool:
+        """Whether no envelope is queued."""
+        return not self._items
 
 
 class Cancellable(Protocol):

@@ -19,7 +19,6 @@ import collections
 import contextvars
 import heapq
 import itertools
-import queue
 import threading
 import time
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from limelight._core._actor import Actor
 from limelight._core._exceptions import DeadlockError, Timeout
 from limelight._core._future import _PENDING, SettableFuture
-from limelight._core._runtime import Runtime
+from limelight._core._runtime import DequeInbox, Runtime
 from limelight._core._timers import check_seconds
 from limelight._core._waiting import allocate_lock
 
@@ -89,10 +88,10 @@ class _Call:
         self.callback = None
 
 
-class ManualInbox:
+class ManualInbox(DequeInbox):
     """A manual actor's inbox: a deque the scheduler drains, one envelope a step."""
 
-    __slots__ = ("_actor", "_context", "_done", "_items", "_scheduler", "_started")
+    __slots__ = ("_actor", "_context", "_done", "_scheduler", "_started")
 
     def __init__(self, actor: Actor, scheduler: ManualScheduler) -> None:
         self._actor = actor
@@ -112,17 +111,6 @@ class ManualInbox:
         """Not supported: the scheduler takes envelopes, one a step."""
         msg = "a manual actor's inbox is drained by its scheduler, not by blocking"
         raise TypeError(msg)
-
-    def get_nowait(self) -> Envelope:
-        """Remove and return the oldest envelope; ``queue.Empty`` if none."""
-        try:
-            return self._items.popleft()
-        except IndexError:
-            raise queue.Empty from None
-
-    def empty(self) -> bool:
-        """Whether no envelope is queued."""
-        return not self._items
 
     def use_queue(self, items: collections.deque[Envelope]) -> None:
         """Keep envelopes in `items` (a bounded mailbox); before the actor starts."""

@@ -36,10 +36,10 @@ import collections
 import contextlib
 import contextvars
 import itertools
-import queue
 import threading
 from typing import TYPE_CHECKING
 
+from limelight._core._runtime import DequeInbox
 from limelight._runtimes.threads import RUNTIME as THREADS
 from limelight._runtimes.threads import ThreadingRuntime
 
@@ -92,7 +92,7 @@ def hosting() -> Generator[None]:
         HOST_THREAD.hosting = False
 
 
-class InlineInbox:
+class InlineInbox(DequeInbox):
     """An actor's inbox that a blocking asker may handle itself, when it is idle."""
 
     __slots__ = (
@@ -100,7 +100,6 @@ class InlineInbox:
         "_busy",
         "_context",
         "_done",
-        "_items",
         "_lock",
         "_wake",
         "thread",
@@ -141,17 +140,6 @@ class InlineInbox:
         """Not supported: the inbox is drained by whoever is busy, not by blocking."""
         msg = "an InlineInbox is drained by its actor's thread, not by blocking"
         raise TypeError(msg)
-
-    def get_nowait(self) -> Envelope:
-        """Remove and return the oldest envelope; ``queue.Empty`` if none."""
-        try:
-            return self._items.popleft()
-        except IndexError:
-            raise queue.Empty from None
-
-    def empty(self) -> bool:
-        """Whether no envelope is queued."""
-        return not self._items
 
     def start(self, *, daemon: bool) -> None:
         """Start the actor's thread, which runs ``on_start()`` first."""
