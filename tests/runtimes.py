@@ -647,30 +647,6 @@ _RAY_SKIPS: dict[str, str] = {
 }
 
 
-def _ray_runtime() -> Runtime | None:
-    """Ray's runtime (pooled hosts), if Ray is installed (`limelight[ray]`)."""
-    if importlib.util.find_spec("ray") is None:  # pragma: no cover -- installed
-        return None
-    from tests.ray_actors import PooledActor  # noqa: PLC0415 -- imports limelight.ray
-
-    return Runtime(
-        name="ray",
-        actor_class=PooledActor,
-        future_class=limelight.ray.RayFuture,
-        event_class=_ray_event,
-        sleep=time.sleep,  # (in its host, the actor has a thread of its own)
-        shared_list=_ray_list,
-        marks=("ray",),
-        conformance_only=True,
-        skips=_RAY_SKIPS,
-    )
-
-
-RAY = _ray_runtime()
-"""limelight.ray with pooled hosts, or None without Ray: then its tests are skipped."""
-if RAY is not None:  # pragma: no branch -- Ray is installed for the tests
-    RUNTIMES.append(RAY)
-
 # What a host of its own changes: how the actor's end is learnt and its host
 # retired (stop, kill, failures, watches, links, supervision), asks handled
 # in Ray's thread (deadlocks, order) and proxy calls sent as lists.
@@ -731,36 +707,39 @@ _DEDICATED_SKIPPED = (
 )
 
 
-def _ray_dedicated_runtime() -> Runtime | None:
-    """Ray's runtime with a host per actor, the default, if Ray is installed.
+def _ray_runtime(*, pooled: bool) -> Runtime | None:
+    """Ray's runtime, if Ray is installed (`limelight[ray]`): pooled hosts or not.
 
-    A host of its own answers for its actor alone, handles an idle actor's
-    asks in Ray's thread, and retires once the actor has ended: what this
-    runtime checks that the pooled one cannot. Each actor starts a Ray
-    worker process (a third of a second or more), so the whole suite would
-    take some 9 minutes per Python: it runs only `_DEDICATED_TESTS`, those
-    of what a host of its own changes, less what Ray skips anyway.
+    With `pooled`, the suite's actors share the pool's hosts, so that its
+    many short-lived actors start with a call to a running host. Without,
+    each has a host of its own, as a `RayActor` by default: it answers for
+    its actor alone, handles an idle actor's asks in Ray's thread, and
+    retires once the actor has ended. Each such actor starts a Ray worker
+    process (a third of a second or more), so the whole suite would take
+    some 9 minutes per Python: it runs only `_DEDICATED_TESTS`, those of
+    what a host of its own changes, less what Ray skips anyway.
     """
-    if RAY is None:  # pragma: no cover -- Ray is installed for the tests
+    if importlib.util.find_spec("ray") is None:  # pragma: no cover -- installed
         return None
-    from tests.ray_actors import DedicatedActor  # noqa: PLC0415 -- imports Ray
+    from tests.ray_actors import DedicatedActor, PooledActor  # noqa: PLC0415 -- imports limelight.ray
 
     return Runtime(
-        name="ray-dedicated",
-        actor_class=DedicatedActor,
+        name="ray" if pooled else "ray-dedicated",
+        actor_class=PooledActor if pooled else DedicatedActor,
         future_class=limelight.ray.RayFuture,
         event_class=_ray_event,
-        sleep=time.sleep,
+        sleep=time.sleep,  # (in its host, the actor has a thread of its own)
         shared_list=_ray_list,
         marks=("ray",),
         conformance_only=True,
-        runs_only=_DEDICATED_TESTS,
-        others_skipped=_DEDICATED_SKIPPED,
+        runs_only=frozenset() if pooled else _DEDICATED_TESTS,
+        others_skipped="" if pooled else _DEDICATED_SKIPPED,
         skips=_RAY_SKIPS,
     )
 
 
-RAY_DEDICATED = _ray_dedicated_runtime()
+RAY = _ray_runtime(pooled=True)
+"""limelight.ray with pooled hosts, or None without Ray: then its tests are skipped."""
+RAY_DEDICATED = _ray_runtime(pooled=False)
 """limelight.ray with a host per actor, or None without Ray."""
-if RAY_DEDICATED is not None:  # pragma: no branch -- Ray is installed for the tests
-    RUNTIMES.append(RAY_DEDICATED)
+RUNTIMES.extend(ray for ray in (RAY, RAY_DEDICATED) if ray is not None)
