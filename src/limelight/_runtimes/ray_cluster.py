@@ -503,12 +503,12 @@ class RayThreadHost(_HostBase):
         return len(self.actors)
 
     def retire(self, grace: float) -> NoReturn:
-        """End this Ray actor, whose actor has ended, once nothing more is owed.
+        """End this Ray actor once nothing more is owed: its actor is gone.
 
         Its owner calls it on learning of the end, or on killing the actor
-        (whose handler may never return). For `grace` seconds the
-        host still answers, as before: a stop queued behind the one that
-        ended the actor, another host's watcher asking why it ended. Then Ray
+        (whose handler may never return). For `grace` seconds the host
+        still answers, as before: a stop queued behind the one that ended
+        the actor, another host's watcher asking why it ended. Then Ray
         ends the process once the calls running have returned and their
         replies are sent (the reply of a handler that ``kill()`` left
         running, of an ask whose handler stopped the actor); calls that come
