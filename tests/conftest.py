@@ -35,7 +35,10 @@ def runtime(request: pytest.FixtureRequest) -> Runtime:
     param: Runtime = request.param
     if param.conformance_only and CONFORMANCE not in request.node.path.parents:
         pytest.skip(f"{param.name}: runs the conformance suite only")
-    reason = param.skips.get(request.function.__name__)
+    name = request.function.__name__
+    if param.runs_only and name not in param.runs_only:
+        pytest.skip(f"{param.name}: {param.others_skipped}")
+    reason = param.skips.get(name)
     if reason is not None:
         pytest.skip(f"{param.name}: {reason}")
     if "ray" in param.marks:

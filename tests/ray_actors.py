@@ -49,6 +49,11 @@ class Counter(RayActor):
     def hang(self, seconds: float | None = None) -> None:
         self._never.wait(seconds)
 
+    def enter_and_hang(self, entered: Any) -> None:
+        """Set `entered` (an event that reaches Ray workers), then never return."""
+        entered.set()
+        self._never.wait()
+
     def assigned_resources(self) -> dict[str, Any]:
         import ray  # noqa: PLC0415 -- only in a Ray worker
 
@@ -95,3 +100,11 @@ class PooledActor(RayActor):
     """
 
     ray_pool = True
+
+
+class DedicatedActor(RayActor):
+    """The Ray actor class of the suite's second Ray runtime: a host each.
+
+    Each one starts a Ray worker process of its own, and that host retires
+    once its actor has ended (see docs/ray.md).
+    """

@@ -76,6 +76,16 @@ class Runtime:
     fault-injection tests send far too many for their time budget.
     """
 
+    runs_only: frozenset[str] = frozenset()
+    """The conformance tests it runs, by function name; all of them if empty.
+
+    For a runtime whose every actor is slow to start: it runs the tests of
+    what differs on it, and skips the others with `others_skipped`.
+    """
+
+    others_skipped: str = ""
+    """Why it skips the conformance tests not in `runs_only`."""
+
     skips: Mapping[str, str] = field(
         default_factory=dict[str, str], compare=False, repr=False
     )
@@ -637,26 +647,99 @@ _RAY_SKIPS: dict[str, str] = {
 }
 
 
-def _ray_runtime() -> Runtime | None:
-    """Ray's runtime (pooled hosts), if Ray is installed (`limelight[ray]`)."""
+# What a host of its own changes: how the actor's end is learnt and its host
+# retired (stop, kill, failures, watches, links, supervision), asks handled
+# in Ray's thread (deadlocks, order) and proxy calls sent as lists.
+_DEDICATED_TESTS = frozenset(
+    {
+        # test_lifecycle.py
+        "test_start_returns_a_ref_to_a_running_registered_actor",
+        "test_forgetting_super_init_is_a_clear_error_at_start",
+        "test_hooks_run_in_order_around_the_messages",
+        "test_stop_returns_true_when_running_and_false_when_already_dead",
+        "test_stop_without_blocking_returns_a_future_of_the_same_bool",
+        "test_after_stop_returns_the_actor_is_stopped_and_unregistered",
+        "test_two_stops_queued_together_both_report_true",
+        "test_messages_are_handled_in_the_order_they_arrive",
+        "test_messages_are_handled_one_at_a_time",
+        "test_stop_times_out_while_the_actor_is_busy",
+        "test_waiting_for_a_running_actor_to_stop_times_out",
+        "test_a_context_manager_stops_the_actor_when_the_block_raises",
+        # test_failures.py
+        "test_asks_queued_behind_a_crash_fail_with_actor_dead_error",
+        # test_watch.py
+        "test_termination_says_a_stopped_actor_ended_normally",
+        "test_termination_carries_the_exception_that_ended_the_actor",
+        "test_termination_comes_after_on_stop_and_before_stop_returns",
+        "test_a_failing_on_start_ends_the_actor_with_a_failure",
+        "test_kill_skips_the_queued_messages_and_on_stop",
+        "test_kill_lets_the_running_handler_finish_and_reply",
+        "test_kill_wakes_an_idle_actor",
+        "test_kill_of_an_ended_actor_returns_false",
+        "test_stop_of_a_killed_actor_returns_false",
+        "test_a_watcher_is_told_how_the_watched_actor_ended",
+        "test_watching_an_ended_actor_tells_at_once",
+        "test_a_linked_actor_crashes_with_an_abnormal_end",
+        "test_links_work_both_ways",
+        "test_failure_spreads_along_a_chain_of_links",
+        "test_a_normal_end_does_not_spread",
+        "test_linking_to_a_failed_actor_crashes_at_once",
+        # test_supervision.py (not those whose supervisor starts several
+        # children before the test's 10 s asks: worker starts take seconds
+        # each on a loaded machine)
+        "test_a_killed_supervisor_takes_its_children_with_it",
+        "test_a_child_may_take_as_long_as_it_needs_to_stop",
+        # test_proxies.py
+        "test_calling_a_method_gives_a_future_of_its_result",
+        "test_an_exception_from_a_method_is_raised_by_get_and_the_actor_lives_on",
+        "test_setting_an_attribute_waits_until_the_actor_has_set_it",
+        "test_attributes_added_at_run_time_become_reachable",
+        "test_proxies_of_a_dead_actor_raise_actor_dead_error",
+        "test_proxy_messages_can_be_sent_without_a_proxy",
+        # test_deadlocks.py
+        "test_an_actor_waiting_for_itself_gets_deadlock_error",
+        "test_stopping_itself_and_waiting_gets_deadlock_error_yet_stops",
+    }
+)
+_DEDICATED_SKIPPED = (
+    "each actor starts a Ray worker process, so only the tests of what a "
+    "host of its own changes run here; this one runs on pooled hosts"
+)
+
+
+def _ray_runtime(*, pooled: bool) -> Runtime | None:
+    """Ray's runtime, if Ray is installed (`limelight[ray]`): pooled hosts or not.
+
+    With `pooled`, the suite's actors share the pool's hosts, so that its
+    many short-lived actors start with a call to a running host. Without,
+    each has a host of its own, as a `RayActor` by default: it answers for
+    its actor alone, handles an idle actor's asks in Ray's thread, and
+    retires once the actor has ended. Each such actor starts a Ray worker
+    process (a third of a second or more), so the whole suite would take
+    some 9 minutes per Python: it runs only `_DEDICATED_TESTS`, those of
+    what a host of its own changes, less what Ray skips anyway.
+    """
     if importlib.util.find_spec("ray") is None:  # pragma: no cover -- installed
         return None
-    from tests.ray_actors import PooledActor  # noqa: PLC0415 -- imports limelight.ray
+    from tests.ray_actors import DedicatedActor, PooledActor  # noqa: PLC0415 -- imports limelight.ray
 
     return Runtime(
-        name="ray",
-        actor_class=PooledActor,
+        name="ray" if pooled else "ray-dedicated",
+        actor_class=PooledActor if pooled else DedicatedActor,
         future_class=limelight.ray.RayFuture,
         event_class=_ray_event,
         sleep=time.sleep,  # (in its host, the actor has a thread of its own)
         shared_list=_ray_list,
         marks=("ray",),
         conformance_only=True,
+        runs_only=frozenset() if pooled else _DEDICATED_TESTS,
+        others_skipped="" if pooled else _DEDICATED_SKIPPED,
         skips=_RAY_SKIPS,
     )
 
 
-RAY = _ray_runtime()
+RAY = _ray_runtime(pooled=True)
 """limelight.ray with pooled hosts, or None without Ray: then its tests are skipped."""
-if RAY is not None:  # pragma: no branch -- Ray is installed for the tests
-    RUNTIMES.append(RAY)
+RAY_DEDICATED = _ray_runtime(pooled=False)
+"""limelight.ray with a host per actor, or None without Ray."""
+RUNTIMES.extend(ray for ray in (RAY, RAY_DEDICATED) if ray is not None)

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -47,6 +47,7 @@ from tests.ray_actors import (  # noqa: E402
     Pooled,
     UnpicklableError,
 )
+from tests.runtimes import _ray_event  # noqa: E402
 
 pytestmark = [pytest.mark.ray, pytest.mark.usefixtures("local_ray")]
 
@@ -310,6 +311,101 @@ def test_a_pooled_host_that_dies_leaves_the_pool() -> None:
     again = Pooled.start()
     assert again.ask("alive", timeout=TIMEOUT) == ("got", "alive")
     again.stop(timeout=TIMEOUT)
+
+
+# -- A dedicated host retires once its actor has ended --------------------------
+
+
+@pytest.fixture
+def quick_retirement(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dedicated hosts answer for a tenth of a second after their actor ended."""
+    monkeypatch.setattr(ray_cluster._Cluster, "retire_after", 0.1)
+
+
+def _live(hosts: list[Any]) -> list[Any]:
+    """Those of `hosts` (Ray actor handles) that still answer a call."""
+    live: list[Any] = []
+    for host in hosts:
+        try:
+            ray.get(host.count.remote(), timeout=TIMEOUT)
+        except ray.exceptions.RayActorError:
+            continue
+        live.append(host)
+    return live
+
+
+def _until_none_live(hosts: list[Any]) -> None:
+    # (Polled: nothing in this process hears of a Ray worker's exit.)
+    deadline = time.monotonic() + TIMEOUT
+    while _live(hosts):
+        assert time.monotonic() < deadline, f"hosts left running: {_live(hosts)}"
+        time.sleep(0.05)
+
+
+@pytest.mark.usefixtures("quick_retirement")
+def test_dedicated_hosts_exit_once_their_actors_ended() -> None:
+    hosts: list[Any] = []
+    for n in range(4):
+        ref = Counter.start()
+        hosts.append(ref.ray_actor)  # type: ignore[attr-defined]
+        assert ref.ask(n, timeout=TIMEOUT) == ("got", n)
+        if n % 2:
+            ref.kill()
+        else:
+            ref.stop(timeout=TIMEOUT)
+
+    _until_none_live(hosts)
+    deadline = time.monotonic() + TIMEOUT
+    while ray_cluster._Cluster.retiring:  # (their retire() replies come last)
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+@pytest.mark.usefixtures("quick_retirement")
+def test_a_killed_actor_s_host_exits_though_a_handler_never_returns() -> None:
+    ref = Counter.start()
+    host = ref.ray_actor  # type: ignore[attr-defined]
+    entered = _ray_event()
+    never = ref.proxy().enter_and_hang(entered)
+    assert entered.wait(TIMEOUT)
+    ref.kill()
+
+    with pytest.raises(limelight.ActorDeadError, match="has died"):
+        never.get(TIMEOUT)
+    _until_none_live([host])
+    # (Its host was cut off before the actor could end as killed.)
+    assert ref.termination().get(TIMEOUT).reason == "failure"
+
+
+def test_a_host_still_answers_a_late_question_about_the_end() -> None:
+    # A ref unpickled after the end (as in another host, for a watcher)
+    # asks the host why the actor ended: it hears "killed", not "failure".
+    ref = Counter.start()
+    sent_while_alive = pickle.dumps(ref)
+    ref.kill()
+    ref.termination().get(TIMEOUT)
+
+    late = pickle.loads(sent_while_alive)
+
+    assert late is not ref
+    assert late.termination().get(TIMEOUT).reason == "killed"
+
+
+def test_shutdown_ends_the_dedicated_hosts_still_retiring(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ray_cluster._Cluster, "retire_after", TIMEOUT)
+    # (Not ray.shutdown(): the session's Ray serves the other tests.)
+    monkeypatch.setattr(ray_cluster._Cluster, "started_ray", False)
+    ref = Counter.start()
+    host = ref.ray_actor  # type: ignore[attr-defined]
+    ref.stop(timeout=TIMEOUT)
+    assert _live([host]) == [host]  # (answering late questions)
+
+    limelight.ray.shutdown()
+
+    assert ray_cluster._Cluster.retiring == set()
+    _until_none_live([host])
 
 
 # -- Settings ----------------------------------------------------------------------
@@ -682,6 +778,36 @@ def test_the_threaded_host_runs_its_actor_and_answers_for_it(
         assert host.wait_terminated("urn:test:8", killed) == ("killed", None)
     finally:
         ray_cluster._Here.host = None
+
+
+def test_a_threaded_host_retires_once_its_running_calls_returned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Context:
+        current_actor = "the host's Ray handle"
+
+    class Exiting(Exception):  # noqa: N818 -- what Ray's exit_actor() raises, here
+        pass
+
+    def exit_actor() -> NoReturn:
+        raise Exiting
+
+    killed: queue.SimpleQueue[tuple[Any, dict[str, Any]]] = queue.SimpleQueue()
+
+    def kill(host: Any, **options: Any) -> None:
+        killed.put((host, options))
+
+    monkeypatch.setattr(ray, "get_runtime_context", Context)
+    monkeypatch.setattr(ray.actor, "exit_actor", exit_actor)
+    monkeypatch.setattr(ray, "kill", kill)
+    host = ray_cluster.RayThreadHost()
+    ray_cluster._Here.host = None
+
+    with pytest.raises(Exiting):
+        host.retire(0.0)
+    # (Had calls still run, Ray would have waited for them, but not for long.)
+    cut_off = ("the host's Ray handle", {"no_restart": True})
+    assert killed.get(timeout=TIMEOUT) == cut_off
 
 
 class AsksItself(limelight.ThreadingActor):

@@ -16,7 +16,9 @@ reads; an ask's reply is a Ray object, read with ``ray.get()`` by the first
 or combined first (no thread waits per ask). Every ref asks its host once,
 with a long poll (``wait_terminated``), to be told when the actor ends; if
 the host dies, that call fails with Ray's actor-died error, which ends the
-ref. So watchers, links and supervisors work without polling.
+ref. So watchers, links and supervisors work without polling. Once a
+dedicated host's actor has ended, its owner tells it to retire: it answers
+what is still owed, and late questions for a grace period, then exits.
 
 The hosts' logic is plain classes, wrapped with ``ray.remote`` only when
 first needed, so that tests can exercise it in-process too.
@@ -30,6 +32,7 @@ import functools
 import logging
 import queue
 import threading
+import time
 import uuid
 import weakref
 from collections.abc import Callable
@@ -499,6 +502,22 @@ class RayThreadHost(_HostBase):
         """How many actors this host runs (one, until it ends)."""
         return len(self.actors)
 
+    def retire(self, grace: float) -> NoReturn:
+        """End this Ray actor once nothing more is owed: its actor is gone.
+
+        Its owner calls it on learning of the end, or on killing the actor
+        (whose handler may never return). For `grace` seconds the host
+        still answers, as before: a stop queued behind the one that ended
+        the actor, another host's watcher asking why it ended. Then Ray
+        ends the process once the calls running have returned and their
+        replies are sent (the reply of a handler that ``kill()`` left
+        running, of an ask whose handler stopped the actor); calls that come
+        later fail as to a dead actor. A call that never returns (a handler
+        left running for good) is cut off `grace` seconds later.
+        """
+        time.sleep(grace)
+        _exit_host(cut_off_after=grace)
+
 
 class Failure:
     """What an ask raised in the host, returned as its reply (see ``ask()``)."""
@@ -519,6 +538,23 @@ def _ray() -> Any:
     import ray  # noqa: PLC0415 -- only with Ray
 
     return ray
+
+
+def _exit_host(cut_off_after: float) -> NoReturn:
+    """Exit the Ray actor of this call, once its running calls have returned.
+
+    Those that have not after `cut_off_after` seconds are cut off: the host
+    is then killed as by ``ray.kill()``.
+    """
+    ray = _ray()
+    host = ray.get_runtime_context().current_actor
+    cut_off = threading.Timer(
+        cut_off_after, functools.partial(ray.kill, host, no_restart=True)
+    )
+    cut_off.daemon = True
+    cut_off.start()
+    ray.actor.exit_actor()  # (raises: Ray exits once the running calls have)
+    raise AssertionError  # pragma: no cover -- exit_actor() raises
 
 
 def _ray_exceptions() -> Any:
@@ -697,6 +733,11 @@ class RayRef(ActorRef[Any]):
             # Waited for, so that no queued message is handled after kill()
             # returns (Ray's call would take longer than letting one in).
             _get(_in_group(self._host.kill, _CONTROL).remote(self.actor_urn))
+        if not self._pooled:
+            # Its host retires now, not once the actor has ended: a handler
+            # that never returns would keep the actor, and the host's
+            # process, for good. (One that does gets the grace period.)
+            self._run_on_end()
         return True
 
     def _introspect(self) -> dict[AttrPath, AttrInfo]:
@@ -727,6 +768,10 @@ class RayRef(ActorRef[Any]):
         ActorRegistry.unregister(self)
         self.actor_stopped.terminate(Terminated(self, reason, exception))
         _forget(self.actor_urn)
+        self._run_on_end()
+
+    def _run_on_end(self) -> None:
+        """Let go of the host, once (only the ref that started the actor does)."""
         on_end, self._on_end = self._on_end, None
         if on_end is not None:
             on_end()
@@ -954,6 +999,7 @@ def _register_serializers() -> None:
 # (both hosts have them, so that a caller need not know which it talks to).
 _CONTROL = "limelight-control"  # kill, introspect, describe
 _WAIT = "limelight-wait"  # the long polls of wait_terminated
+_RETIRE = "limelight-retire"  # a dedicated host's retire(), which ends it
 
 _host_classes: dict[bool, Any] = {}
 
@@ -973,7 +1019,8 @@ def _host_class(*, pooled: bool = True) -> Any:
             # Threaded: one call at a time in order; each end notice holds a
             # thread (later ones queue, and are answered once the actor ends).
             made = ray.remote(
-                max_concurrency=1, concurrency_groups={_CONTROL: 2, _WAIT: 16}
+                max_concurrency=1,
+                concurrency_groups={_CONTROL: 2, _WAIT: 16, _RETIRE: 1},
             )(RayThreadHost)
         _host_classes[pooled] = made
     return made
@@ -1025,6 +1072,16 @@ class _Cluster:
     init_kwargs: ClassVar[dict[str, Any]] = {}
     started_ray: ClassVar[bool] = False
     """Whether this module started (or connected) Ray, so shutdown() ends it."""
+    retire_after: ClassVar[float] = 2.0
+    """Seconds a dedicated host still answers once its actor has ended.
+
+    For the questions that come late: another host's watcher or linked
+    actor asking why it ended, a second stop. (A reply still on its way
+    needs no grace: the host exits only once its running calls have
+    returned.)
+    """
+    retiring: ClassVar[set[Any]] = set()
+    """Dedicated hosts told to retire, until they have: shutdown() kills them."""
 
 
 def _ensure_ray() -> None:
@@ -1088,9 +1145,26 @@ def _start(
     if pool is not None:
         ref._on_end = lambda: pool.give_back(host, dead=_ended_by_death(ref))
     else:
-        ref._on_end = lambda: _kill_host(host)
+        ref._on_end = lambda: _retire(host)
     ref._subscribe()
     return ref
+
+
+def _retire(host: Any) -> None:
+    """Have a dedicated host exit once nothing more is owed (see its ``retire()``).
+
+    Not ``ray.kill()`` at once: that would cut off the replies still on
+    their way and the answers to late questions about the end.
+    """
+    with _Cluster.lock:
+        _Cluster.retiring.add(host)
+    exited = _in_group(host.retire, _RETIRE).remote(_Cluster.retire_after)
+    _when_done(exited, lambda _outcome: _retired(host))
+
+
+def _retired(host: Any) -> None:
+    with _Cluster.lock:
+        _Cluster.retiring.discard(host)
 
 
 def _ended_by_death(ref: RayRef) -> bool:
@@ -1263,7 +1337,10 @@ def lookup(name: str, namespace: str | None = None) -> ActorRef[Any]:
 
 
 def shutdown(timeout: float = 10.0) -> None:
-    """Stop this process's Ray actors, end the pool's hosts, and disconnect.
+    """Stop this process's Ray actors, end their hosts, and disconnect.
+
+    The pool's hosts, and the dedicated hosts that have not yet retired (see
+    [Ray](../ray.md)), are killed.
 
     Calls ``ray.shutdown()`` only if ``limelight.ray`` connected to Ray (not
     if your program called ``ray.init()`` itself). Actors started afterwards
@@ -1277,7 +1354,10 @@ def shutdown(timeout: float = 10.0) -> None:
                 ref.stop(timeout=timeout)
     with _Cluster.lock:
         pool, _Cluster.pool = _Cluster.pool, None
-    for host in pool.close() if pool is not None else []:
+        retiring, _Cluster.retiring = list(_Cluster.retiring), set()
+    # (Dedicated hosts would exit by themselves, but not before the grace
+    # period for late questions: nothing will ask any more.)
+    for host in [*(pool.close() if pool is not None else []), *retiring]:
         _kill_host(host)
     if _Cluster.started_ray:
         _Cluster.started_ray = False
