@@ -22,13 +22,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 import pytest
 
 import limelight
 from limelight import ActorRef, DeadlockError, Timeout
-from limelight._core._green import GreenHub, GreenInbox
+from limelight._core._green import GreenHub, GreenInbox, _BoundedGreenRef
 from limelight._core._green_runtime import BackgroundHub, GreenRuntime, inbox_of
 from tests.conformance.actors import TIMEOUT
 from tests.runtimes import EVENTLET, GEVENT, GreenEvent, Runtime
@@ -318,17 +318,109 @@ def test_a_greenlet_s_burst_of_tells_wakes_the_idle_actor_once_and_keeps_order(
         ref = lib.runtime.actor(Collector).start()
         ref.ask((0, -1))  # now parked, waiting for more
         # The tells go straight into the inbox (put() is not even there):
-        # only the first finds the actor parked and wakes it.
+        # only the first finds the actor parked and wakes it. (Named tuples,
+        # not plain ones: those go in envelopes, through put().)
         with monkeypatch.context() as patched:
             patched.delattr(GreenInbox, "put")
             for i in range(100):
-                ref.tell((0, i))
+                ref.tell(Sent(0, i))
         wakes = list(woken)
         return wakes, ref.proxy().result().get(TIMEOUT)
 
     wakes, seen = lib.in_green_thread(main)
     assert wakes == [1]  # once, with the first message in
     assert seen == {0: list(range(-1, 100))}
+
+
+class Sent(NamedTuple):
+    """A message that unpacks as a tuple, yet is told bare: it is not a plain tuple."""
+
+    sender: int
+    i: int
+
+
+class Recorder(limelight.Actor):
+    """Records every message it handles, and replies with it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handled: list[Any] = []
+
+    def on_receive(self, message: Any) -> Any:
+        self.handled.append(message)
+        return message
+
+    def result(self) -> list[Any]:
+        return self.handled
+
+
+def queued_items(ref: ActorRef[Any]) -> list[Any]:
+    """What the inbox of a greenlet actor holds, as it holds it."""
+    return list(cast("GreenInbox", ref.actor_inbox).items)
+
+
+def test_told_messages_are_queued_bare_unless_they_could_pass_for_an_envelope(
+    lib: GreenLibrary,
+) -> None:
+    def main() -> Any:
+        ref = lib.runtime.actor(Recorder).start()
+        # (This greenlet does not yield: the actor takes nothing meanwhile.)
+        for message in ["bare", (1, 2), None, Sent(3, 4), 5]:
+            ref.tell(message)
+        asked = ref.ask("asked", block=False)
+        queued = queued_items(ref)
+        assert asked.get(TIMEOUT) == "asked"
+        return queued, ref.proxy().result().get(TIMEOUT)
+
+    queued, handled = lib.in_green_thread(main)
+    # A plain tuple, and None, go in an envelope: in the inbox, a plain tuple
+    # is an envelope, and None, as the envelope handled, would read as idle.
+    assert queued[:5] == ["bare", ((1, 2), None), (None, None), Sent(3, 4), 5]
+    assert type(queued[3]) is Sent
+    assert queued[5][0] == "asked"
+    assert handled == ["bare", (1, 2), None, Sent(3, 4), 5, "asked"]
+
+
+def test_a_greenlet_inbox_hands_out_envelopes_for_bare_messages(
+    lib: GreenLibrary,
+) -> None:
+    def main() -> Any:
+        hub = lib.green.adapter.current_hub()
+        assert hub is not None
+        inbox = GreenInbox(hub)
+        inbox.items.extend(["bare", ("enveloped", None), "bare again"])
+        return [inbox.get_nowait(), inbox.get_nowait(), inbox.get()]
+
+    assert lib.in_green_thread(main) == [
+        ("bare", None),
+        ("enveloped", None),
+        ("bare again", None),
+    ]
+
+
+class Bounded(Recorder):
+    mailbox_capacity = 2
+    mailbox_overflow = "drop_newest"
+
+
+def test_a_bounded_greenlet_actor_s_tells_go_into_its_mailbox_in_envelopes(
+    lib: GreenLibrary,
+) -> None:
+    def main() -> Any:
+        ref = lib.runtime.actor(Bounded).start()
+        ref_class = type(ref)  # (not narrowing `ref` itself)
+        assert ref_class is _BoundedGreenRef
+        for message in ["a", "b", "dropped"]:
+            ref.tell(message)
+        queued = queued_items(ref)
+        actor = ref._actor_weakref()
+        ref.stop(timeout=TIMEOUT)  # (a stop request takes no room)
+        assert actor is not None
+        return queued, actor.handled
+
+    queued, handled = lib.in_green_thread(main)
+    assert queued == [("a", None), ("b", None)]
+    assert handled == ["a", "b"]
 
 
 class KilledOnAppend(collections.deque[Any]):

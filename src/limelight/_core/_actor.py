@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from limelight._core._bounded import Overflow
     from limelight._core._future import Future
     from limelight._core._runtime import Inbox, Runtime
-    from limelight._core._types import Envelope
+    from limelight._core._types import Envelope, Queued
     from limelight.messages import ExitReason
 
 __all__ = ["STOP_HANDLER", "Actor", "handler_for"]
@@ -272,7 +272,8 @@ class Actor:
     # __init__(), not here: a class attribute of the same name keeps the
     # interpreter from specializing the hot path's stores.)
     _current: Any
-    """The envelope being handled; None when idle."""
+    """The envelope being handled (or a told message queued bare: see
+    ``Queued`` in ``_core/_types.py``); None when idle."""
     _taken: Iterator[None] | None = None
     """Counts down once per message taken by a synchronous driver (see
     ``_handle_messages()``); made by ``_actor_loop_start()``."""
@@ -617,14 +618,16 @@ class Actor:
         except _NoMoreMessages:
             return True
 
-    def _handle_messages(
-        self, queued: collections.deque[Envelope], get: Callable[[], Envelope]
+    def _handle_messages(  # noqa: PLR0912 -- inline on purpose: see the docstring
+        self, queued: collections.deque[Queued], get: Callable[[], Queued]
     ) -> bool:
         """Handle messages, one at a time, until the actor stops; return False then.
 
         The messages come from `queued` while it has any, popped here
         without a call, then from ``get()``, which blocks until there is
         one (or raises, to end the run early: see ``_handle_envelope()``).
+        Each is an envelope, or a told message queued bare (see ``Queued``
+        in ``_core/_types.py``).
 
         The one implementation of handling a message for every synchronous
         driver: ``_actor_loop()`` (threads: nothing queued, every message
@@ -639,17 +642,34 @@ class Actor:
         stopped = self.actor_stopped
         cached_handler = _handler_cache.get
         unknown = _UNKNOWN
+        last_class: type | None = None
+        last_handler: Callable[[Actor, Any], Any] | None = None
         envelope = queued.popleft() if queued else get()
         # One turn per message taken: each step of `taken` counts one for
         # snapshot() (see _core/_observe.py), in C, without a call and
         # without allocating.
         for _ in taken:
-            message, reply_to = envelope
+            # (An attribute of an object of any class costs more than most
+            # of what is done here: __class__ is read once per object.)
+            message_class = envelope.__class__
+            if message_class is tuple:
+                message, reply_to = envelope
+                message_class = message.__class__
+            else:  # a told message queued bare (see _core/_types.py's Queued)
+                message = envelope
+                reply_to = None
             self._current = envelope  # (introspection: see _core/_observe.py)
             try:
-                handler = cached_handler(message.__class__, unknown)
-                if handler is unknown:
-                    handler = _find_handler(message.__class__)
+                # A burst is mostly of one class: the handler of the last
+                # class is kept, which saves a dict lookup per message.
+                if message_class is not last_class:
+                    handler = cached_handler(message_class, unknown)
+                    if handler is unknown:
+                        handler = _find_handler(message_class)
+                    last_class = message_class
+                    last_handler = handler
+                else:
+                    handler = last_handler
                 if handler is None:
                     result = self.on_receive(message)
                 else:

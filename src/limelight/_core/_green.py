@@ -33,8 +33,10 @@ from limelight._core._runtime import Cancellable, DequeInbox
 if TYPE_CHECKING:
     import _thread
 
+    from typing_extensions import Self
+
     from limelight._core._actor import Actor
-    from limelight._core._types import Envelope
+    from limelight._core._types import Envelope, Queued
 
 __all__ = [
     "GreenHub",
@@ -44,6 +46,7 @@ __all__ = [
     "HubAdapter",
     "HubCall",
     "HubOps",
+    "as_envelope",
     "waiter_factory",
 ]
 
@@ -320,6 +323,11 @@ class GreenInbox(DequeInbox):
     ``get()`` parks the reader greenlet while the inbox is empty. A writer in
     the hub's thread wakes it with a plain callback; one in another thread,
     with a thread-safe one, at most one pending at a time.
+
+    Its deque holds envelopes, and told messages queued bare by
+    :class:`GreenRef` (see ``Queued`` in ``_core/_types.py``): the actor's
+    loop takes both as they are (:meth:`take`); ``get()`` and
+    ``get_nowait()`` return envelopes.
     """
 
     __slots__ = ("_parked", "_reader", "_wake_pending", "hub")
@@ -327,7 +335,7 @@ class GreenInbox(DequeInbox):
     def __init__(self, hub: GreenHub) -> None:
         self.hub = hub
         """The hub the actor lives in."""
-        self._items: collections.deque[Envelope] = collections.deque()
+        self._items: collections.deque[Queued] = collections.deque()
         self._reader: greenlet | None = None
         # The reader is parked in get(): set and cleared in the hub's thread
         # (other threads only read it).
@@ -367,6 +375,18 @@ class GreenInbox(DequeInbox):
 
     def get(self) -> Envelope:
         """Take the oldest envelope, parking the reader greenlet until there is one."""
+        return as_envelope(self.take())
+
+    def get_nowait(self) -> Envelope:
+        """Remove and return the oldest envelope; raise ``queue.Empty`` if none."""
+        return as_envelope(super().get_nowait())
+
+    def take(self) -> Queued:
+        """Take the oldest item as it is queued, parking the reader until there is one.
+
+        The actor's loop calls it to park on an empty inbox, and handles a
+        bare message itself (see ``Actor._handle_messages()``).
+        """
         items = self._items
         while True:
             if items:
@@ -382,8 +402,8 @@ class GreenInbox(DequeInbox):
             self.hub.park()
 
     @property
-    def items(self) -> collections.deque[Envelope]:
-        """The queued envelopes, oldest first: the reader may pop them itself."""
+    def items(self) -> collections.deque[Queued]:
+        """The queued items, oldest first: the reader may pop them itself."""
         return self._items
 
     def use_queue(self, items: collections.deque[Envelope]) -> None:
@@ -399,6 +419,14 @@ class GreenInbox(DequeInbox):
         self._reader = None
 
 
+def as_envelope(item: Queued) -> Envelope:
+    """The envelope of an item of a greenlet inbox: itself, or a bare told message's."""
+    if item.__class__ is tuple:
+        envelope: Envelope = item
+        return envelope
+    return (item, None)
+
+
 class GreenRef(ActorRef[A]):
     """The ref of a greenlet actor: ``tell()`` queues without calling ``put()``.
 
@@ -407,24 +435,44 @@ class GreenRef(ActorRef[A]):
     does. So this ``tell()`` is ``ActorRef.tell()`` with
     :meth:`GreenInbox.put` written out: append to the deque, and wake the
     reader only if it is parked, which, in a burst of tells, the first one
-    at most finds. What is not the common case (a stopped actor, a message
-    to wrap in its sender's context) takes ``ActorRef.tell()``'s own way.
+    at most finds. And it appends the message bare, without an envelope
+    (see ``Queued`` in ``_core/_types.py``): building and freeing the tuple,
+    and the garbage collector's visits to it while it is queued, cost about
+    a sixth of a tell and its handling. What is not the common case (a
+    stopped actor, a message to wrap in its sender's context, a message
+    that would look like an envelope) takes ``ActorRef.tell()``'s own way.
+
+    A bounded actor's ref is a :class:`_BoundedGreenRef`: its mailbox must
+    see every message in an envelope, to apply its policy.
     """
 
     __slots__ = ("_green_inbox",)
 
+    def __new__(cls, actor: A) -> Self:
+        inbox = actor.actor_inbox
+        assert isinstance(inbox, GreenInbox)  # the greenlet runtime's, always
+        if cls is GreenRef and inbox.items.__class__ is not collections.deque:
+            # (A bounded mailbox, made before the ref: see _bounded.bind().)
+            return super().__new__(_BoundedGreenRef)  # type: ignore[return-value]
+        return super().__new__(cls)
+
     def __init__(self, actor: A) -> None:
         super().__init__(actor)
         inbox = actor.actor_inbox
-        assert isinstance(inbox, GreenInbox)  # the greenlet runtime's, always
+        assert isinstance(inbox, GreenInbox)  # checked by __new__() already
         self._green_inbox = inbox
 
     def tell(self, message: Any) -> None:
-        if self.actor_stopped._flag or _context.propagating:
+        if (
+            self.actor_stopped._flag
+            or _context.propagating
+            or message is None
+            or message.__class__ is tuple
+        ):
             super().tell(message)
             return
         inbox = self._green_inbox
-        inbox._items.append((message, None))
+        inbox._items.append(message)
         if inbox._parked:
             inbox.wake_reader()
         # Checked again, as ActorRef.tell() does (and for the same reason: the
@@ -432,3 +480,17 @@ class GreenRef(ActorRef[A]):
         stopped = self.actor_stopped
         if stopped._flag:
             _mailbox.reject_late_messages(self)
+
+
+class _BoundedGreenRef(GreenRef[A]):
+    """The ref of a bounded greenlet actor: ``tell()`` is ``ActorRef.tell()``.
+
+    Its inbox keeps envelopes in a bounded ``Mailbox`` (see
+    ``_core/_bounded.py``), which reads each message to apply its overflow
+    policy: no message goes in bare.
+    """
+
+    __slots__ = ()
+
+    def tell(self, message: Any) -> None:
+        super(GreenRef, self).tell(message)  # (past GreenRef.tell())

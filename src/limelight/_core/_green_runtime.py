@@ -294,11 +294,11 @@ def _run(actor: Actor) -> None:
 
 
 def _actor_loop(actor: Actor, inbox: GreenInbox) -> None:
-    """``Actor._actor_loop()``, taking queued envelopes without a call to ``get()``.
+    """``Actor._actor_loop()``, taking queued items without a call to ``take()``.
 
-    ``get()`` is only called to park the greenlet on an empty inbox: a
+    ``take()`` is only called to park the greenlet on an empty inbox: a
     burst of queued messages costs no call per message but the handler's.
     """
     if actor._actor_loop_start():
-        actor._handle_messages(inbox.items, inbox.get)
+        actor._handle_messages(inbox.items, inbox.take)
     actor._actor_loop_teardown()
