@@ -40,7 +40,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
 
-from limelight._core import _context, _observe, _waiting
+from limelight._core import _observe, _waiting
 from limelight._core._actor import Actor
 from limelight._core._exceptions import ActorDeadError, Timeout
 from limelight._core._future import (
@@ -50,7 +50,7 @@ from limelight._core._future import (
     _normalize_exc_info,
 )
 from limelight._core._interrupts import HeldInterrupts
-from limelight._core._mailbox import answer_too_late, reject_late_messages
+from limelight._core._mailbox import answer_too_late
 from limelight._core._proxy import ActorProxy, lazy_proxy
 from limelight._core._ref import ActorRef, ended_reason
 from limelight._core._registry import ActorRegistry
@@ -1011,25 +1011,16 @@ class Channel:
         if target is None:
             self._reply_late(urn, rid, message)
             return
-        # What ref.ask() does, with a `_Reply` for the future: the actor's
+        # As ref.ask() queues it, with a `_Reply` for the future: the actor's
         # thread sends the reply itself.
-        stopped = target.actor_stopped
-        if stopped._flag:
-            self._reply_late(urn, rid, message)
-            return
         reply = _Reply(self, rid, urn)
-        if _context.propagating:
-            message = _context.wrap(message)
         try:
-            target.actor_inbox.put((message, reply))
+            queued = target._enqueue(message, reply)
         except Exception as exc:  # noqa: BLE001 -- a full bounded mailbox: the asker's
             reply.set_exception(exc)
             return
-        # It may have stopped while the message went in. (Through a new name,
-        # which type checkers do not think still False, as in ref.ask().)
-        stopped = target.actor_stopped
-        if stopped._flag:
-            reject_late_messages(target)
+        if not queued:  # it has stopped since
+            self._reply_late(urn, rid, message)
 
     def _on_reply(self, rid: int, ok: bool, payload: bytes) -> None:
         future = self._pending.pop(rid, None)
