@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import limelight
-from limelight._core import _waiting
+from limelight._core import _context, _waiting
 from limelight._core._stopped import StoppedEvent
 from limelight._core._waiting import Waiter
 from limelight.messages import Terminated
@@ -98,6 +98,97 @@ def test_a_stop_put_just_as_the_actor_stopped_succeeds(
     stopped_just_after_the_check(monkeypatch, ref)
 
     assert ref.stop(timeout=TIMEOUT) is True  # stopped, as asked
+
+
+class RunningUntilPut:
+    """A ref's stopped flag that reads "running" until a message goes in.
+
+    Unlike `StoppedJustAfterTheCheck`, it does not count the reads, so it
+    stands in for an actor that stops as the message goes in whichever way
+    the ref takes to put it (its common case, or ``ActorRef._enqueue()``
+    for a message wrapped in its sender's context).
+    """
+
+    def __init__(self, stopped: StoppedEvent) -> None:
+        assert stopped.is_set()
+        self._stopped = stopped
+        self._flag = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stopped, name)
+
+
+class StoppingInbox:
+    """An inbox that marks `stopped` as "stopped" once a message is put in it."""
+
+    def __init__(self, inbox: Any, stopped: RunningUntilPut) -> None:
+        self._inbox = inbox
+        self._stopped = stopped
+
+    def put(self, envelope: Any) -> None:
+        self._inbox.put(envelope)
+        self._stopped._flag = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inbox, name)
+
+
+@pytest.fixture(params=[False, True], ids=["plain", "in-context"])
+def stopped_as_the_message_goes_in(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> limelight.ActorRef[Any]:
+    """A stopped actor's ref, on which the stop seems to happen during the put.
+
+    With and without context propagation, which wraps the message and sends
+    it through ``ActorRef._enqueue()``.
+    """
+    monkeypatch.setattr(_context, "propagating", request.param)
+    ref = Echo.start()
+    ref.stop()
+    stopped = RunningUntilPut(ref.actor_stopped)
+    monkeypatch.setattr(ref, "actor_stopped", stopped)
+    monkeypatch.setattr(ref, "actor_inbox", StoppingInbox(ref.actor_inbox, stopped))
+    return ref
+
+
+def test_an_ask_that_goes_in_as_the_actor_stops_fails_instead_of_hanging(
+    stopped_as_the_message_goes_in: limelight.ActorRef[Any],
+) -> None:
+    ref = stopped_as_the_message_goes_in
+
+    future = ref.ask("too late", block=False)
+
+    with pytest.raises(limelight.ActorDeadError, match="stopped before handling"):
+        future.get(TIMEOUT)
+    assert ref.actor_inbox.empty()
+
+
+def test_a_tell_that_goes_in_as_the_actor_stops_is_a_dead_letter(
+    stopped_as_the_message_goes_in: limelight.ActorRef[Any],
+) -> None:
+    ref = stopped_as_the_message_goes_in
+    letters: list[limelight.DeadLetter] = []
+    unsubscribe = limelight.DeadLetters.subscribe(letters.append)
+    try:
+        ref.tell("too late")  # does not raise: it was accepted, then dropped
+    finally:
+        unsubscribe()
+
+    assert ref.actor_inbox.empty()
+    assert [letter.message for letter in letters] == ["too late"]
+
+
+def test_a_message_to_a_stopped_actor_is_not_queued(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_context, "propagating", True)
+    ref = Echo.start()
+    ref.stop()
+
+    with pytest.raises(limelight.ActorDeadError, match="not found"):
+        ref.tell("nobody hears it")
+    assert ref._enqueue("nor this", None) is False
+    assert ref.actor_inbox.empty()
 
 
 # -- How callers wait: waiter factories -----------------------------------------------

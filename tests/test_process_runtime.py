@@ -296,6 +296,30 @@ def test_init_failure_is_raised_by_start() -> None:
     assert limelight.ActorRegistry.get_all() == []
 
 
+def test_a_failing_start_leaves_its_ref_ended_and_not_held(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The parent registers the ref while the worker starts the actor (see
+    # Pool.start_actor()), so anyone may find it meanwhile: record it as they would.
+    found: list[limelight.ActorRef[Any]] = []
+    register = limelight.ActorRegistry.register
+
+    def register_and_record(ref: limelight.ActorRef[Any]) -> None:
+        found.append(ref)
+        register(ref)
+
+    monkeypatch.setattr(limelight.ActorRegistry, "register", register_and_record)
+    with pytest.raises(KeyError, match="bad init"):
+        FailsInit.start()
+
+    [ref] = found
+    terminated = ref.termination().get(TIMEOUT)
+    assert (terminated.reason, type(terminated.exception)) == ("failure", KeyError)
+    assert processes._pool is not None
+    channels = [worker.channel for worker in processes._pool._workers]
+    assert [channel._remotes for channel in channels] == [{}]
+
+
 def test_a_failing_start_of_a_dedicated_actor_retires_its_worker() -> None:
     class DedicatedFailsInit(FailsInit):  # not importable: cannot even be sent
         dedicated_process = True
@@ -381,6 +405,20 @@ def test_a_message_that_cannot_be_unpickled_there_fails_there() -> None:
         ref.ask(unloadable, timeout=TIMEOUT)
     ref.tell(unloadable)  # logged in the worker, and dropped
     assert ref.ask("fine", timeout=TIMEOUT) == "fine"
+
+
+def test_what_cannot_cross_is_refused_with_what_to_do_instead() -> None:
+    ref = Counter.start()
+    with pytest.raises(TypeError, match=r"keep what cannot be pickled .* inside one"):
+        ref.tell(lambda: None)
+    with pytest.raises(TypeError, match=r"needs a __reduce__\(\)"):
+        ref.ask(UnloadableError("a", "b"), timeout=TIMEOUT)
+    with pytest.raises(TypeError, match=r"pass its value \(future.get\(\)\)"):
+        Counter.start(limelight.ThreadingFuture())
+    assert isinstance(ref, processes.RemoteRef)
+    data = processes._dumps(limelight.ThreadingFuture(), ref._channel)
+    with pytest.raises(TypeError, match="send the ref or the future itself"):
+        pickle.loads(data)
 
 
 def test_refs_and_futures_cannot_be_unpickled_outside_a_channel() -> None:

@@ -40,7 +40,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
 
-from limelight._core import _context, _observe, _waiting
+from limelight._core import _observe, _waiting
 from limelight._core._actor import Actor
 from limelight._core._exceptions import ActorDeadError, Timeout
 from limelight._core._future import (
@@ -50,7 +50,7 @@ from limelight._core._future import (
     _normalize_exc_info,
 )
 from limelight._core._interrupts import HeldInterrupts
-from limelight._core._mailbox import answer_too_late, reject_late_messages
+from limelight._core._mailbox import answer_too_late
 from limelight._core._proxy import ActorProxy, lazy_proxy
 from limelight._core._ref import ActorRef, ended_reason
 from limelight._core._registry import ActorRegistry
@@ -356,7 +356,13 @@ def _reading_channel_or_none() -> Channel | None:
 def _reading_channel() -> Channel:
     channel = _reading_channel_or_none()
     if channel is None:
-        msg = "refs and futures can be unpickled only from a process actor's channel"
+        msg = (
+            "refs and futures can be unpickled only from a process actor's channel: "
+            "this data was pickled by limelight.process for a message to or from "
+            "a process actor, and only Limelight, on receiving that message, can "
+            "unpickle it; send the ref or the future itself in a message "
+            "instead of bytes pickled from it"
+        )
         raise TypeError(msg)
     return channel
 
@@ -416,7 +422,13 @@ def _payload(obj: Any, channel: Channel, what: str) -> bytes:
     try:
         return _dumps(obj, channel)
     except Exception as exc:  # pickling raises many kinds of error
-        msg = f"{what} cannot be pickled, so it cannot reach another process: {exc}"
+        msg = (
+            f"{what} cannot be pickled, so it cannot reach another process: {exc}. "
+            "Send plain data and instances of classes defined at the top level "
+            "of a module; keep what cannot be pickled (a lambda or local "
+            "function, an open file, a lock, a socket) inside one actor, and "
+            "send what stands for it instead (a name, a path, a ref to that actor)"
+        )
         raise TypeError(msg) from exc
 
 
@@ -505,8 +517,6 @@ class RemoteRef(ActorRef[Any]):
         self.actor_inbox = _ForwardingInbox(channel, urn)
         self.actor_stopped = StoppedEvent()
         self._create_future = ProcessFuture
-        self._put = self.actor_inbox.put
-        self._is_stopped = self.actor_stopped.is_set
         self._owner = None
         self._actor_weakref = _NO_ACTOR
         self._channel = channel
@@ -675,10 +685,7 @@ class Channel:
         if _is_plain(value):
             frame: tuple[Any, ...] = (_REPLY_PLAIN, rid, value)
         else:
-            try:
-                frame = (_REPLY, rid, True, _payload(value, self, f"reply {value!r}"))
-            except TypeError as exc:
-                frame = (_REPLY, rid, False, _exception_payload(exc, self))
+            frame = (_REPLY, rid, *self._value_payload(value, f"reply {value!r}"))
         try:  # noqa: SIM105 -- suppress() would be three calls more per reply
             self.send(frame)
         except ActorDeadError:  # the asker's process is gone
@@ -745,14 +752,22 @@ class Channel:
         try:
             value = future.get(0)
         except BaseException as exc:  # noqa: BLE001 -- the outcome, whatever it is
-            payload, ok = _exception_payload(exc, self), False
+            ok, payload = False, _exception_payload(exc, self)
         else:
-            try:
-                payload, ok = _payload(value, self, f"value {value!r}"), True
-            except TypeError as exc:
-                payload, ok = _exception_payload(exc, self), False
+            ok, payload = self._value_payload(value, f"value {value!r}")
         with contextlib.suppress(ActorDeadError):
             self.send((_FUTURE_DONE, export_id, ok, payload))
+
+    def _value_payload(self, value: Any, what: str) -> tuple[bool, bytes]:
+        """``(True, value pickled)``; if it cannot be, ``(False, the error why)``.
+
+        What a reply frame carries, ``ok`` and the payload: the asker gets
+        either the value or a ``TypeError`` saying why it could not be sent.
+        """
+        try:
+            return True, _payload(value, self, what)
+        except TypeError as exc:
+            return False, _exception_payload(exc, self)
 
     def import_future(self, export_id: int) -> ProcessFuture[Any]:
         future: ProcessFuture[Any] = ProcessFuture()
@@ -782,6 +797,15 @@ class Channel:
         with self._lock:
             self._remotes[ref.actor_urn] = ref
             self.hosted[ref.actor_urn] = ref
+
+    def forget(self, urn: str) -> RemoteRef | None:
+        """Stop holding the ref to actor `urn` on the other side; return it, if held.
+
+        Once the actor has ended there, or did not start.
+        """
+        with self._lock:
+            self.hosted.pop(urn, None)
+            return self._remotes.pop(urn, None)
 
     # -- Receiving -------------------------------------------------------------
 
@@ -963,19 +987,24 @@ class Channel:
         try:
             return pickle.loads(payload)
         except Exception as exc:  # unpickling raises many kinds of error
-            msg = f"a payload from {self.name} could not be unpickled: {exc!r}"
+            msg = (
+                f"a payload from {self.name} could not be unpickled: {exc!r}. "
+                "Every class in it must be importable in this process too, by "
+                "the same module and name (define it at the top level of a "
+                "module), and must unpickle as it pickled (an exception whose "
+                "__init__() takes other arguments than it passes to "
+                "Exception.__init__() needs a __reduce__())"
+            )
             raise TypeError(msg) from exc
 
     def _on_start(self, rid: int, urn: str, payload: bytes) -> None:
-        future: ProcessFuture[Any] = ProcessFuture()
         try:
             actor_class, args, kwargs = self._loads(payload)
             _start_here(actor_class, args, kwargs, urn, self)
         except Exception as exc:  # noqa: BLE001 -- __init__() may raise anything
-            future.set_exception(exc)
+            self._send_exception(rid, exc)
         else:
-            future.set(None)
-        self.reply(rid, future)
+            self.send_value(rid, None)
 
     def _on_tell(self, urn: str, payload: bytes) -> None:
         try:
@@ -1011,25 +1040,16 @@ class Channel:
         if target is None:
             self._reply_late(urn, rid, message)
             return
-        # What ref.ask() does, with a `_Reply` for the future: the actor's
+        # As ref.ask() queues it, with a `_Reply` for the future: the actor's
         # thread sends the reply itself.
-        stopped = target.actor_stopped
-        if stopped._flag:
-            self._reply_late(urn, rid, message)
-            return
         reply = _Reply(self, rid, urn)
-        if _context.propagating:
-            message = _context.wrap(message)
         try:
-            target.actor_inbox.put((message, reply))
+            queued = target._enqueue(message, reply)
         except Exception as exc:  # noqa: BLE001 -- a full bounded mailbox: the asker's
             reply.set_exception(exc)
             return
-        # It may have stopped while the message went in. (Through a new name,
-        # which type checkers do not think still False, as in ref.ask().)
-        stopped = target.actor_stopped
-        if stopped._flag:
-            reject_late_messages(target)
+        if not queued:  # it has stopped since
+            self._reply_late(urn, rid, message)
 
     def _on_reply(self, rid: int, ok: bool, payload: bytes) -> None:
         future = self._pending.pop(rid, None)
@@ -1056,9 +1076,7 @@ class Channel:
         target = ActorRegistry.get_by_urn(urn)
         if target is not None:
             target.kill()
-        done: ProcessFuture[None] = ProcessFuture()
-        done.set(None)
-        self.reply(rid, done)
+        self.send_value(rid, None)
 
     def _on_introspect(self, urn: str, rid: int) -> None:
         target = ActorRegistry.get_by_urn(urn)
@@ -1076,9 +1094,7 @@ class Channel:
         future._add_done_callback(functools.partial(self.reply, rid, future))
 
     def _on_terminated(self, urn: str, reason: ExitReason, payload: bytes) -> None:
-        with self._lock:
-            ref = self._remotes.pop(urn, None)
-            self.hosted.pop(urn, None)
+        ref = self.forget(urn)
         if ref is not None:
             try:
                 exception = self._loads(payload)
@@ -1134,14 +1150,13 @@ class Channel:
 
     def _on_snapshot(self, rid: int) -> None:
         pid = os.getpid()
-        future: ProcessFuture[list[ActorInfo]] = ProcessFuture()
-        future.set(
+        self.send_value(
+            rid,
             [
                 dataclasses.replace(info, runtime=f"process {pid}")
                 for info in _observe.snapshot()
-            ]
+            ],
         )
-        self.reply(rid, future)
 
     _handlers: ClassVar[dict[int, Any]] = {
         _START: _on_start,
@@ -1279,11 +1294,11 @@ class Pool:
         ActorRegistry.register(ref)
         try:
             started.get()
-        except BaseException:
-            with channel._lock:
-                channel.hosted.pop(ref.actor_urn, None)
-            ref.actor_stopped.set()
-            ActorRegistry.unregister(ref)
+        except BaseException as exc:
+            # (Ended, not only marked stopped: whoever found it registered
+            # meanwhile may wait for its termination.)
+            channel.forget(ref.actor_urn)
+            ref._terminate("failure", exc)
             if dedicated:
                 self._retire(worker)
             raise
@@ -1375,7 +1390,11 @@ class _NoChannel(Channel):
         pass
 
     def export_future(self, future: Future[Any]) -> NoReturn:
-        msg = "a future cannot be passed to a process actor's constructor"
+        msg = (
+            "a future cannot be passed to a process actor's constructor: pass "
+            "its value (future.get()), or send the future in a message once "
+            "the actor has started"
+        )
         raise TypeError(msg)
 
 
