@@ -29,6 +29,15 @@ A = TypeVar("A", bound="Actor")
 _STOP = _ActorStop()
 
 
+class _Gone:
+    """Weakly referenced once, and at once collected: a dead weak reference."""
+
+
+NO_LOCAL_ACTOR: weakref.ref[Any] = weakref.ref(_Gone())
+"""The actor weak reference of a ref to an actor in another process (a
+process or Ray actor): there is no actor object in this one."""
+
+
 class ActorRef(Generic[A]):
     """A reference to an actor, safe to pass around and share between threads.
 

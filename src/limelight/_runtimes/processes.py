@@ -36,7 +36,6 @@ import struct
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
 
@@ -52,7 +51,7 @@ from limelight._core._future import (
 from limelight._core._interrupts import HeldInterrupts
 from limelight._core._mailbox import answer_too_late
 from limelight._core._proxy import ActorProxy, lazy_proxy
-from limelight._core._ref import ActorRef, ended_reason
+from limelight._core._ref import NO_LOCAL_ACTOR, ActorRef, ended_reason
 from limelight._core._registry import ActorRegistry
 from limelight._core._runtime import mark_service_thread
 from limelight._core._stopped import StoppedEvent
@@ -494,14 +493,6 @@ class _ForwardingInbox:
         return True
 
 
-class _Gone:
-    """Weakly referenced once, and at once collected: a dead weak reference."""
-
-
-# The "actor" of every remote ref: there is none in this process.
-_NO_ACTOR: weakref.ref[Any] = weakref.ref(_Gone())
-
-
 class RemoteRef(ActorRef[Any]):
     """A ref to an actor in another process, reached through a channel.
 
@@ -518,7 +509,7 @@ class RemoteRef(ActorRef[Any]):
         self.actor_stopped = StoppedEvent()
         self._create_future = ProcessFuture
         self._owner = None
-        self._actor_weakref = _NO_ACTOR
+        self._actor_weakref = NO_LOCAL_ACTOR
         self._channel = channel
 
     def kill(self) -> bool:

@@ -34,7 +34,6 @@ import queue
 import threading
 import time
 import uuid
-import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
 
@@ -43,7 +42,7 @@ from limelight._core._exceptions import ActorDeadError, DeadlockError, Timeout
 from limelight._core._future import _PENDING, SettableFuture
 from limelight._core._mailbox import stopped_before_handling
 from limelight._core._proxy import ActorProxy, lazy_proxy
-from limelight._core._ref import ActorRef, ended_reason
+from limelight._core._ref import NO_LOCAL_ACTOR, ActorRef, ended_reason
 from limelight._core._registry import ActorRegistry
 from limelight._core._runtime import mark_service_thread
 from limelight._core._stopped import StoppedEvent
@@ -614,13 +613,6 @@ def _empty() -> Exception:
     return queue.Empty()
 
 
-class _Gone:
-    """Weakly referenced once, and at once collected: a dead weak reference."""
-
-
-_NO_ACTOR: weakref.ref[Any] = weakref.ref(_Gone())
-
-
 class RayRef(ActorRef[Any]):
     """A ref to a Limelight actor hosted by a Ray actor.
 
@@ -642,7 +634,7 @@ class RayRef(ActorRef[Any]):
         self.actor_stopped = StoppedEvent()
         self._create_future = RayFuture
         self._owner = None
-        self._actor_weakref = _NO_ACTOR
+        self._actor_weakref = NO_LOCAL_ACTOR
         self._host = host
         self._on_end: Callable[[], None] | None = None
         # Whether the host is a pooled one (RayHost), whose calls take more
