@@ -61,7 +61,6 @@ class BaseFrontend(object):  # noqa: UP004 -- written as in 2011
     """What every Mopidy frontend implements (the extension point, much reduced)."""
 
     def __init__(self) -> None:
-        # Reached from ThreadingActor's __init__: the trait cooperates.
         self.current_track: Track | None = None
 
     def started_playing(self, track: Track) -> None:
@@ -74,6 +73,9 @@ class BaseFrontend(object):  # noqa: UP004 -- written as in 2011
 class LastfmFrontend(ThreadingActor, BaseFrontend):
     def __init__(self) -> None:
         super(LastfmFrontend, self).__init__()  # noqa: UP008 -- as in 2011
+        # The actor's __init__() calls no other class's, as on Pykka: each
+        # trait's own __init__() is this class's to call.
+        BaseFrontend.__init__(self)
         self.lastfm: FakeLastfmNetwork | None = None
 
     def post_start(self) -> None:

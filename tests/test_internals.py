@@ -422,28 +422,6 @@ def test_stop_all_asks_no_owner_of_a_mock_that_makes_attributes_up(
         mock.stop.assert_called_once()
 
 
-# -- Cooperative __init__ past a mixin without one ---------------------------------
-
-
-class Base:
-    def __init__(self, *args: object) -> None:
-        self.base_args = args
-
-
-class Mixin:
-    """Defines no __init__: the one after it in the MRO is the next to call."""
-
-
-class Cooperative(limelight.ThreadingActor, Mixin, Base):
-    pass
-
-
-def test_the_next_init_is_found_past_classes_that_define_none() -> None:
-    actor = Cooperative(1, 2)
-
-    assert actor.base_args == (1, 2)
-
-
 def test_python_dash_m_limelight_runs_the_command() -> None:
     found = python("-m", "limelight", "--help")
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import unittest.mock
 import uuid
 from typing import Any
 
 import pytest
 
 import limelight
+from limelight._core._stopped import StoppedEvent
 from tests.conformance.actors import TIMEOUT, Blocker, Echo, Recorder
 from tests.runtimes import Runtime
 
@@ -49,7 +51,9 @@ class ForgetsSuper(limelight.Actor):
 
 
 class Named:
-    """A non-actor base class with an ``__init__`` of its own."""
+    """A non-actor base class whose ``__init__`` needs arguments."""
+
+    name = "(Named.__init__ was not called)"
 
     def __init__(self, name: str, *, loud: bool = False) -> None:
         self.name = name.upper() if loud else name
@@ -59,13 +63,43 @@ class Named:
 
 
 class NamedActor(limelight.Actor, Named):
-    """Inherits Named's ``__init__`` through the actor's."""
+    """Inherits no ``__init__`` but the actor's, which calls no other."""
 
 
 class NamedActorWithInit(limelight.Actor, Named):
+    """Calls the other base's ``__init__`` itself, as a Pykka program must."""
+
     def __init__(self, name: str, *, loud: bool = False) -> None:
-        super().__init__(name, loud=loud)
-        self.extra = "set after super().__init__()"
+        super().__init__()
+        Named.__init__(self, name, loud=loud)
+
+
+class KeywordOnlyBase:
+    """Like Mopidy's ``Backend``: an ``__init__`` with keyword-only arguments."""
+
+    def __init__(self, *, config: dict[str, str], audio: object) -> None:
+        self.config = config
+        self.audio = audio
+
+
+class MopidyStyleBackend(limelight.Actor, KeywordOnlyBase):
+    """Mopidy's backends: ``super().__init__()`` with no arguments."""
+
+    def __init__(self, config: dict[str, str], audio: object) -> None:
+        super().__init__()
+        self.config = config
+        self.audio = audio
+
+
+class WithSettings(limelight.Actor):
+    """Sets attributes in ``__init__``, after ``super().__init__()``."""
+
+    mailbox_capacity = 4
+
+    def __init__(self, connection: object) -> None:
+        super().__init__()
+        self.connection = connection
+        self.buffer = b""
 
 
 class Overlapping(limelight.Actor):
@@ -291,16 +325,43 @@ def test_forgetting_super_init_is_a_clear_error_at_start(runtime: Runtime) -> No
     assert limelight.ActorRegistry.get_all() == []
 
 
-@pytest.mark.parametrize("behaviour", [NamedActor, NamedActorWithInit])
-def test_init_is_cooperative_with_other_base_classes(
-    runtime: Runtime, behaviour: type[limelight.Actor]
-) -> None:
-    ref = runtime.actor(behaviour).start("ada", loud=True)
-    proxy = ref.proxy()
+def test_init_ignores_its_arguments_and_calls_no_other_init(runtime: Runtime) -> None:
+    ref = runtime.actor(NamedActor).start("ada", loud=True)
 
-    assert proxy.name.get(TIMEOUT) == "ADA"
-    assert proxy.greeting().get(TIMEOUT) == "I am ADA"
+    assert ref.proxy().greeting().get(TIMEOUT) == "I am (Named.__init__ was not called)"
     assert ref.ask("anything", timeout=TIMEOUT) is None  # still an actor
+
+
+def test_init_leaves_other_bases_init_to_the_subclass(runtime: Runtime) -> None:
+    ref = runtime.actor(NamedActorWithInit).start("ada", loud=True)
+
+    assert ref.proxy().greeting().get(TIMEOUT) == "I am ADA"
+
+
+def test_super_init_with_no_arguments_skips_a_keyword_only_base(
+    runtime: Runtime,
+) -> None:
+    ref = runtime.actor(MopidyStyleBackend).start({"name": "dummy"}, audio=None)
+
+    assert ref.proxy().config.get(TIMEOUT) == {"name": "dummy"}
+
+
+@pytest.mark.parametrize("capacity", [None, 4])
+def test_init_works_with_a_mock_of_the_class_as_self(
+    runtime: Runtime, capacity: int | None
+) -> None:
+    # Pykka programs' tests call an actor's __init__() on a Mock(spec=...).
+    cls = type(
+        "WithSettings", (runtime.actor(WithSettings),), {"mailbox_capacity": capacity}
+    )
+    mock = unittest.mock.Mock(spec=cls)
+
+    cls.__init__(mock, "the connection")
+
+    assert mock.connection == "the connection"
+    assert mock.buffer == b""
+    assert mock.actor_urn.startswith("urn:uuid:")
+    assert isinstance(mock.actor_stopped, StoppedEvent)
 
 
 def test_a_stopped_actor_cannot_be_restarted_but_its_class_can_start_another(

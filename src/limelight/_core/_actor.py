@@ -294,8 +294,6 @@ class Actor:
         ):
             if old in cls.__dict__ and new not in cls.__dict__:
                 setattr(cls, new, cls.__dict__[old])
-        # Looked up on the class in __init__(), so it never becomes a bound method.
-        cls._next_init = _next_init_after_actor(cls)
         # Resolved once per class, not per actor; set only where it changes
         # (a runtime's actor class), so that other classes' bodies stay as
         # written (the process runtime sends empty ones by value).
@@ -304,26 +302,48 @@ class Actor:
             cls._ref_class = ref_class
         _bounded.check_settings(cls)
 
-    _next_init: ClassVar[Callable[..., None] | None] = None
     _ref_class: ClassVar[type[ActorRef[Any]]] = ActorRef
     """The class of the actor's ref: its runtime's ``ref_class``, if it has one."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *_args: Any, **_kwargs: Any) -> None:
         """Set up the actor's identity, inbox and ref.
 
         Override ``__init__()`` freely, but call ``super().__init__()``. It
         runs in the thread that calls [`start()`][limelight.Actor.start],
         before the actor is registered or started.
 
-        With multiple inheritance (an actor that is also some other base
-        class, the 2011 "traits" pattern), the next ``__init__()`` in the
-        method resolution order is called with the same arguments, so
-        cooperative ``__init__()`` methods work.
+        The arguments are accepted and ignored, and no other class's
+        ``__init__()`` is called: with multiple inheritance (an actor that is
+        also some other base class, the 2011 "traits" pattern), the subclass
+        calls the other base's ``__init__()`` itself, with the arguments that
+        one takes, as on Pykka:
+
+        ```python
+        class Frontend:
+            def __init__(self, *, config: dict[str, str]) -> None:
+                self.config = config
+
+        class Scrobbler(limelight.ThreadingActor, Frontend):
+            def __init__(self, config: dict[str, str]) -> None:
+                super().__init__()  # the actor's: sets nothing of Frontend's
+                Frontend.__init__(self, config=config)
+
+        ref = Scrobbler.start({"user": "ada"})
+        assert ref.proxy().config.get() == {"user": "ada"}
+        ref.stop()
+        ```
+
+        Only attributes of `self` are set, and the class's settings are read
+        from ``self.__class__``, so that a test may call an actor class's
+        ``__init__()`` with a ``unittest.mock.Mock(spec=ThatClass)`` as
+        `self`.
         """
-        runtime = self._runtime
+        # self.__class__, not type(self): a Mock(spec=C) answers C here.
+        cls = self.__class__
+        runtime = cls._runtime
         if runtime is None:
             msg = (
-                f"{type(self).__name__} has no runtime: subclass a runtime's "
+                f"{cls.__name__} has no runtime: subclass a runtime's "
                 "actor class, such as limelight.ThreadingActor, not Actor itself"
             )
             raise TypeError(msg)
@@ -332,13 +352,10 @@ class Actor:
         self._handled = 0
         self.actor_inbox = runtime.create_inbox(self)
         self.actor_stopped = StoppedEvent()
-        if self.mailbox_capacity is None:
-            self._actor_ref = type(self)._ref_class(self)
+        if cls.mailbox_capacity is None:
+            self._actor_ref = cls._ref_class(self)
         else:
             self._actor_ref = _bounded.bind(self)  # which wraps the inbox first
-        next_init = type(self)._next_init
-        if next_init is not None:
-            next_init(self, *args, **kwargs)
 
     @property
     def actor_ref(self) -> ActorRef[Self]:
@@ -891,15 +908,3 @@ def new_actor_urn() -> str:
     bits = (bits & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
     h = f"{bits:032x}"
     return f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def _next_init_after_actor(cls: type) -> Callable[..., None] | None:
-    """The ``__init__`` after ``Actor.__init__`` in `cls`' MRO, unless object's."""
-    mro = cls.__mro__
-    if Actor not in mro:  # pragma: no cover -- only subclasses of Actor get here
-        return None
-    for base in mro[mro.index(Actor) + 1 :]:
-        init = base.__dict__.get("__init__")
-        if init is not None:
-            return None if base is object else init
-    return None  # pragma: no cover -- object always defines __init__

@@ -159,7 +159,7 @@ def bind(actor: Actor) -> ActorRef[Any]:
     Called from ``Actor.__init__()`` instead of creating the ref, since the
     ref captures the inbox; returns the actor's ref.
     """
-    cls = type(actor)
+    cls = actor.__class__  # as in Actor.__init__(): a Mock(spec=C) answers C
     check_settings(cls)  # again: the class attributes may have changed since
     capacity = cls.mailbox_capacity
     assert capacity is not None

@@ -76,7 +76,7 @@ class ActorRef(Generic[A]):
 
     def __init__(self, actor: A) -> None:
         self._actor_weakref = weakref.ref(actor)
-        self.actor_class = type(actor)
+        self.actor_class = actor.__class__
         self.actor_urn = actor.actor_urn
         self.actor_inbox = actor.actor_inbox
         self.actor_stopped = actor.actor_stopped

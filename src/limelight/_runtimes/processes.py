@@ -291,7 +291,6 @@ _CLASS_BOOKKEEPING = frozenset(
         "__slotnames__",  # (copyreg's cache)
         "__firstlineno__",  # (a class statement, Python 3.13+)
         "__static_attributes__",  # (a class statement, Python 3.13+)
-        "_next_init",  # (Actor.__init_subclass__(), for every actor class)
     }
 )
 
