@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 import textwrap
 import types
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from limelight._core._log import log_as, logger
 from tests.test_examples import python
 
 PYKKA_MODULES = (
@@ -36,13 +38,11 @@ def pykka_module_names() -> list[str]:
 def no_pykka(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Start with no ``pykka`` imported; afterwards, put back what was there.
 
-    The shim changes process-wide state (`sys.modules`, the ``limelight``
-    logger's parent), which must not leak into other tests.
+    The shim changes process-wide state (`sys.modules`, the logger that
+    Limelight logs to), which must not leak into other tests.
     """
     saved = {name: sys.modules[name] for name in pykka_module_names()}
-    limelight_logger = logging.getLogger("limelight")
     pykka_logger = logging.getLogger("pykka")
-    saved_parent = limelight_logger.parent
     saved_handlers = list(pykka_logger.handlers)
     for name in saved:
         monkeypatch.delitem(sys.modules, name)
@@ -50,7 +50,7 @@ def no_pykka(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in pykka_module_names():
         del sys.modules[name]
     sys.modules.update(saved)
-    limelight_logger.parent = saved_parent
+    log_as("limelight")
     pykka_logger.handlers[:] = saved_handlers
 
 
@@ -69,7 +69,7 @@ def test_install_makes_pykka_and_its_submodules_limelight() -> None:
         assert sys.modules[name] is importlib.import_module(
             name.replace("pykka", "limelight", 1)
         )
-    assert logging.getLogger("limelight").parent is logging.getLogger("pykka")
+    assert logger.logger is logging.getLogger("pykka")
     null_handlers = [
         h
         for h in logging.getLogger("pykka").handlers
@@ -95,14 +95,25 @@ def test_install_refuses_when_another_pykka_is_imported(
 
 
 def test_pykka_logging_configuration_reaches_limelight_records() -> None:
+    # dictConfig() disables every existing logger it does not name: records
+    # of a "limelight" logger, even one below "pykka", would be lost.
     script = textwrap.dedent(
         """
-        import logging, sys
+        import logging.config, sys
         import limelight.as_pykka
         import pykka
 
-        logging.basicConfig(stream=sys.stdout, format="%(name)s %(message)s")
-        logging.getLogger("pykka").setLevel(logging.DEBUG)
+        logging.config.dictConfig({
+            "version": 1,
+            "handlers": {"out": {"class": "logging.StreamHandler",
+                                 "stream": "ext://sys.stdout",
+                                 "formatter": "named"}},
+            "formatters": {"named": {"format": "%(name)s %(message)s"}},
+            "loggers": {"pykka": {"level": "DEBUG", "handlers": ["out"]}},
+        })
+        logging.getLogger("pykka").addFilter(
+            lambda record: "Stopped" not in record.getMessage()
+        )
 
         class Quiet(pykka.ThreadingActor):
             pass
@@ -114,7 +125,8 @@ def test_pykka_logging_configuration_reaches_limelight_records() -> None:
     result = python("-c", script)
 
     assert result.returncode == 0, result.stderr
-    assert "limelight Starting Quiet" in result.stdout
+    assert "pykka Starting Quiet" in result.stdout
+    assert "Stopped" not in result.stdout  # the pykka logger's filter applies
 
 
 def test_pytest_plugin_runs_a_pykka_test_suite_on_limelight(tmp_path: Path) -> None:
@@ -186,3 +198,104 @@ def test_the_shim_passes_arguments_to_the_program(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout == "limelight ['--flag', 'value']\n"
+
+
+def test_the_shim_runs_a_script_with_its_folder_first_on_the_path(
+    tmp_path: Path,
+) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "helper.py").write_text("GREETING = 'beside the script'\n")
+    (app / "main.py").write_text(
+        "import pykka\nfrom helper import GREETING\nprint(pykka.__name__, GREETING)\n"
+    )
+
+    result = python("-m", "limelight.as_pykka", "app/main.py", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "limelight beside the script\n"
+
+
+def test_the_shim_runs_a_folder_with_a_main_module(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "__main__.py").write_text("import pykka\nprint(pykka.__name__)\n")
+
+    result = python("-m", "limelight.as_pykka", str(app))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "limelight\n"
+
+
+CONSOLE_SCRIPT_MODULE = """\
+import sys
+
+import pykka
+
+
+class Echo(pykka.ThreadingActor):
+    def echo(self, words):
+        return " ".join(words)
+
+
+def main():
+    ref = Echo.start()
+    try:
+        said = ref.proxy().echo(sys.argv[1:]).get(timeout=10)
+    finally:
+        ref.stop()
+    print(pykka.__name__, sys.argv[0], said)
+    return 3
+"""
+
+
+@pytest.fixture
+def console_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An installed distribution with a console script; return the script's name.
+
+    Installed by hand into a folder that the subprocesses get on their path:
+    a module, and the ``*.dist-info`` folder that `importlib.metadata` reads
+    the ``console_scripts`` entry points from.
+    """
+    site = tmp_path / "site"
+    info = site / "pykka_echo-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: pykka-echo\nVersion: 1.0\n"
+    )
+    (info / "entry_points.txt").write_text(
+        "[console_scripts]\npykka-echo = pykka_echo:main\n"
+    )
+    (site / "pykka_echo.py").write_text(CONSOLE_SCRIPT_MODULE)
+    monkeypatch.setenv(
+        "PYTHONPATH",
+        os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])),
+    )
+    return "pykka-echo"
+
+
+def test_the_shim_runs_an_installed_console_script(
+    console_script: str, tmp_path: Path
+) -> None:
+    result = python(
+        "-m", "limelight.as_pykka", console_script, "hello", "there", cwd=tmp_path
+    )
+
+    # The function ran on Limelight, saw the arguments as a console script
+    # does, and its return value became the exit status.
+    assert result.stdout == "limelight pykka-echo hello there\n", result.stderr
+    assert result.returncode == 3
+
+
+def test_the_shim_rejects_what_is_neither_file_nor_console_script(
+    tmp_path: Path,
+) -> None:
+    result = python("-m", "limelight.as_pykka", "no-such-program", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "python -m limelight.as_pykka: no such file or console script "
+        "'no-such-program'; give a path to a Python file, `-m module`, or the "
+        "name of an installed console script\n"
+    )

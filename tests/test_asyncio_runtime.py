@@ -1080,7 +1080,7 @@ def test_a_closing_background_loop_ends_after_its_last_actor() -> None:
     runtime = AsyncioRuntime()  # its own loop: closing it ends no other test's
 
     class OnPrivateLoop(WhereAmI):
-        _runtime = runtime
+        _limelight_runtime = runtime
 
     first, second = OnPrivateLoop.start(), OnPrivateLoop.start()
     loop, thread = first.proxy().where().get(TIMEOUT)
@@ -1099,7 +1099,7 @@ def test_an_actor_created_as_its_loop_ends_runs_on_a_new_loop() -> None:
     runtime = AsyncioRuntime()
 
     class EndsItsLoop(WhereAmI):
-        _runtime = runtime
+        _limelight_runtime = runtime
 
         def __init__(self) -> None:
             super().__init__()
@@ -1122,7 +1122,7 @@ def test_an_actor_found_dead_before_it_started_never_runs() -> None:
     log: list[str] = []
 
     class DiesBeforeStart(AsyncioActor):
-        _runtime = runtime
+        _limelight_runtime = runtime
 
         def __init__(self) -> None:
             super().__init__()

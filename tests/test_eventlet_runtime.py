@@ -276,6 +276,6 @@ def test_gevent_and_eventlet_greenlets_of_one_thread_each_park_in_their_own_hub(
 
 
 def test_the_eventlet_module_s_hooks_are_its_runtime_s() -> None:
-    assert eventlet_hub.EventletActor._runtime is RUNTIME
+    assert eventlet_hub.EventletActor._limelight_runtime is RUNTIME
     assert RUNTIME.name == "eventlet"
     assert getcurrent().parent is None  # the tests' own thread: plain code

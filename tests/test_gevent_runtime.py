@@ -296,10 +296,10 @@ def test_an_actor_loop_that_fails_is_logged(
     monkeypatch: pytest.MonkeyPatch, limelight_logs: pytest.LogCaptureFixture
 ) -> None:
     def broken(self: Echo) -> None:
-        self._begin_stop()
+        self._limelight_begin_stop()
         raise RuntimeError("a bug in the loop")
 
-    monkeypatch.setattr(Echo, "_actor_loop_start", broken)
+    monkeypatch.setattr(Echo, "_limelight_actor_loop_start", broken)
     ref = Echo.start()
     assert ref.actor_stopped.wait(TIMEOUT)
     monkeypatch.undo()

@@ -455,7 +455,7 @@ def test_a_tell_that_races_a_kill_is_a_dead_letter_not_a_lost_message(
         actor = Recorder()
         items = KilledOnAppend()
         inbox_of(actor).use_queue(items)
-        ref = actor._register_and_run()
+        ref = actor._limelight_register_and_run()
         items.actor = actor
         ref.tell("too late")  # the tell checks again after its append
         ref.actor_stopped.wait(TIMEOUT)

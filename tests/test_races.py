@@ -16,6 +16,7 @@ import pytest
 
 import limelight
 from limelight._core import _future, _waiting
+from limelight._core._log import logger
 from limelight._core._stopped import StoppedEvent
 from limelight._runtimes import threads
 from limelight._runtimes.threads import ThreadCache, ThreadingFuture
@@ -179,7 +180,7 @@ class Broken(limelight.ThreadingActor):
     """An actor whose loop itself fails: a bug the thread must survive."""
 
     def _actor_loop(self) -> None:
-        self._begin_stop()
+        self._limelight_begin_stop()
         self._actor_loop_teardown()
         raise RuntimeError("a bug in the loop")
 
@@ -194,7 +195,7 @@ def test_a_thread_survives_a_failing_actor_loop_and_logs_it(
         messages.append(message % args)
         logged.set()
 
-    monkeypatch.setattr(threads.logger, "exception", exception)
+    monkeypatch.setattr(logger, "exception", exception)
     ref = Broken.start()
 
     assert logged.wait(TIMEOUT)
@@ -238,6 +239,6 @@ def test_two_first_messages_put_at_once_share_one_inbox_deque(
     inbox._scheduled = False
     monkeypatch.undo()
     limelight.ActorRegistry.unregister(actor.actor_ref)
-    runtime = actor._runtime
+    runtime = actor._limelight_runtime
     assert runtime is not None
     runtime.release(actor)

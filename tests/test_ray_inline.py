@@ -98,7 +98,7 @@ def start_hosted(actor_class: type[Any]) -> limelight.ActorRef[Any]:
     inbox = actor.actor_inbox
     if isinstance(inbox, InlineInbox):
         inbox._wake = IdleSignal(inbox._wake)  # type: ignore[assignment]  # pyright: ignore[reportAttributeAccessIssue]
-    return actor._register_and_run()
+    return actor._limelight_register_and_run()
 
 
 def ask_here(ref: limelight.ActorRef[Any], message: Any, *, block: bool = True) -> Any:
@@ -309,7 +309,7 @@ def test_an_actor_that_fails_to_start_rejects_what_was_queued() -> None:
         actor = FailsToStart()
     asked = actor.actor_ref.ask("queued before the start", block=False)
 
-    ref = actor._register_and_run()
+    ref = actor._limelight_register_and_run()
 
     with pytest.raises(limelight.ActorDeadError):
         asked.get(TIMEOUT)
@@ -359,7 +359,7 @@ def test_actors_that_need_their_own_thread_get_a_thread_actors_inbox(
 
 
 def test_a_ray_actor_made_outside_a_dedicated_host_is_a_thread_actor() -> None:
-    ref = Recorder()._register_and_run()
+    ref = Recorder()._limelight_register_and_run()
 
     assert not isinstance(ref.actor_inbox, InlineInbox)
     ref.stop()

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import contextvars
 import copy
+import os
 import pickle
 import re
+import select
+import signal
 import threading
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -109,6 +113,46 @@ def test_a_stopped_actor_s_thread_is_idle_and_ends_when_closed() -> None:
     end_idle_threads()
     assert not any(t.is_alive() for t in new)
     assert {t.ident for t in threading.enumerate()} <= before
+
+
+def test_a_forked_child_runs_actors_and_timers_of_its_own() -> None:
+    # The parent is left with an idle thread and a running timer thread,
+    # neither of which exists in a child forked now.
+    WhereAmI.start().stop()
+    fired = threading.Event()
+    RUNTIME.timers.call_later(0, fired.set)
+    assert fired.wait(TIMEOUT)
+    assert RUNTIME.threads.idle_count() >= 1
+    assert RUNTIME.timers.is_running()
+    read_end, write_end = os.pipe()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover -- the child; coverage follows it anyway
+        try:
+            ref = WhereAmI.start()
+            answer = ref.proxy().here().get(TIMEOUT)["method"]
+            ref.stop(timeout=TIMEOUT)
+            ticked = threading.Event()
+            RUNTIME.timers.call_later(0, ticked.set)
+            report = f"{answer.split('-')[0]} timer={ticked.wait(TIMEOUT)}"
+        except BaseException as exc:  # noqa: BLE001 -- reported to the parent
+            report = repr(exc)
+        os.write(write_end, report.encode())
+        os._exit(0)
+    os.close(write_end)
+    ready: list[int] = []
+    try:
+        ready, _, _ = select.select([read_end], [], [], 3 * TIMEOUT)
+        report = os.read(read_end, 1000).decode() if ready else "(no answer)"
+    finally:
+        os.close(read_end)
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+    assert report == "WhereAmI timer=True"
 
 
 class ThreadLocalUser(LocalReader):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
-import logging
 import os
 import socket
 import stat
@@ -19,12 +18,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from limelight._core._log import logger
 from limelight._core._observe import snapshot
 from limelight._core._runtime import mark_service_thread
 
 __all__ = ["PROTOCOL_VERSION", "Endpoint", "default_socket_path", "fetch", "serve"]
 
-logger = logging.getLogger("limelight")
 
 PROTOCOL_VERSION = 1
 

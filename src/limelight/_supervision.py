@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -14,13 +13,13 @@ from typing import Any, Literal, cast, get_args
 
 from limelight._core._actor import Actor
 from limelight._core._exceptions import ActorDeadError, Timeout
+from limelight._core._log import logger
 from limelight._core._ref import ActorRef
 from limelight._runtimes.threads import ThreadingActor
 from limelight.messages import ProxyGetAttr, Terminated
 
 __all__ = ["ChildSpec", "RestartType", "Strategy", "Supervisor", "TooManyRestartsError"]
 
-logger = logging.getLogger("limelight")
 
 RestartType = Literal["permanent", "transient", "temporary"]
 """When a child is restarted: always, only after a failure or kill, or never."""
@@ -194,15 +193,15 @@ class Supervisor(ThreadingActor):
             msg = f"max_restarts must be 0 or more, not {max_restarts}"
             raise ValueError(msg)
         _check_seconds("within", within, allow_none=False)
-        self._specs = specs
-        self._strategy = strategy
-        self._max_restarts = max_restarts
-        self._within = within
-        self._refs: dict[str, ActorRef[Any]] = {}  # running children, by name
-        self._restart_times: collections.deque[float] = collections.deque()
+        self._limelight_specs = specs
+        self._limelight_strategy = strategy
+        self._limelight_max_restarts = max_restarts
+        self._limelight_within = within
+        self._limelight_refs: dict[str, ActorRef[Any]] = {}  # running children, by name
+        self._limelight_restart_times: collections.deque[float] = collections.deque()
         self.restarts = 0
         # How many times each child was started, by name (for introspection).
-        self._starts: dict[str, int] = {}
+        self._limelight_starts: dict[str, int] = {}
 
     # -- Public, through a proxy or from the actor itself ---------------------
 
@@ -212,12 +211,15 @@ class Supervisor(ThreadingActor):
         Raises:
             KeyError: if the supervisor has no child called `name`.
         """
-        self._spec(name)
-        return self._refs.get(name)
+        self._limelight_spec(name)
+        return self._limelight_refs.get(name)
 
     def which_children(self) -> list[tuple[str, ActorRef[Any] | None]]:
         """Return each child's name and ref (`None` if not running), in start order."""
-        return [(spec.name, self._refs.get(spec.name)) for spec in self._specs]
+        return [
+            (spec.name, self._limelight_refs.get(spec.name))
+            for spec in self._limelight_specs
+        ]
 
     def start_child(self, spec: ChildSpec) -> ActorRef[Any]:
         """Add a child after the others, start it, and return its ref.
@@ -225,11 +227,11 @@ class Supervisor(ThreadingActor):
         Raises:
             ValueError: if a child with the same name exists.
         """
-        if any(known.name == spec.name for known in self._specs):
+        if any(known.name == spec.name for known in self._limelight_specs):
             msg = f"{self} already has a child called {spec.name!r}"
             raise ValueError(msg)
-        ref = self._start_child(spec)
-        self._specs.append(spec)
+        ref = self._limelight_start_child(spec)
+        self._limelight_specs.append(spec)
         return ref
 
     def stop_child(self, name: str) -> None:
@@ -238,22 +240,22 @@ class Supervisor(ThreadingActor):
         Raises:
             KeyError: if the supervisor has no child called `name`.
         """
-        spec = self._spec(name)
-        self._stop_children([spec])
-        self._specs.remove(spec)
+        spec = self._limelight_spec(name)
+        self._limelight_stop_children([spec])
+        self._limelight_specs.remove(spec)
 
     # -- Life cycle -------------------------------------------------------------
 
     def on_start(self) -> None:
         try:
-            for spec in self._specs:
-                self._start_child(spec)
+            for spec in self._limelight_specs:
+                self._limelight_start_child(spec)
         except BaseException:
-            self._stop_children(reversed(self._specs))
+            self._limelight_stop_children(reversed(self._limelight_specs))
             raise
 
     def on_stop(self) -> None:
-        self._stop_children(reversed(self._specs))
+        self._limelight_stop_children(reversed(self._limelight_specs))
 
     def on_failure(
         self,
@@ -261,94 +263,94 @@ class Supervisor(ThreadingActor):
         exception_value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._stop_children(reversed(self._specs))
+        self._limelight_stop_children(reversed(self._limelight_specs))
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, Terminated):
-            self._child_ended(message)
+            self._limelight_child_ended(message)
             return None
         return super().on_receive(message)
 
     # -- Restarting -------------------------------------------------------------
 
-    def _child_ended(self, terminated: Terminated) -> None:
+    def _limelight_child_ended(self, terminated: Terminated) -> None:
         spec = next(
             (
                 spec
-                for spec in self._specs
-                if self._refs.get(spec.name) == terminated.actor_ref
+                for spec in self._limelight_specs
+                if self._limelight_refs.get(spec.name) == terminated.actor_ref
             ),
             None,
         )
         if spec is None:
             return  # a child that was stopped on purpose, or replaced already
-        del self._refs[spec.name]
+        del self._limelight_refs[spec.name]
         logger.info("Child %r of %s ended: %s", spec.name, self, terminated.reason)
         if spec.restart == "temporary" or (
             spec.restart == "transient" and terminated.reason == "normal"
         ):
             return
-        index = self._specs.index(spec)
-        if self._strategy == "one_for_one":
+        index = self._limelight_specs.index(spec)
+        if self._limelight_strategy == "one_for_one":
             affected = [spec]
-        elif self._strategy == "one_for_all":
-            affected = list(self._specs)
+        elif self._limelight_strategy == "one_for_all":
+            affected = list(self._limelight_specs)
         else:
-            affected = self._specs[index:]
+            affected = self._limelight_specs[index:]
         # Temporary children are stopped along with the others, not restarted.
         to_restart = [
             other
             for other in affected
             if other is spec
-            or (other.name in self._refs and other.restart != "temporary")
+            or (other.name in self._limelight_refs and other.restart != "temporary")
         ]
-        self._stop_children(reversed(affected))
+        self._limelight_stop_children(reversed(affected))
         # One restart, however many children it takes; each failed attempt
         # to start one counts as one more.
-        self._count_restart()
+        self._limelight_count_restart()
         for other in to_restart:
             while True:
                 try:
-                    self._start_child(other)
+                    self._limelight_start_child(other)
                 except Exception:
                     logger.exception(
                         "Restarting child %r of %s failed", other.name, self
                     )
-                    self._count_restart()
+                    self._limelight_count_restart()
                 else:
                     break
 
-    def _count_restart(self) -> None:
+    def _limelight_count_restart(self) -> None:
         """Note one more restart; give up if that is too many."""
         now = time.monotonic()
-        times = self._restart_times
+        times = self._limelight_restart_times
         times.append(now)
-        while times and times[0] < now - self._within:
+        while times and times[0] < now - self._limelight_within:
             times.popleft()
-        if len(times) > self._max_restarts:
+        if len(times) > self._limelight_max_restarts:
             msg = (
-                f"{self} gave up: more than {self._max_restarts} restarts "
-                f"within {self._within} seconds"
+                f"{self} gave up: more than {self._limelight_max_restarts} restarts "
+                f"within {self._limelight_within} seconds"
             )
-            self._stop_children(reversed(self._specs))
+            self._limelight_stop_children(reversed(self._limelight_specs))
             raise TooManyRestartsError(msg)
         self.restarts += 1
 
     # -- Children ---------------------------------------------------------------
 
-    def _spec(self, name: str) -> ChildSpec:
-        for spec in self._specs:
+    def _limelight_spec(self, name: str) -> ChildSpec:
+        for spec in self._limelight_specs:
             if spec.name == name:
                 return spec
-        names = [spec.name for spec in self._specs]
+        names = [spec.name for spec in self._limelight_specs]
         msg = f"{self} has no child called {name!r}; it has {names}"
         raise KeyError(msg)
 
-    def _start_child(self, spec: ChildSpec) -> ActorRef[Any]:
+    def _limelight_start_child(self, spec: ChildSpec) -> ActorRef[Any]:
         ref = spec._start()
         ref._owner = self.actor_ref
-        self._refs[spec.name] = ref
-        self._starts[spec.name] = self._starts.get(spec.name, 0) + 1
+        self._limelight_refs[spec.name] = ref
+        self._limelight_starts[spec.name] = self._limelight_starts.get(spec.name, 0) + 1
         self.link(ref)
         # Wait for its on_start() to be over, so that children start one
         # after another. If it fails there, the link tells, as for any end.
@@ -356,10 +358,10 @@ class Supervisor(ThreadingActor):
             ref.ask(_STARTED)
         return ref
 
-    def _stop_children(self, specs: Iterable[ChildSpec]) -> None:
+    def _limelight_stop_children(self, specs: Iterable[ChildSpec]) -> None:
         """Stop the running ones of `specs`, in the order given, each fully."""
         for spec in specs:
-            ref = self._refs.pop(spec.name, None)
+            ref = self._limelight_refs.pop(spec.name, None)
             if ref is None:
                 continue
             self.unlink(ref)  # stopped on purpose: not news to act on

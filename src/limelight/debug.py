@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 import traceback
 from typing import Any
 
-__all__ = ["log_thread_tracebacks"]
+from limelight._core._log import logger
 
-logger = logging.getLogger("limelight")
+__all__ = ["log_thread_tracebacks"]
 
 
 def log_thread_tracebacks(*_args: Any, **_kwargs: Any) -> None:

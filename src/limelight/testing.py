@@ -294,15 +294,16 @@ class _ProbeActor(ThreadingActor):
 
     def __init__(self, record: _Record, reply: Callable[[Any], Any] | None) -> None:
         super().__init__()
-        self._record = record
-        self._answer = reply
+        self._limelight_record = record
+        self._limelight_answer = reply
 
     def on_receive(self, message: Any) -> Any:
         if message.__class__ is _Watch:
             self.watch(message.ref)
             return None
-        self._record.add(message)
-        return None if self._answer is None else self._answer(message)
+        self._limelight_record.add(message)
+        answer = self._limelight_answer
+        return None if answer is None else answer(message)
 
 
 class Probe:

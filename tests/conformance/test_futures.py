@@ -370,26 +370,39 @@ def test_get_all_times_out_if_any_value_is_missing(runtime: Runtime) -> None:
         limelight.get_all([done, never], timeout=0.01)
 
 
-def test_get_all_timeout_is_a_deadline_for_all_the_futures(runtime: Runtime) -> None:
+def test_get_all_gives_each_future_the_whole_timeout(runtime: Runtime) -> None:
+    # As on Pykka: `timeout` applies to each get(), not to the call as a whole.
     timeouts: list[float | None] = []
 
     def slow_hook(timeout: float | None) -> int:
         timeouts.append(timeout)
-        runtime.sleep(0.05)  # uses up part of the time given to get_all()
+        runtime.sleep(0.1)  # would leave the third < 0.3 s of a shared 0.5 s
         return len(timeouts)
 
     futures: list[limelight.Future[int]] = [runtime.future_class() for _ in range(3)]
     for future in futures:
         future.set_get_hook(slow_hook)
 
-    assert limelight.get_all(futures, timeout=60.0) == [1, 2, 3]
+    assert limelight.get_all(futures, timeout=0.5) == [1, 2, 3]
 
     assert len(timeouts) == 3
-    assert all(t is not None for t in timeouts)
-    first, second, third = (t for t in timeouts if t is not None)
-    assert first <= 60.0
-    assert second <= first - 0.05
-    assert third <= second - 0.05
+    assert all(t is not None and 0.4 < t <= 0.5 for t in timeouts), timeouts
+
+
+class KeywordOnlyFuture(limelight.ThreadingFuture[int]):
+    """Written to Pykka's signature of ``get()``: `timeout` by keyword only."""
+
+    def get(self, *, timeout: float | None = None) -> int:  # type: ignore[override]
+        return super().get(timeout=timeout)
+
+
+def test_get_all_and_combinators_pass_timeout_by_keyword() -> None:
+    future = KeywordOnlyFuture()
+    future.set(4)
+
+    assert limelight.get_all([future], timeout=TIMEOUT) == [4]
+    assert future.map(lambda x: x + 1).get(timeout=TIMEOUT) == 5
+    assert future.join(future).get(timeout=TIMEOUT) == [4, 4]
 
 
 # -- await and yield from ------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import logging
 import threading
@@ -356,12 +357,33 @@ def test_init_works_with_a_mock_of_the_class_as_self(
     )
     mock = unittest.mock.Mock(spec=cls)
 
-    cls.__init__(mock, "the connection")
+    WithSettings.__init__(mock, "the connection")
 
     assert mock.connection == "the connection"
     assert mock.buffer == b""
     assert mock.actor_urn.startswith("urn:uuid:")
     assert isinstance(mock.actor_stopped, StoppedEvent)
+
+
+class AbstractService(limelight.Actor):
+    """An abstract actor base class, as plugin APIs define them."""
+
+    @abc.abstractmethod
+    def serve(self) -> str: ...
+
+
+class Service(AbstractService):
+    def serve(self) -> str:
+        return "served"
+
+
+def test_an_actor_with_an_abstract_method_cannot_start(runtime: Runtime) -> None:
+    # As on Pykka, whose Actor is an abc.ABC.
+    abstract: Any = AbstractService  # (type checkers refuse it: that is the point)
+    with pytest.raises(TypeError, match="abstract"):
+        runtime.actor(abstract).start()
+
+    assert runtime.actor(Service).start().proxy().serve().get(TIMEOUT) == "served"
 
 
 def test_a_stopped_actor_cannot_be_restarted_but_its_class_can_start_another(

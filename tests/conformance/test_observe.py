@@ -48,7 +48,7 @@ def test_a_running_actor_is_described(runtime: Runtime) -> None:
     info = wait_for_info(ref, lambda info: info.state == "running")
 
     assert info.actor_class == "Echo"
-    assert info.runtime == ref.actor_class._runtime.name  # type: ignore[union-attr]
+    assert info.runtime == ref.actor_class._limelight_runtime.name  # type: ignore[union-attr]
     assert (info.handled, info.mailbox, info.handling_for) == (1, 0, None)
     assert (info.restarts, info.waits_for, info.supervisor) == (0, None, None)
     assert info.child_name is None

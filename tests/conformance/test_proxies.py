@@ -316,6 +316,20 @@ def test_proxies_of_a_dead_actor_raise_actor_dead_error(runtime: Runtime) -> Non
         proxy.deposit.defer(1)
 
 
+def test_an_unknown_attribute_of_a_dead_actors_proxy_is_an_attribute_error(
+    runtime: Runtime,
+) -> None:
+    # As on Pykka, so that hasattr() and getattr() with a default still work.
+    ref = runtime.actor(Account).start()
+    proxy = ref.proxy()
+    ref.stop(timeout=TIMEOUT)
+
+    assert not hasattr(proxy, "no_such_attribute")
+    with pytest.raises(AttributeError) as raised:
+        _ = proxy.no_such_attribute
+    assert isinstance(raised.value.__cause__, limelight.ActorDeadError)
+
+
 def test_a_mocked_method_is_called_through_the_proxy(
     runtime: Runtime, mocker: MockerFixture
 ) -> None:

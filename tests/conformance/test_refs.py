@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unittest.mock
 from typing import Any
 
 import pytest
@@ -191,3 +192,17 @@ def test_proxy_returns_a_proxy_for_the_same_actor(runtime: Runtime) -> None:
 
     assert isinstance(proxy, limelight.ActorProxy)
     assert proxy.actor_ref is ref
+
+
+def test_a_test_can_patch_a_refs_and_a_futures_methods(runtime: Runtime) -> None:
+    # Pykka programs' tests spy on refs and futures with unittest.mock.
+    ref = runtime.actor(Echo).start()
+    with unittest.mock.patch.object(ref, "tell") as tell:
+        ref.tell("spied on")
+    tell.assert_called_once_with("spied on")
+
+    future = ref.ask("real", block=False)
+    with unittest.mock.patch.object(future, "get", return_value="patched"):
+        assert future.get() == "patched"
+    assert future.get(TIMEOUT) == "real"
+    ref.stop(timeout=TIMEOUT)

@@ -49,6 +49,38 @@ class BothNames(limelight.Actor):
         return "on_receive"
 
 
+class WithCleanUp(limelight.Actor):
+    """A Pykka 4 base whose hooks call helpers named like the 2011 hooks."""
+
+    def __init__(self, log: list[Any]) -> None:
+        super().__init__()
+        self.log = log
+
+    def on_start(self) -> None:
+        self.log.append("on_start")
+        self.post_start()
+
+    def post_start(self) -> None:
+        pass
+
+    def on_stop(self) -> None:
+        self.pre_stop()
+        self.log.append("cleaned up")
+
+    def pre_stop(self) -> None:
+        pass
+
+
+class WithMoreCleanUp(WithCleanUp):
+    """Overrides only the helpers: the base's hooks must still run them."""
+
+    def post_start(self) -> None:
+        self.log.append("post_start")
+
+    def pre_stop(self) -> None:
+        self.log.append("pre_stop")
+
+
 class B:
     def c(self) -> int:
         return 1 + 1
@@ -90,6 +122,14 @@ def test_react_post_start_and_pre_stop_are_the_hooks(runtime: Runtime) -> None:
     ref.stop(timeout=TIMEOUT)
 
     assert list(log) == ["post_start", "hi", "pre_stop"]
+
+
+def test_a_2011_name_is_no_hook_where_a_base_wrote_the_hook(runtime: Runtime) -> None:
+    log = runtime.shared_list()
+    ref = runtime.actor(WithMoreCleanUp).start(log)
+    ref.stop(timeout=TIMEOUT)
+
+    assert list(log) == ["on_start", "post_start", "pre_stop", "cleaned up"]
 
 
 def test_an_exception_in_react_goes_to_the_asker(runtime: Runtime) -> None:

@@ -192,7 +192,7 @@ def test_a_kill_s_reason_is_noted_before_the_actor_is_seen_stopped(
     def set_and_look(event: Any, *args: Any) -> bool:
         won = original(event, *args)
         if event is actor.actor_stopped:
-            seen.append(actor._exit)  # as the loop's teardown would read it
+            seen.append(actor._limelight_exit)  # as the loop's teardown would read it
         return won
 
     monkeypatch.setattr(stopped, "set", set_and_look)

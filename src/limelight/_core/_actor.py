@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import abc
 import collections
-import logging
+import contextlib
 import random
 import sys
+import weakref
 from collections.abc import Callable, Iterator
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -14,6 +16,7 @@ from limelight._core import _bounded, _context, _mailbox, _observe
 from limelight._core._context import InContext, run_coroutine_in
 from limelight._core._exceptions import ActorDeadError, LinkedActorFailed
 from limelight._core._introspection import resolve
+from limelight._core._log import logger
 from limelight._core._ref import ActorRef
 from limelight._core._registry import ActorRegistry
 from limelight._core._stopped import StoppedEvent
@@ -47,8 +50,6 @@ if TYPE_CHECKING:
     from limelight.messages import ExitReason
 
 __all__ = ["STOP_HANDLER", "Actor", "handler_for"]
-
-logger = logging.getLogger("limelight")
 
 
 def _call(actor: Actor, message: ProxyCall) -> Any:
@@ -157,7 +158,18 @@ def _find_handler(message_type: type) -> Callable[[Actor, Any], Any] | None:
     return handler
 
 
-class Actor:
+_HOOK_ALIASES = (
+    ("react", "on_receive"),
+    ("post_start", "on_start"),
+    ("pre_stop", "on_stop"),
+)
+"""The 2011 hook names, each with the hook it stands for."""
+
+_hooks_from_2011: weakref.WeakSet[Any] = weakref.WeakSet()
+"""The hooks that ``Actor.__init_subclass__()`` made from a 2011 name."""
+
+
+class Actor(abc.ABC):
     """An actor: an object that handles its messages one at a time, in its own context.
 
     To make one:
@@ -195,7 +207,7 @@ class Actor:
     and ``pre_stop()`` instead of ``on_stop()``.
     """
 
-    _runtime: ClassVar[Runtime | None] = None
+    _limelight_runtime: ClassVar[Runtime | None] = None
 
     actor_urn: str
     """The actor's universally unique identifier, a ``urn:uuid:`` string.
@@ -259,50 +271,54 @@ class Actor:
     # The stop request that stopped the actor, answered once it is done. (Only
     # one is ever handled: later ones find the actor stopped, and are
     # answered at once; see _mailbox.reject().)
-    _stop_reply: Future[Any] | None = None
+    _limelight_stop_reply: Future[Any] | None = None
     # Why the actor is ending, once known to be other than a normal stop:
     # the first failure or kill wins.
-    _exit: tuple[ExitReason, BaseException | None] | None = None
+    _limelight_exit: tuple[ExitReason, BaseException | None] | None = None
     # The active timers, made with the first one: most actors never have any.
-    _timers: dict[Timer, None] | None = None
+    _limelight_timers: dict[Timer, None] | None = None
     # -- Introspection (limelight.observe), read by snapshot() from other
     # threads. Per message: a step of a C counter (or, on an event loop, an
     # int added to) and two stores of objects that exist anyway (no clock
-    # read): see docs/design.md. (_current and _handled are set in
-    # __init__(), not here: a class attribute of the same name keeps the
-    # interpreter from specializing the hot path's stores.)
-    _current: Any
+    # read): see docs/design.md. (_limelight_current and _limelight_handled
+    # are set in __init__(), not here: a class attribute of the same name
+    # keeps the interpreter from specializing the hot path's stores.)
+    _limelight_current: Any
     """The envelope being handled (or a told message queued bare: see
     ``Queued`` in ``_core/_types.py``); None when idle."""
-    _taken: Iterator[None] | None = None
+    _limelight_taken: Iterator[None] | None = None
     """Counts down once per message taken by a synchronous driver (see
-    ``_handle_messages()``); made by ``_actor_loop_start()``."""
-    _handled: int
+    ``_limelight_handle_messages()``); made by ``_limelight_actor_loop_start()``."""
+    _limelight_handled: int
     """Messages taken by drivers that count them themselves (event loops)."""
-    _phase: str = "starting"
+    _limelight_phase: str = "starting"
     """``"starting"`` until on_start() is over, then ``"running"``."""
-    _born: float
+    _limelight_born: float
     """When ``start()`` was called (``time.monotonic()``)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        # The 2011 hook names: defining one makes it the modern hook.
-        for old, new in (
-            ("react", "on_receive"),
-            ("post_start", "on_start"),
-            ("pre_stop", "on_stop"),
-        ):
-            if old in cls.__dict__ and new not in cls.__dict__:
-                setattr(cls, new, cls.__dict__[old])
+        # The 2011 hook names: defining one makes it the modern hook, unless
+        # the class has that hook from a base that wrote it (a Pykka 4
+        # program's on_stop() may call a pre_stop() of its own).
+        for old, new in _HOOK_ALIASES:
+            hook = cls.__dict__.get(old)
+            if hook is None or new in cls.__dict__:
+                continue
+            inherited = getattr(cls, new)
+            if inherited is getattr(Actor, new) or inherited in _hooks_from_2011:
+                setattr(cls, new, hook)
+                with contextlib.suppress(TypeError):  # (not weakly referable)
+                    _hooks_from_2011.add(hook)
         # Resolved once per class, not per actor; set only where it changes
         # (a runtime's actor class), so that other classes' bodies stay as
         # written (the process runtime sends empty ones by value).
-        ref_class = getattr(cls._runtime, "ref_class", ActorRef)
-        if ref_class is not cls._ref_class:
-            cls._ref_class = ref_class
+        ref_class = getattr(cls._limelight_runtime, "ref_class", ActorRef)
+        if ref_class is not cls._limelight_ref_class:
+            cls._limelight_ref_class = ref_class
         _bounded.check_settings(cls)
 
-    _ref_class: ClassVar[type[ActorRef[Any]]] = ActorRef
+    _limelight_ref_class: ClassVar[type[ActorRef[Any]]] = ActorRef
     """The class of the actor's ref: its runtime's ``ref_class``, if it has one."""
 
     def __init__(self, *_args: Any, **_kwargs: Any) -> None:
@@ -340,7 +356,7 @@ class Actor:
         """
         # self.__class__, not type(self): a Mock(spec=C) answers C here.
         cls = self.__class__
-        runtime = cls._runtime
+        runtime = cls._limelight_runtime
         if runtime is None:
             msg = (
                 f"{cls.__name__} has no runtime: subclass a runtime's "
@@ -348,12 +364,12 @@ class Actor:
             )
             raise TypeError(msg)
         self.actor_urn = new_actor_urn()
-        self._current = None
-        self._handled = 0
+        self._limelight_current = None
+        self._limelight_handled = 0
         self.actor_inbox = runtime.create_inbox(self)
         self.actor_stopped = StoppedEvent()
         if cls.mailbox_capacity is None:
-            self._actor_ref = cls._ref_class(self)
+            self._actor_ref = cls._limelight_ref_class(self)
         else:
             self._actor_ref = _bounded.bind(self)  # which wraps the inbox first
 
@@ -380,9 +396,9 @@ class Actor:
         Raises:
             RuntimeError: if ``__init__()`` did not call ``super().__init__()``.
         """
-        return cls(*args, **kwargs)._register_and_run()
+        return cls(*args, **kwargs)._limelight_register_and_run()
 
-    def _register_and_run(self, urn: str | None = None) -> ActorRef[Self]:
+    def _limelight_register_and_run(self, urn: str | None = None) -> ActorRef[Self]:
         """Register this actor, just made, and start its loop; return its ref.
 
         The steps of [`start()`][limelight.Actor.start] after ``__init__()``,
@@ -402,7 +418,7 @@ class Actor:
             raise RuntimeError(msg)
         if urn is not None:
             self.actor_urn = ref.actor_urn = urn
-        runtime = self._runtime
+        runtime = self._limelight_runtime
         assert runtime is not None  # checked in __init__()
         _observe.started(self)
         ActorRegistry.register(ref)
@@ -433,7 +449,7 @@ class Actor:
         Raises:
             ValueError: if `actor_ref` is this actor's own ref.
         """
-        me = self._own_ref_other_than(actor_ref, "watch")
+        me = self._limelight_own_ref_other_than(actor_ref, "watch")
         actor_ref.actor_stopped.add_termination_callback(
             ("watch", me.actor_urn), _TellTerminated(me)
         )
@@ -460,7 +476,7 @@ class Actor:
         Raises:
             ValueError: if `actor_ref` is this actor's own ref.
         """
-        me = self._own_ref_other_than(actor_ref, "link")
+        me = self._limelight_own_ref_other_than(actor_ref, "link")
         actor_ref.actor_stopped.add_termination_callback(
             ("link", me.actor_urn), _SendLinkExit(me)
         )
@@ -473,7 +489,9 @@ class Actor:
         actor_ref.actor_stopped.remove_termination_callback(("link", self.actor_urn))
         self.actor_stopped.remove_termination_callback(("link", actor_ref.actor_urn))
 
-    def _own_ref_other_than(self, actor_ref: ActorRef[Any], verb: str) -> ActorRef[Any]:
+    def _limelight_own_ref_other_than(
+        self, actor_ref: ActorRef[Any], verb: str
+    ) -> ActorRef[Any]:
         if not isinstance(cast("object", actor_ref), ActorRef):
             msg = (
                 f"{verb}() takes an ActorRef, such as Actor.start() returns, "
@@ -564,7 +582,7 @@ class Actor:
 
     # -- Hooks ---------------------------------------------------------------
 
-    def on_start(self) -> object:
+    def on_start(self) -> object:  # noqa: B027 -- optional: does nothing
         """Run once, in the actor's context, before the first message is handled.
 
         If it raises, the exception is logged and the actor stops. Actors on
@@ -572,7 +590,7 @@ class Actor:
         other actors' hooks return nothing.
         """
 
-    def on_stop(self) -> object:
+    def on_stop(self) -> object:  # noqa: B027 -- optional: does nothing
         """Run once, in the actor's context, when the actor stops normally.
 
         Not called when the actor stops because of a crash; see
@@ -580,7 +598,7 @@ class Actor:
         exception is logged.
         """
 
-    def on_failure(
+    def on_failure(  # noqa: B027 -- optional: does nothing
         self,
         exception_type: type[BaseException] | None,
         exception_value: BaseException | None,
@@ -610,52 +628,54 @@ class Actor:
         greenlets) run exactly this; event-loop runtimes drive the same steps
         themselves (see ``_core/_async_loop.py``).
         """
-        if self._actor_loop_start():
-            self._handle_messages(_NOTHING_QUEUED, self.actor_inbox.get)
+        if self._limelight_actor_loop_start():
+            self._limelight_handle_messages(_NOTHING_QUEUED, self.actor_inbox.get)
         self._actor_loop_teardown()
 
-    def _actor_loop_start(self) -> bool:
+    def _limelight_actor_loop_start(self) -> bool:
         """Run on_start() in the actor's context; return whether the actor runs on.
 
         The first step of every synchronous driver: ``_actor_loop()``, and
         drivers that handle one envelope at a time (the manual runtime of
-        ``limelight.testing``), which then call ``_handle_envelope()`` and
+        ``limelight.testing``), which then call ``_limelight_handle_envelope()`` and
         ``_actor_loop_teardown()`` themselves.
         """
         enter_actor(self._actor_ref)  # (the runtime gave the loop a fresh context)
-        self._taken = _observe.new_counter()
-        self._run_hook(self.on_start)
-        self._phase = "running"
+        self._limelight_taken = _observe.new_counter()
+        self._limelight_run_hook(self.on_start)
+        self._limelight_phase = "running"
         return not self.actor_stopped.is_set()
 
-    def _handle_envelope(self, envelope: Envelope) -> bool:
+    def _limelight_handle_envelope(self, envelope: Envelope) -> bool:
         """Handle one message; return whether the actor is still running."""
         try:
-            return self._handle_messages(collections.deque((envelope,)), _no_more)
+            return self._limelight_handle_messages(
+                collections.deque((envelope,)), _no_more
+            )
         except _NoMoreMessages:
             return True
 
-    def _handle_messages(  # noqa: PLR0912 -- inline on purpose: see the docstring
+    def _limelight_handle_messages(  # noqa: PLR0912 -- inline on purpose: see the docstring
         self, queued: collections.deque[Queued], get: Callable[[], Queued]
     ) -> bool:
         """Handle messages, one at a time, until the actor stops; return False then.
 
         The messages come from `queued` while it has any, popped here
         without a call, then from ``get()``, which blocks until there is
-        one (or raises, to end the run early: see ``_handle_envelope()``).
+        one (or raises, to end the run early: see ``_limelight_handle_envelope()``).
         Each is an envelope, or a told message queued bare (see ``Queued``
         in ``_core/_types.py``).
 
         The one implementation of handling a message for every synchronous
         driver: ``_actor_loop()`` (threads: nothing queued, every message
         from the inbox's ``get()``), the greenlet loop (the inbox's deque,
-        and ``get()`` to park when it is empty) and ``_handle_envelope()``
+        and ``get()`` to park when it is empty) and ``_limelight_handle_envelope()``
         (one message). It is the hot path of every message, so it is all
         inline: the handler lookup (``handler_for()``), the introspection
         and the reply cost no call.
         """
-        taken = self._taken
-        assert taken is not None  # made by _actor_loop_start()
+        taken = self._limelight_taken
+        assert taken is not None  # made by _limelight_actor_loop_start()
         stopped = self.actor_stopped
         cached_handler = _handler_cache.get
         unknown = _UNKNOWN
@@ -675,7 +695,7 @@ class Actor:
             else:  # a told message queued bare (see _core/_types.py's Queued)
                 message = envelope
                 reply_to = None
-            self._current = envelope  # (introspection: see _core/_observe.py)
+            self._limelight_current = envelope  # (introspection: see _core/_observe.py)
             try:
                 # A burst is mostly of one class: the handler of the last
                 # class is kept, which saves a dict lookup per message.
@@ -692,17 +712,17 @@ class Actor:
                 else:
                     result = handler(self, message)
             except Exception:  # noqa: BLE001 -- user code may raise anything
-                if self._reply_or_crash(reply_to):
-                    self._run_hook(self.on_failure, *sys.exc_info())
+                if self._limelight_reply_or_crash(reply_to):
+                    self._limelight_run_hook(self.on_failure, *sys.exc_info())
             except BaseException as exc:  # noqa: BLE001 -- user code may raise anything
                 logger.debug("%r in %s. Stopping all actors.", exc, self)
                 self._stop()
-                self._stop_everything(exc, reply_to)
+                self._limelight_stop_everything(exc, reply_to)
             else:
                 if reply_to is not None:
-                    self._reply(reply_to, result)
+                    self._limelight_reply(reply_to, result)
             if stopped._flag:
-                self._current = None
+                self._limelight_current = None
                 return False
             # Idle (for snapshots) only once there is nothing left to take: a
             # message queued behind this one is handled right away, and the
@@ -710,13 +730,13 @@ class Actor:
             if queued:
                 envelope = queued.popleft()
             else:
-                self._current = None
+                self._limelight_current = None
                 envelope = get()
         raise AssertionError  # pragma: no cover -- taken counts 2**63 messages
 
     # -- Steps shared by every driver of the loop ----------------------------
 
-    def _run_hook(self, hook: Callable[..., Any], *args: Any) -> None:
+    def _limelight_run_hook(self, hook: Callable[..., Any], *args: Any) -> None:
         """Call a life-cycle hook; an exception in it is a crash."""
         try:
             result = hook(*args)
@@ -730,9 +750,9 @@ class Actor:
         except Exception:  # noqa: BLE001 -- user code may raise anything
             self._handle_failure(*sys.exc_info())
         except BaseException as exc:  # noqa: BLE001 -- user code may raise anything
-            self._hook_raised_base_exception(exc)
+            self._limelight_hook_raised_base_exception(exc)
 
-    def _hook_raised_base_exception(self, exc: BaseException) -> None:
+    def _limelight_hook_raised_base_exception(self, exc: BaseException) -> None:
         """A hook raised SystemExit or the like: stop this actor, then all others.
 
         ``on_stop()`` is not run again (nor at all, for a failing ``on_start()``:
@@ -740,17 +760,17 @@ class Actor:
         """
         logger.debug("%r in %s. Stopping all actors.", exc, self)
         if not self.actor_stopped.is_set():
-            self._begin_stop()
-        self._stop_everything(exc, None)
+            self._limelight_begin_stop()
+        self._limelight_stop_everything(exc, None)
 
-    def _reply(self, reply_to: Future[Any], result: Any) -> None:
+    def _limelight_reply(self, reply_to: Future[Any], result: Any) -> None:
         """Answer an ask with a handler's result."""
         if result is _REPLY_WHEN_STOPPED:
-            self._stop_reply = reply_to
+            self._limelight_stop_reply = reply_to
         else:
             reply_to.set(result)
 
-    def _reply_or_crash(self, reply_to: Future[Any] | None) -> bool:
+    def _limelight_reply_or_crash(self, reply_to: Future[Any] | None) -> bool:
         """Deal with the exception being handled; True if it is a crash.
 
         An asker gets the exception; without an asker, the exception is a
@@ -764,11 +784,11 @@ class Actor:
         self._handle_failure(*sys.exc_info())
         return True
 
-    def _stop_everything(
+    def _limelight_stop_everything(
         self, exc: BaseException, reply_to: Future[Any] | None
     ) -> None:
         """After a BaseException (SystemExit...) stopped this actor: stop all others."""
-        self._record_exit("failure", exc)
+        self._limelight_record_exit("failure", exc)
         if reply_to is not None:
             error = ActorDeadError(f"{self._actor_ref} stopped by {exc!r}")
             error.__cause__ = exc
@@ -781,54 +801,56 @@ class Actor:
         Watchers and links learn of the end before stop requests are
         answered, so that when ``stop()`` returns, they have been told.
         """
-        if self._timers is not None:
-            cancel_timers(self._timers)
+        if self._limelight_timers is not None:
+            cancel_timers(self._limelight_timers)
         _observe.ended(self)
-        runtime = self._runtime
+        runtime = self._limelight_runtime
         assert runtime is not None
         runtime.release(self)
         _mailbox.reject_late_messages(self._actor_ref)
-        reason, exception = self._exit or ("normal", None)
+        reason, exception = self._limelight_exit or ("normal", None)
         self.actor_stopped.terminate(Terminated(self._actor_ref, reason, exception))
-        if self._stop_reply is not None:
-            self._stop_reply.set(None)
+        if self._limelight_stop_reply is not None:
+            self._limelight_stop_reply.set(None)
 
-    def _begin_stop(self) -> None:
+    def _limelight_begin_stop(self) -> None:
         """Unregister and mark the actor stopped: no message is handled after this."""
-        self._unregister()
+        self._limelight_unregister()
         self.actor_stopped.set()
         logger.debug("Stopped %s", self)
 
-    def _unregister(self) -> None:
+    def _limelight_unregister(self) -> None:
         """Leave the registry; introspection still sees the actor until its end."""
         _observe.stopping(self)
         ActorRegistry.unregister(self._actor_ref)
 
-    def _record_exit(self, reason: ExitReason, exception: BaseException | None) -> None:
+    def _limelight_record_exit(
+        self, reason: ExitReason, exception: BaseException | None
+    ) -> None:
         """Note why the actor is ending, unless an earlier failure or kill was noted."""
-        if self._exit is None:
-            self._exit = (reason, exception)
+        if self._limelight_exit is None:
+            self._limelight_exit = (reason, exception)
 
-    def _kill(self) -> bool:
+    def _limelight_kill(self) -> bool:
         """Stop at once, from any thread: see ``ActorRef.kill()``."""
-        if not self.actor_stopped.set(self._note_killed):
+        if not self.actor_stopped.set(self._limelight_note_killed):
             return False
-        self._unregister()
+        self._limelight_unregister()
         logger.debug("Killed %s", self)
         # Wake the loop if it waits for a message; it finds itself stopped.
         # (Straight into the inbox: tell() refuses a stopped actor.)
         self.actor_inbox.put((_ActorKilled(), None))
         return True
 
-    def _note_killed(self) -> None:
+    def _limelight_note_killed(self) -> None:
         # Before the actor is marked stopped: its loop, which may end at once
         # on seeing the mark, must not take the end for a normal one.
-        self._record_exit("killed", None)
+        self._limelight_record_exit("killed", None)
 
     def _stop(self) -> None:
         """Stop now, without handling the rest of the inbox."""
-        self._begin_stop()
-        self._run_hook(self.on_stop)
+        self._limelight_begin_stop()
+        self._limelight_run_hook(self.on_stop)
 
     def _handle_failure(
         self,
@@ -842,13 +864,13 @@ class Actor:
             self,
             exc_info=(exception_type, exception_value, traceback),  # type: ignore[arg-type]
         )
-        self._record_exit("failure", exception_value)
-        self._unregister()
+        self._limelight_record_exit("failure", exception_value)
+        self._limelight_unregister()
         self.actor_stopped.set()
 
 
 class _NoMoreMessages(Exception):  # noqa: N818 -- a signal, not an error
-    """Raised by ``_no_more()``: the one message of ``_handle_envelope()`` is done."""
+    """Raised by ``_no_more()``: ``_limelight_handle_envelope()``'s message is done."""
 
 
 def _no_more() -> Envelope:

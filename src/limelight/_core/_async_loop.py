@@ -22,7 +22,6 @@ import asyncio
 import collections
 import contextlib
 import contextvars
-import logging
 import sys
 from collections.abc import Callable, Coroutine
 from types import CoroutineType
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from limelight._core._actor import _UNKNOWN, STOP_HANDLER, _handler_cache, handler_for
 from limelight._core._exceptions import ActorDeadError
+from limelight._core._log import logger
 from limelight._core._runtime import DequeInbox
 from limelight._core._wait_graph import enter_actor
 from limelight._core._waiting import state_lock
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 __all__ = ["LoopCall", "LoopInbox"]
 
-logger = logging.getLogger("limelight")
 
 _Work = Coroutine[Any, Any, None]
 
@@ -180,9 +179,9 @@ class LoopInbox(DequeInbox):
         """
         actor = self._actor
         logger.debug("Event loop of %s is closed: it is dead", actor)
-        actor._record_exit("killed", None)
+        actor._limelight_record_exit("killed", None)
         if not actor.actor_stopped.is_set():
-            actor._begin_stop()
+            actor._limelight_begin_stop()
         self._tear_down()
 
     def _drain(self) -> None:
@@ -202,7 +201,7 @@ class LoopInbox(DequeInbox):
         try:
             while next_work is not None:
                 await next_work
-                self._actor._current = None  # (introspection: idle again)
+                self._actor._limelight_current = None  # (introspection: idle again)
                 next_work = self._drain_step()
         except asyncio.CancelledError:
             self._cancelled()
@@ -219,7 +218,7 @@ class LoopInbox(DequeInbox):
             work = self._call_hook(actor.on_start)
             if work is not None:
                 return work
-        actor._phase = "running"  # (introspection: on_start() is over)
+        actor._limelight_phase = "running"  # (introspection: on_start() is over)
         items = self._items
         budget = BATCH
         while not stopped._flag:
@@ -236,13 +235,13 @@ class LoopInbox(DequeInbox):
                 return None
             budget -= 1
             envelope = items.popleft()
-            actor._current = envelope  # (introspection: see _core/_observe.py)
-            actor._handled += 1
+            actor._limelight_current = envelope  # (introspection: _core/_observe.py)
+            actor._limelight_handled += 1
             message, reply_to = envelope
             work = self._handle(message, reply_to)
             if work is not None:
                 return work
-            actor._current = None
+            actor._limelight_current = None
         self._tear_down()
         return None
 
@@ -266,9 +265,9 @@ class LoopInbox(DequeInbox):
             if handler is None:
                 result = actor.on_receive(message)
             elif handler is STOP_HANDLER:
-                actor._begin_stop()
+                actor._limelight_begin_stop()
                 if reply_to is not None:  # answered after the teardown
-                    actor._stop_reply = reply_to
+                    actor._limelight_stop_reply = reply_to
                 return self._call_hook(actor.on_stop)
             else:
                 result = handler(actor, message)
@@ -279,7 +278,7 @@ class LoopInbox(DequeInbox):
         if result.__class__ is CoroutineType:  # an `async def` handler's call
             return self._finish(result, reply_to)
         if reply_to is not None:
-            actor._reply(reply_to, result)
+            actor._limelight_reply(reply_to, result)
         return None
 
     async def _finish(
@@ -299,14 +298,14 @@ class LoopInbox(DequeInbox):
             work = self._after_base_exception(exc, reply_to)
         else:
             if reply_to is not None:
-                self._actor._reply(reply_to, result)
+                self._actor._limelight_reply(reply_to, result)
             return
         if work is not None:
             await work
 
     def _after_exception(self, reply_to: Future[Any] | None) -> _Work | None:
         actor = self._actor
-        if actor._reply_or_crash(reply_to):
+        if actor._limelight_reply_or_crash(reply_to):
             return self._call_hook(actor.on_failure, *sys.exc_info())
         return None
 
@@ -315,9 +314,9 @@ class LoopInbox(DequeInbox):
     ) -> _Work | None:
         actor = self._actor
         logger.debug("%r in %s. Stopping all actors.", exc, actor)
-        actor._begin_stop()
+        actor._limelight_begin_stop()
         work = self._call_hook(actor.on_stop)
-        actor._stop_everything(exc, reply_to)
+        actor._limelight_stop_everything(exc, reply_to)
         return work
 
     def _call_hook(self, hook: Callable[..., Any], *args: Any) -> _Work | None:
@@ -329,7 +328,7 @@ class LoopInbox(DequeInbox):
             actor._handle_failure(*sys.exc_info())
             return None
         except BaseException as exc:  # noqa: BLE001 -- user code may raise anything
-            actor._hook_raised_base_exception(exc)
+            actor._limelight_hook_raised_base_exception(exc)
             return None
         if result.__class__ is CoroutineType:
             return self._await_hook(result)
@@ -343,15 +342,15 @@ class LoopInbox(DequeInbox):
         except Exception:  # noqa: BLE001 -- user code may raise anything
             self._actor._handle_failure(*sys.exc_info())
         except BaseException as exc:  # noqa: BLE001 -- user code may raise anything
-            self._actor._hook_raised_base_exception(exc)
+            self._actor._limelight_hook_raised_base_exception(exc)
 
     def _cancelled(self) -> None:
         """The actor's task was cancelled (its loop is shutting down): it is dead."""
         actor = self._actor
         logger.debug("Task of %s was cancelled: stopping it", actor)
-        actor._record_exit("killed", None)
+        actor._limelight_record_exit("killed", None)
         if not actor.actor_stopped.is_set():
-            actor._begin_stop()
+            actor._limelight_begin_stop()
         self._tear_down()
 
 

@@ -29,7 +29,6 @@ full mailbox.
 from __future__ import annotations
 
 import collections
-import logging
 import queue
 import sys
 import time
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from limelight._core import _dead_letters
 from limelight._core._exceptions import ActorDeadError, MailboxFull
+from limelight._core._log import logger
 from limelight._core._ref import ActorRef
 from limelight._core._types import Envelope
 from limelight._core._waiting import allocate_lock, new_waiter
@@ -57,7 +57,6 @@ __all__ = [
     "is_system_message",
 ]
 
-logger = logging.getLogger("limelight")
 
 Overflow = Literal["block", "raise", "drop_oldest", "drop_newest"]
 """What a full bounded mailbox does with one more message."""
@@ -172,7 +171,7 @@ def bind(actor: Actor) -> ActorRef[Any]:
         use_queue(mailbox)
     else:
         actor.actor_inbox = BoundedInbox(inbox, mailbox)
-    ref: ActorRef[Any] = cls._ref_class(actor)
+    ref: ActorRef[Any] = cls._limelight_ref_class(actor)
     mailbox.actor_ref = ref
     return ref
 

@@ -7,12 +7,12 @@ actor, a full mailbox), so a delivered message costs nothing here.
 from __future__ import annotations
 
 import collections
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from limelight._core._context import unwrap
+from limelight._core._log import logger
 from limelight._core._waiting import allocate_lock
 from limelight.messages import _ActorStop
 
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DeadLetter", "DeadLetterReason", "DeadLetters", "record"]
 
-logger = logging.getLogger("limelight")
 
 DeadLetterReason = Literal["stopped", "dropped", "full"]
 """Why a message was not delivered; see ``DeadLetter.reason``."""

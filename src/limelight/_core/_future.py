@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import _thread
 import functools
-import logging
 import queue
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from limelight._core import _awaiting, _wait_graph, _waiting
 from limelight._core._exceptions import Timeout
+from limelight._core._log import logger
 
 if TYPE_CHECKING:
     import weakref
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Future", "GetHookFunc", "SettableFuture", "get_all"]
 
-logger = logging.getLogger("limelight")
 
 T = TypeVar("T")
 J = TypeVar("J")  # item type, when T is Iterable[J]
@@ -77,7 +76,9 @@ class Future(Generic[T]):
     [`ThreadingFuture`][limelight.ThreadingFuture].
     """
 
-    __slots__ = ("__weakref__", "_hook")
+    # "__dict__": made only on first use, for tests that patch a future's
+    # methods (mock.patch.object(future, "get")), as they may on Pykka.
+    __slots__ = ("__dict__", "__weakref__", "_hook")
 
     _hook: _GetHook[T] | None
 
@@ -199,7 +200,7 @@ class Future(Generic[T]):
             ```
         """
         return self._derive(
-            lambda timeout: list(filter(func, self.get(timeout))), (self,)
+            lambda timeout: list(filter(func, self.get(timeout=timeout))), (self,)
         )
 
     def join(self: Future[Any], *futures: Future[Any]) -> Future[Iterable[Any]]:
@@ -234,7 +235,7 @@ class Future(Generic[T]):
             40
             ```
         """
-        return self._derive(lambda timeout: func(self.get(timeout)), (self,))
+        return self._derive(lambda timeout: func(self.get(timeout=timeout)), (self,))
 
     def reduce(
         self: Future[Iterable[J]], func: Callable[[R, J], R], *args: R
@@ -255,7 +256,7 @@ class Future(Generic[T]):
             ```
         """
         return self._derive(
-            lambda timeout: functools.reduce(func, self.get(timeout), *args),
+            lambda timeout: functools.reduce(func, self.get(timeout=timeout), *args),
             (self,),
         )
 
@@ -517,10 +518,12 @@ def get_all(
 
     Args:
         futures: the futures to read.
-        timeout: seconds to wait for *all* of them; `None` waits forever.
+        timeout: seconds to wait for *each* of them, as on Pykka (so the
+            whole call may take longer); `None` waits forever.
 
     Raises:
-        Timeout: if not every value arrived within `timeout` seconds.
+        Timeout: if a value did not arrive within `timeout` seconds of
+            starting to wait for it.
     """
-    deadline = _deadline(timeout)
-    return [future.get(_remaining(deadline)) for future in futures]
+    # By keyword: a Future subclass may take `timeout` only so, as on Pykka.
+    return [future.get(timeout=timeout) for future in futures]

@@ -385,7 +385,7 @@ class GreenInbox(DequeInbox):
         """Take the oldest item as it is queued, parking the reader until there is one.
 
         The actor's loop calls it to park on an empty inbox, and handles a
-        bare message itself (see ``Actor._handle_messages()``).
+        bare message itself (see ``Actor._limelight_handle_messages()``).
         """
         items = self._items
         while True:

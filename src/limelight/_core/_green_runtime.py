@@ -22,7 +22,6 @@ their own hub, so an actor in another thread could not talk to them.
 from __future__ import annotations
 
 import functools
-import logging
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -39,6 +38,7 @@ from limelight._core._green import (
     GreenWaiter,
     waiter_factory,
 )
+from limelight._core._log import logger
 from limelight._core._stopped import StoppedEvent
 
 if TYPE_CHECKING:
@@ -49,8 +49,6 @@ if TYPE_CHECKING:
 __all__ = ["BackgroundHub", "GreenFuture", "GreenRuntime"]
 
 T = TypeVar("T")
-
-logger = logging.getLogger("limelight")
 
 
 class BackgroundHub:
@@ -299,6 +297,6 @@ def _actor_loop(actor: Actor, inbox: GreenInbox) -> None:
     ``take()`` is only called to park the greenlet on an empty inbox: a
     burst of queued messages costs no call per message but the handler's.
     """
-    if actor._actor_loop_start():
-        actor._handle_messages(inbox.items, inbox.take)
+    if actor._limelight_actor_loop_start():
+        actor._limelight_handle_messages(inbox.items, inbox.take)
     actor._actor_loop_teardown()

@@ -8,8 +8,9 @@ own code. Names starting with ``_`` are private and never proxied.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
+
+from limelight._core._log import logger
 
 if TYPE_CHECKING:
     from limelight._core._ref import ActorRef
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AttrInfo", "introspect", "is_traversable", "resolve"]
 
-logger = logging.getLogger("limelight")
 
 TRAVERSABLE_MARKERS = ("_pykka_traversable", "pykka_traversable")
 """Attribute names whose value ``True`` marks an object as traversable."""

@@ -10,12 +10,12 @@ request is answered exactly once, and nobody waits forever.
 
 from __future__ import annotations
 
-import logging
 import queue
 from typing import TYPE_CHECKING, Any
 
 from limelight._core import _dead_letters
 from limelight._core._exceptions import ActorDeadError
+from limelight._core._log import logger
 from limelight.messages import _ActorKilled, _ActorStop
 
 if TYPE_CHECKING:
@@ -29,8 +29,6 @@ __all__ = [
     "reject_late_messages",
     "stopped_before_handling",
 ]
-
-logger = logging.getLogger("limelight")
 
 
 def stopped_before_handling(actor: object) -> ActorDeadError:

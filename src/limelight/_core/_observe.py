@@ -1,18 +1,18 @@
 """Introspection: what every live actor is doing, read without stopping it.
 
 Per message, an actor does three cheap things on its hot path (see
-``Actor._handle_messages()`` and, on an event loop, ``LoopInbox._drain_step()``):
-it counts the message, and stores the envelope it is handling in
-``_current``, then None once it has no message left to handle (a burst of
-queued messages costs one store each, not two). The synchronous drivers count by
-iterating a C counter (:func:`new_counter`), which costs no call and
-allocates nothing; the event-loop driver, whose actors must be small, adds
-one to an int attribute instead, which costs no memory per actor. No clock
-is read. Everything else is worked out here, from other
-threads, when a snapshot is taken: the mailbox depth from the inbox, who
-waits on whom from the wait-for graph, restarts from the supervisor, and
-how long the current message has been handled, timed from the first
-snapshot that saw the actor handling it.
+``Actor._limelight_handle_messages()`` and, on an event loop,
+``LoopInbox._drain_step()``): it counts the message, and stores the envelope
+it is handling in ``_limelight_current``, then None once it has no message
+left to handle (a burst of queued messages costs one store each, not two).
+The synchronous drivers count by iterating a C counter
+(:func:`new_counter`), which costs no call and allocates nothing; the
+event-loop driver, whose actors must be small, adds one to an int attribute
+instead, which costs no memory per actor. No clock is read. Everything else
+is worked out here, from other threads, when a snapshot is taken: the
+mailbox depth from the inbox, who waits on whom from the wait-for graph,
+restarts from the supervisor, and how long the current message has been
+handled, timed from the first snapshot that saw the actor handling it.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ _samples_lock = threading.Lock()
 
 def started(actor: Actor) -> None:
     """Note a new actor's birth, before ``Actor.start()`` registers it."""
-    actor._born = time.monotonic()
+    actor._limelight_born = time.monotonic()
 
 
 def stopping(actor: Actor) -> None:
@@ -80,7 +80,7 @@ def ended(actor: Actor) -> None:
 
 
 def _birth(actor: Actor) -> float:
-    return actor._born
+    return actor._limelight_born
 
 
 def live_actors() -> list[Actor]:
@@ -201,7 +201,7 @@ def _local_snapshot() -> list[ActorInfo]:
 
 
 def _info(actor: Actor, now: float, edges: dict[str, str]) -> ActorInfo:
-    current = actor._current
+    current = actor._limelight_current
     handled = handled_count(actor)
     ref = actor._actor_ref
     owner = ref._owner
@@ -209,17 +209,17 @@ def _info(actor: Actor, now: float, edges: dict[str, str]) -> ActorInfo:
     state: ActorState
     if actor.actor_stopped._flag:
         state = "stopping"
-    elif actor._phase == "starting":
+    elif actor._limelight_phase == "starting":
         state = "starting"
     elif current is not None:
         state = "handling"
     else:
         state = "running"
-    born = actor._born
+    born = actor._limelight_born
     return ActorInfo(
         actor_class=type(actor).__name__,
         urn=actor.actor_urn,
-        runtime=getattr(actor._runtime, "name", "?"),
+        runtime=getattr(actor._limelight_runtime, "name", "?"),
         state=state,
         mailbox=mailbox_depth(actor.actor_inbox),
         handled=handled,
@@ -249,12 +249,12 @@ def new_counter() -> Iterator[None]:
 
 def handled_count(actor: Actor) -> int:
     """How many messages `actor` has taken, the current one included."""
-    taken = actor._taken
+    taken = actor._limelight_taken
     if taken is None:
-        return actor._handled
+        return actor._limelight_handled
     # An itertools.repeat shows how many steps it has left only in its
     # repr: "repeat(None, 42)".
-    return actor._handled + _COUNTER_START - int(repr(taken)[13:-1])
+    return actor._limelight_handled + _COUNTER_START - int(repr(taken)[13:-1])
 
 
 def _handling_for(urn: str, current: object, handled: int, now: float) -> float | None:
@@ -289,9 +289,9 @@ def _child_of(owner: Any, ref: Any) -> tuple[str | None, int]:
     supervisor = None if owner is None else owner._actor_weakref()
     if supervisor is None:
         return None, 0
-    for name, child in list(supervisor._refs.items()):
+    for name, child in list(supervisor._limelight_refs.items()):
         if child is ref:
-            return name, supervisor._starts.get(name, 1) - 1
+            return name, supervisor._limelight_starts.get(name, 1) - 1
     return None, 0
 
 

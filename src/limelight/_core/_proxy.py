@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from limelight._core._exceptions import ActorDeadError
 from limelight._core._introspection import AttrInfo
 from limelight.messages import ProxyCall, ProxyGetAttr, ProxySetAttr
 
@@ -103,10 +104,16 @@ class ActorProxy(Generic[A]):
         info = self._known_attrs.get(path)
         if info is None:
             # Attributes can be added at run time: look again before failing.
-            object.__setattr__(self, "_known_attrs", self.actor_ref._introspect())
-            info = self._known_attrs.get(path)
+            msg = f"{self} has no attribute {name!r}"
+            try:
+                known = self.actor_ref._introspect()
+            except ActorDeadError as exc:
+                # An AttributeError, as on Pykka, so that hasattr() and
+                # getattr() with a default work on a dead actor's proxy.
+                raise AttributeError(msg) from exc
+            object.__setattr__(self, "_known_attrs", known)
+            info = known.get(path)
             if info is None:
-                msg = f"{self} has no attribute {name!r}"
                 raise AttributeError(msg)
         if info.callable:
             callable_proxy: CallableProxy[A] = CallableProxy(

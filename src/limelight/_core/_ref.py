@@ -46,8 +46,11 @@ class ActorRef(Generic[A]):
     one yourself. Two refs are equal when they refer to the same actor.
     """
 
-    # Slots: an idle actor's ref is a good part of its memory (no dict per ref).
+    # Slots: an idle actor's ref is a good part of its memory. "__dict__" is
+    # one pointer, its dict made only on first use: tests patch a ref's
+    # methods (mock.patch.object(ref, "tell")), as they may on Pykka.
     __slots__ = (
+        "__dict__",
         "__weakref__",
         "_actor_weakref",
         "_create_future",
@@ -80,7 +83,7 @@ class ActorRef(Generic[A]):
         self.actor_urn = actor.actor_urn
         self.actor_inbox = actor.actor_inbox
         self.actor_stopped = actor.actor_stopped
-        runtime = actor._runtime
+        runtime = actor._limelight_runtime
         assert runtime is not None  # Actor.__init__() refuses to run without
         self._create_future = runtime.future_factory(actor)
         self._owner = None
@@ -295,7 +298,7 @@ class ActorRef(Generic[A]):
             `True` if the actor was running, `False` if it had already stopped.
         """
         actor = self._actor_weakref()
-        return actor is not None and actor._kill()
+        return actor is not None and actor._limelight_kill()
 
     def termination(self) -> Future[Terminated]:
         """Return a future of how the actor ended.

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast, overload
 
 from limelight._core._exceptions import ActorDeadError, MailboxFull
 from limelight._core._future import Future, SettableFuture
+from limelight._core._log import logger
 from limelight._core._ref import ActorRef
 from limelight._core._waiting import allocate_lock
 
@@ -15,7 +15,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ActorRegistry"]
 
-logger = logging.getLogger("limelight")
 
 A = TypeVar("A", bound="Actor")
 

@@ -1,7 +1,7 @@
 """The interface between the core and a runtime.
 
 A runtime (threads, asyncio, gevent, ...) is a :class:`Runtime` object that an
-actor class names in its ``_runtime`` class attribute. The core never asks
+actor class names in its ``_limelight_runtime`` class attribute. The core never asks
 *which* runtime it is dealing with; it only calls these methods.
 """
 

@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import logging
 import threading
 import time
 from collections.abc import Callable
 
+from limelight._core import _fork
+from limelight._core._log import logger
 from limelight._core._runtime import mark_service_thread
 from limelight._core._waiting import allocate_lock
 
 __all__ = ["THREAD_NAME", "ScheduledCall", "Scheduler"]
 
-logger = logging.getLogger("limelight")
 
 THREAD_NAME = "limelight-timers"
 """The name of a scheduler's thread."""
@@ -75,6 +75,18 @@ class Scheduler:
         self._cancelled = 0  # cancelled calls still in the heap
         self._seq = itertools.count()
         self._thread: threading.Thread | None = None
+        _fork.register(self)
+
+    def forget_threads_at_fork(self) -> None:
+        """In a forked child: the next call_later() starts a thread here.
+
+        The parent's pending calls are dropped: they are for its actors,
+        whose threads the child does not have.
+        """
+        self._wake = threading.Condition(allocate_lock())
+        self._heap = []
+        self._cancelled = 0
+        self._thread = None
 
     def call_later(self, delay: float, callback: Callable[[], object]) -> ScheduledCall:
         """Call `callback()` in the scheduler's thread after `delay` seconds."""

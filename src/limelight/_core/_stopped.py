@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING
 
 from limelight._core import _waiting
+from limelight._core._log import logger
 
 if TYPE_CHECKING:
     from limelight.messages import Terminated
 
 __all__ = ["StoppedEvent", "TerminationCallback"]
 
-logger = logging.getLogger("limelight")
 
 TerminationCallback = Callable[["Terminated"], None]
 

@@ -14,13 +14,13 @@ for checking that it has none.
 
 from __future__ import annotations
 
-import logging
 import math
 import numbers
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from limelight._core._exceptions import ActorDeadError, MailboxFull
+from limelight._core._log import logger
 from limelight._core._waiting import allocate_lock
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Timer", "TimerTick", "cancel_timers", "start_timer"]
 
-logger = logging.getLogger("limelight")
 
 # Guards every timer's state and every actor's dict of timers. Its critical
 # sections are a few attribute and dict writes that never call out.
@@ -189,14 +188,14 @@ def start_timer(
     actor: Actor, delay: float, message: Any, interval: float | None
 ) -> Timer:
     """Make and schedule a timer of `actor`; arguments already checked."""
-    runtime = actor._runtime
+    runtime = actor._limelight_runtime
     assert runtime is not None  # Actor.__init__() refuses to run without
     if actor.actor_stopped.is_set():
         raise ActorDeadError(f"{actor._actor_ref} has stopped: it cannot set a timer")
     with _lock:
-        owner = actor._timers
+        owner = actor._limelight_timers
         if owner is None:
-            owner = actor._timers = {}
+            owner = actor._limelight_timers = {}
         timer = Timer(actor, runtime, owner, message, interval)
         owner[timer] = None
     timer._due = _clock(runtime)() + delay

@@ -24,8 +24,8 @@ tuple is the cheapest object Python can build.
 """
 
 Queued: TypeAlias = Any
-"""What a driver of ``Actor._handle_messages()`` takes from its queue: an envelope,
-or a told message by itself.
+"""What a driver of ``Actor._limelight_handle_messages()`` takes from its queue:
+an envelope, or a told message by itself.
 
 Cheaper still than a tuple is no tuple: an inbox may queue a told message
 bare, without its ``(message, None)`` envelope, if the message can never be

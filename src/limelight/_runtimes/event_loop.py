@@ -11,7 +11,6 @@ closes and its thread ends.
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncioActor", "AsyncioFuture", "AsyncioRuntime", "BackgroundLoop"]
 
-logger = logging.getLogger("limelight")
 
 T = TypeVar("T")
 
@@ -229,7 +227,7 @@ class AsyncioActor(Actor):
     ``await`` its futures from any loop.
     """
 
-    _runtime = RUNTIME
+    _limelight_runtime = RUNTIME
 
     if TYPE_CHECKING:
         # What type checkers see: each hook may be an `async def` too.

@@ -286,4 +286,4 @@ class EventletActor(Actor):
     greenlet, and ``await`` its futures from any event loop.
     """
 
-    _runtime = RUNTIME
+    _limelight_runtime = RUNTIME

@@ -198,4 +198,4 @@ class GeventActor(Actor):
     greenlet, and ``await`` its futures from any event loop.
     """
 
-    _runtime = RUNTIME
+    _limelight_runtime = RUNTIME

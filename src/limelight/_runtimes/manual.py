@@ -8,8 +8,8 @@ usually. The order is fixed: messages are handled in the order they were
 sent, across all manual actors, and timers fire when the test moves a
 virtual clock forward. The same test therefore always runs the same way.
 
-Each step reuses the core's synchronous driver: ``_actor_loop_start()``
-(``on_start()``), ``_handle_envelope()`` for one message, and
+Each step reuses the core's synchronous driver: ``_limelight_actor_loop_start()``
+(``on_start()``), ``_limelight_handle_envelope()`` for one message, and
 ``_actor_loop_teardown()``; only the *when* is the runtime's.
 """
 
@@ -124,12 +124,12 @@ class ManualInbox(DequeInbox):
         actor = self._actor
         if not self._started:
             self._started = True
-            if not actor._actor_loop_start():
+            if not actor._limelight_actor_loop_start():
                 actor._actor_loop_teardown()
         elif actor.actor_stopped._flag:
             # Killed (or crashed) while messages waited: they are not handled.
             actor._actor_loop_teardown()
-        elif not actor._handle_envelope(self._items.popleft()):
+        elif not actor._limelight_handle_envelope(self._items.popleft()):
             actor._actor_loop_teardown()
 
 
@@ -426,4 +426,4 @@ class ManualActor(Actor):
     steps, so the order is no longer fixed.
     """
 
-    _runtime = RUNTIME
+    _limelight_runtime = RUNTIME

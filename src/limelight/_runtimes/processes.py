@@ -27,7 +27,6 @@ import dataclasses
 import functools
 import io
 import itertools
-import logging
 import os
 import pickle
 import queue
@@ -49,6 +48,7 @@ from limelight._core._future import (
     _normalize_exc_info,
 )
 from limelight._core._interrupts import HeldInterrupts
+from limelight._core._log import logger
 from limelight._core._mailbox import answer_too_late
 from limelight._core._proxy import ActorProxy, lazy_proxy
 from limelight._core._ref import NO_LOCAL_ACTOR, ActorRef, ended_reason
@@ -80,7 +80,6 @@ __all__ = [
     "workers",
 ]
 
-logger = logging.getLogger("limelight")
 
 T = TypeVar("T")
 
@@ -289,6 +288,8 @@ _CLASS_BOOKKEEPING = frozenset(
         "__dict__",
         "__weakref__",
         "__slotnames__",  # (copyreg's cache)
+        "__abstractmethods__",  # (ABCMeta: Actor is an abc.ABC, as on Pykka)
+        "_abc_impl",  # (ABCMeta's caches)
         "__firstlineno__",  # (a class statement, Python 3.13+)
         "__static_attributes__",  # (a class statement, Python 3.13+)
     }
@@ -1176,7 +1177,7 @@ def _start_here(
 
     The parent named the actor already: its ref there carries `urn`.
     """
-    channel.report_end(actor_class(*args, **kwargs)._register_and_run(urn))
+    channel.report_end(actor_class(*args, **kwargs)._limelight_register_and_run(urn))
 
 
 # -- The worker process --------------------------------------------------------

@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import logging
 import queue
 import threading
 import time
@@ -40,6 +39,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
 from limelight._core._actor import Actor, new_actor_urn
 from limelight._core._exceptions import ActorDeadError, DeadlockError, Timeout
 from limelight._core._future import _PENDING, SettableFuture
+from limelight._core._log import logger
 from limelight._core._mailbox import stopped_before_handling
 from limelight._core._proxy import ActorProxy, lazy_proxy
 from limelight._core._ref import NO_LOCAL_ACTOR, ActorRef, ended_reason
@@ -71,7 +71,6 @@ __all__ = [
     "shutdown",
 ]
 
-logger = logging.getLogger("limelight")
 
 T = TypeVar("T")
 
@@ -194,7 +193,7 @@ class _HostBase:
     ) -> BaseException | None:
         try:
             # (The caller named the actor already: its ref there has this urn.)
-            ref = actor_class(*args, **kwargs)._register_and_run(urn)
+            ref = actor_class(*args, **kwargs)._limelight_register_and_run(urn)
         except Exception as exc:  # noqa: BLE001 -- __init__() may raise anything
             return _picklable(exc)
         self.actors[urn] = ref
@@ -1218,7 +1217,7 @@ class RayActor(ThreadingActor):
     handlers all run in its own thread.
     """
 
-    _runtime = ray_inline.RAY_ACTOR_RUNTIME
+    _limelight_runtime = ray_inline.RAY_ACTOR_RUNTIME
 
     ray_options: ClassVar[dict[str, Any]] = {}
     """Options for the Ray actor that hosts each actor of this class.

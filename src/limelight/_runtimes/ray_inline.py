@@ -160,7 +160,7 @@ class InlineInbox(DequeInbox):
             # Killed (or crashed) while it waited: not handled; the teardown
             # answers it, with whatever else is queued.
             self._items.appendleft(envelope)
-        elif actor._handle_envelope(envelope):
+        elif actor._limelight_handle_envelope(envelope):
             return True
         self._end()
         return False
@@ -182,7 +182,7 @@ class InlineInbox(DequeInbox):
     def _work(self) -> None:
         """The actor's thread: start the actor, then handle what is queued."""
         run = self._context.run
-        if not run(self._actor._actor_loop_start):
+        if not run(self._actor._limelight_actor_loop_start):
             run(self._end)
             return
         get = self._items.popleft

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextvars
 import itertools
-import logging
 import queue
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from limelight._core import _fork
 from limelight._core._actor import Actor
 from limelight._core._future import SettableFuture
+from limelight._core._log import logger
 from limelight._core._runtime import Runtime
 from limelight._core._scheduler import Scheduler
 from limelight._core._waiting import allocate_lock
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ThreadCache", "ThreadingActor", "ThreadingFuture", "ThreadingRuntime"]
 
-logger = logging.getLogger("limelight")
 
 T = TypeVar("T")
 
@@ -81,6 +81,12 @@ class ThreadCache:
         self._idle: list[_IdleThread] = []
         self._lock = allocate_lock()
         self._closed = False
+        _fork.register(self)
+
+    def forget_threads_at_fork(self) -> None:
+        """In a forked child: the parent's idle threads do not exist here."""
+        self._idle = []
+        self._lock = allocate_lock()
 
     def run(self, actor: Actor) -> None:
         """Run ``actor._actor_loop()`` in an idle thread, or a new one."""
@@ -220,7 +226,7 @@ class ThreadingActor(Actor):
     block only this actor.
     """
 
-    _runtime = RUNTIME
+    _limelight_runtime = RUNTIME
 
     reuse_thread: ClassVar[bool] = True
     """Let another actor run in this actor's thread after it stops.
