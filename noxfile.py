@@ -178,13 +178,17 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=["3.11", "3.13"])
 def pykka_suite(session: nox.Session) -> None:
-    """Pykka 4.5's own test suite, unmodified, with `pykka` resolving to Limelight.
+    """Pykka 4.5's own test suite and examples, unmodified, run on Limelight.
 
-    The suite comes from Pykka's sdist on PyPI, so none of it is copied into
-    this repository. Its one test of a private module (`pykka._envelope`,
-    which Limelight does not have) is left out.
+    Both come from Pykka's sdist on PyPI, so none of it is copied into this
+    repository. The suite runs with `pykka` resolving to Limelight, less its
+    one test of a private module (`pykka._envelope`, which Limelight does not
+    have). Each example runs on Pykka itself, then on Limelight, and must print
+    the same (tests/real_programs/pykka_examples.py says what is compared).
     """
-    session.install("-e", ".", "pytest>=8.3", "pytest-mock>=3.14")
+    # Pykka itself too, for the examples' first runs; the shim, which the
+    # suite's run loads first (`-p`), keeps it from being imported there.
+    session.install("-e", ".", "pytest>=8.3", "pytest-mock>=3.14", PYKKA)
     sdist_dir = Path(session.create_tmp()) / "pykka-sdist"
     session.run(
         "python", "-m", "pip", "download", "--quiet", "--no-deps",
@@ -199,6 +203,27 @@ def pykka_suite(session: nox.Session) -> None:
         "python", "-m", "pytest", "-p", "limelight.as_pykka",
         "-p", "no:cacheprovider", "--ignore=tests/test_envelope.py", "tests",
     )  # fmt: skip
+    session.run(
+        "python", str(HERE / "tests" / "real_programs" / "pykka_examples.py"),
+        "examples",  # in the unpacked sdist, the current folder
+    )  # fmt: skip
+
+
+@nox.session(python="3.13")
+def mopidy(session: nox.Session) -> None:
+    """Mopidy's and Mopidy-MPD's own test suites: on Limelight as on Pykka 4.5.
+
+    Both suites come from their sdists on PyPI, and each runs on Pykka, then
+    on Limelight; any test whose outcome differs fails the session. The
+    script says what it installs (GStreamer with apt-get, when root) and how;
+    arguments after `--` go to each pytest run.
+    """
+    session.run(
+        "python",
+        str(HERE / "tests" / "real_programs" / "mopidy_suites.py"),
+        session.create_tmp(),
+        *session.posargs,
+    )
 
 
 @nox.session(python=TOOLS_PYTHON)
