@@ -216,13 +216,21 @@ def mopidy(session: nox.Session) -> None:
     Both suites come from their sdists on PyPI, and each runs on Pykka, then
     on Limelight; any test whose outcome differs fails the session. The
     script says what it installs (GStreamer with apt-get, when root) and how;
-    arguments after `--` go to each pytest run.
+    arguments after `--` go to each pytest run. Then the real Mopidy server
+    runs on each library in turn, driven by an MPD client over TCP, and both
+    must answer the same, log no error and stop on SIGTERM
+    (tests/real_programs/mopidy_server.py says what is compared).
     """
     session.run(
         "python",
         str(HERE / "tests" / "real_programs" / "mopidy_suites.py"),
         session.create_tmp(),
         *session.posargs,
+    )
+    session.run(
+        "python",
+        str(HERE / "tests" / "real_programs" / "mopidy_server.py"),
+        session.create_tmp(),
     )
 
 
