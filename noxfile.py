@@ -183,12 +183,16 @@ def pykka_suite(session: nox.Session) -> None:
     Both come from Pykka's sdist on PyPI, so none of it is copied into this
     repository. The suite runs with `pykka` resolving to Limelight, less its
     one test of a private module (`pykka._envelope`, which Limelight does not
-    have). Each example runs on Pykka itself, then on Limelight, and must print
-    the same (tests/real_programs/pykka_examples.py says what is compared).
+    have): on the threading runtime, then on asyncio, gevent and eventlet
+    (tests/real_programs/pykka_on_runtime.py). Each example runs on Pykka
+    itself, then on Limelight, and must print the same
+    (tests/real_programs/pykka_examples.py says what is compared).
     """
     # Pykka itself too, for the examples' first runs; the shim, which the
     # suite's run loads first (`-p`), keeps it from being imported there.
-    session.install("-e", ".", "pytest>=8.3", "pytest-mock>=3.14", PYKKA)
+    session.install(
+        "-e", ".[gevent,eventlet]", "pytest>=8.3", "pytest-mock>=3.14", PYKKA
+    )  # fmt: skip
     sdist_dir = Path(session.create_tmp()) / "pykka-sdist"
     session.run(
         "python", "-m", "pip", "download", "--quiet", "--no-deps",
@@ -199,10 +203,27 @@ def pykka_suite(session: nox.Session) -> None:
         archive.extractall(sdist_dir, filter="data")
     suite = next(sdist_dir.glob("pykka-*/"))
     session.chdir(suite)
-    session.run(
-        "python", "-m", "pytest", "-p", "limelight.as_pykka",
+    suite_options = (
+        # The sdist's own configuration (none for pytest), so that pytest
+        # does not climb to Limelight's pyproject.toml and its settings.
+        "-c", "pyproject.toml",
         "-p", "no:cacheprovider", "--ignore=tests/test_envelope.py", "tests",
     )  # fmt: skip
+    session.run(
+        "python", "-m", "pytest", "-p", "limelight.as_pykka", *suite_options,
+    )  # fmt: skip
+    # The same suite on each other runtime that can run it: the plugin gives
+    # it that runtime's classes as pykka.ThreadingActor and ThreadingFuture
+    # (monkey-patching first for gevent and eventlet) and deselects the tests
+    # that look for a ThreadingActor's own OS thread, saying why. Process and
+    # Ray actors cannot: the suite's actor classes are defined in functions
+    # and take threading.Events, which cannot cross to another process.
+    for runtime in ("asyncio", "gevent", "eventlet"):
+        session.run(
+            "python", "-m", "pytest", "-p", "limelight.as_pykka",
+            "-p", "pykka_on_runtime", f"--pykka-runtime={runtime}", *suite_options,
+            env={"PYTHONPATH": str(HERE / "tests" / "real_programs")},
+        )  # fmt: skip
     session.run(
         "python", str(HERE / "tests" / "real_programs" / "pykka_examples.py"),
         "examples",  # in the unpacked sdist, the current folder
