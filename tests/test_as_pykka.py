@@ -69,7 +69,7 @@ def test_install_makes_pykka_and_its_submodules_limelight() -> None:
         assert sys.modules[name] is importlib.import_module(
             name.replace("pykka", "limelight", 1)
         )
-    assert logger.logger is logging.getLogger("pykka")
+    assert logger.target is logging.getLogger("pykka")
     null_handlers = [
         h
         for h in logging.getLogger("pykka").handlers

@@ -10,6 +10,7 @@ import pytest
 
 import limelight
 import limelight.debug
+from limelight._core._log import log_as, logger
 
 
 def test_the_limelight_logger_has_a_null_handler() -> None:
@@ -66,3 +67,52 @@ def test_debug_logs_tell_an_actor_s_life(caplog: pytest.LogCaptureFixture) -> No
     assert f"Starting {ref}" in messages
     assert f"Stopped {ref}" in messages
     assert f"Unregistered {ref}" in messages
+
+
+@pytest.mark.parametrize(
+    ("method", "level"),
+    [
+        ("debug", logging.DEBUG),
+        ("info", logging.INFO),
+        ("warning", logging.WARNING),
+        ("error", logging.ERROR),
+        ("exception", logging.ERROR),
+        ("critical", logging.CRITICAL),
+    ],
+)
+def test_limelight_logs_at_each_level_as_from_its_caller(
+    caplog: pytest.LogCaptureFixture, method: str, level: int
+) -> None:
+    log = getattr(logger, method)
+    with caplog.at_level(level + 1, logger="limelight"):
+        log("not logged: below the level")
+    with caplog.at_level(level, logger="limelight"):
+        try:
+            raise ValueError("the exception being handled")
+        except ValueError:
+            log("logged %s", "once")
+
+    (record,) = caplog.records
+    assert (record.name, record.levelno, record.getMessage()) == (
+        "limelight",
+        level,
+        "logged once",
+    )
+    # The record names where it was logged from, not the redirecting logger.
+    assert record.funcName == "test_limelight_logs_at_each_level_as_from_its_caller"
+    assert bool(record.exc_info) == (method == "exception")
+
+
+def test_log_as_sends_every_record_to_another_logger(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    try:
+        log_as("pykka")
+        with caplog.at_level(logging.DEBUG, logger="pykka"):
+            limelight.ThreadingActor.start().stop()
+    finally:
+        log_as("limelight")
+
+    assert {record.name for record in caplog.records} == {"pykka"}
+    (starting,) = [r for r in caplog.records if r.getMessage().startswith("Starting")]
+    assert starting.filename == "_actor.py"
