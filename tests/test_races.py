@@ -8,6 +8,7 @@ code must notice and carry on, rather than raise or lose anything.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -191,14 +192,20 @@ def test_a_thread_survives_a_failing_actor_loop_and_logs_it(
     logged = threading.Event()
     messages: list[str] = []
 
-    def exception(message: str, *args: object) -> None:
-        messages.append(message % args)
-        logged.set()
+    class Recorder(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+            logged.set()
 
-    monkeypatch.setattr(logger, "exception", exception)
-    ref = Broken.start()
+    recorder = Recorder(logging.ERROR)
+    monkeypatch.setattr(logger, "target", logging.getLogger("limelight.test"))
+    logger.target.addHandler(recorder)
+    try:
+        ref = Broken.start()
+        assert logged.wait(TIMEOUT)
+    finally:
+        logger.target.removeHandler(recorder)
 
-    assert logged.wait(TIMEOUT)
     assert messages == [f"Actor loop of {ref} failed"]
     follower = Echo.start()  # the thread went on to serve (or be cached)
     assert follower.ask("still works", timeout=TIMEOUT) == "still works"

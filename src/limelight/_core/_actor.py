@@ -862,7 +862,7 @@ class Actor(abc.ABC):
         logger.error(
             "Unhandled exception in %s:",
             self,
-            exc_info=(exception_type, exception_value, traceback),  # type: ignore[arg-type]
+            exc_info=(exception_type, exception_value, traceback),
         )
         self._limelight_record_exit("failure", exception_value)
         self._limelight_unregister()
