@@ -115,7 +115,7 @@ def _install_tmux(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Ruff lint and format check."""
     session.install(*_group("lint"))
-    paths = _paths("src", "tests", "examples", "benchmarks", "noxfile.py", ".ci")
+    paths = _paths("src", "tests", "examples", "noxfile.py", ".ci")
     session.run("ruff", "check", *paths)
     session.run("ruff", "format", "--check", *paths)
 
