@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import limelight
+from limelight._core import _observe, _timers, _wait_graph, _waiting
 from limelight._runtimes import threads
 from limelight._runtimes.threads import IDLE_THREAD_NAME, RUNTIME, ThreadCache
 
@@ -153,6 +154,45 @@ def test_a_forked_child_runs_actors_and_timers_of_its_own() -> None:
         os.waitpid(pid, 0)
 
     assert report == "WhereAmI timer=True"
+
+
+def test_a_forked_child_finds_limelights_locks_released() -> None:
+    # Another thread holds each module-wide lock while the main one forks:
+    # in the child, where that thread does not exist, each must be free.
+    locks = [
+        _waiting.state_lock,
+        limelight.ActorRegistry._lock,  # pyright: ignore[reportPrivateUsage]
+        limelight.DeadLetters._lock,  # pyright: ignore[reportPrivateUsage]
+        _wait_graph._lock,  # pyright: ignore[reportPrivateUsage]
+        _timers._lock,  # pyright: ignore[reportPrivateUsage]
+        _observe._samples_lock,  # pyright: ignore[reportPrivateUsage]
+    ]
+    holding, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        for lock in locks:
+            lock.acquire()
+        holding.set()
+        done.wait(TIMEOUT)
+        for lock in locks:
+            lock.release()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(TIMEOUT)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads
+            pid = os.fork()
+        if pid == 0:  # pragma: no cover -- the child; coverage follows it anyway
+            free = sum(lock.acquire(timeout=TIMEOUT) for lock in locks)
+            os._exit(free)
+    finally:
+        done.set()
+        holder.join()
+    _, status = os.waitpid(pid, 0)
+
+    assert os.waitstatus_to_exitcode(status) == len(locks)
 
 
 class ThreadLocalUser(LocalReader):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from limelight._core._context import unwrap
+from limelight._core._fork import released_at_fork
 from limelight._core._log import logger
 from limelight._core._waiting import allocate_lock
 from limelight.messages import _ActorStop
@@ -75,7 +76,7 @@ class DeadLetters:
     letter: the actor is stopped, as asked.
     """
 
-    _lock: ClassVar[Any] = allocate_lock()
+    _lock: ClassVar[Any] = released_at_fork(allocate_lock())
     _count: ClassVar[int] = 0
     _recent: ClassVar[collections.deque[DeadLetter]] = collections.deque(maxlen=100)
     # Replaced, never mutated: recording iterates over it without the lock. A

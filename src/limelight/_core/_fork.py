@@ -4,16 +4,20 @@ A forked child has only the thread that forked. Objects that remember the
 parent's other threads (the idle threads of a thread cache, the timer
 thread) would hand work to threads that do not exist in the child, and their
 locks may have been held by them at the fork. Such objects register here and
-are reset in the child, so that actors started there run as anywhere else.
+are reset in the child, and so are the module-wide locks, which another
+thread may have held at the fork: actors started in the child run as
+anywhere else.
 """
 
 from __future__ import annotations
 
 import os
 import weakref
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-__all__ = ["ForgetsThreadsAtFork", "register"]
+Lock = TypeVar("Lock")
+
+__all__ = ["ForgetsThreadsAtFork", "register", "released_at_fork"]
 
 
 class ForgetsThreadsAtFork(Protocol):
@@ -35,3 +39,14 @@ def _forget_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_in_child)
+
+
+def released_at_fork(lock: Lock) -> Lock:
+    """Return `lock`, made to be released in every child forked from now on.
+
+    For a module-wide lock: the thread that held it at a fork does not exist
+    in the child, which would wait for it for ever. (CPython's own modules do
+    the same with the lock method that this calls.)
+    """
+    os.register_at_fork(after_in_child=lock._at_fork_reinit)  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]
+    return lock

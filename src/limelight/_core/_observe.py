@@ -20,15 +20,16 @@ from __future__ import annotations
 import collections
 import itertools
 import sys
-import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from limelight._core._fork import released_at_fork
 from limelight._core._registry import ActorRegistry
 from limelight._core._wait_graph import waits
+from limelight._core._waiting import allocate_lock
 
 if TYPE_CHECKING:
     from limelight._core._actor import Actor
@@ -61,7 +62,8 @@ _samples: dict[str, collections.deque[tuple[float, int]]] = {}
 # For stuck times: the message each busy actor was first seen handling, as
 # (id of its envelope, messages handled then), and when.
 _first_seen: dict[str, tuple[int, int, float]] = {}
-_samples_lock = threading.Lock()
+# (An OS lock, even in a monkey-patched program: its sections never yield.)
+_samples_lock = released_at_fork(allocate_lock())
 
 
 def started(actor: Actor) -> None:

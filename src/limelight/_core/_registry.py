@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast, overload
 
 from limelight._core._exceptions import ActorDeadError, MailboxFull
+from limelight._core._fork import released_at_fork
 from limelight._core._future import Future, SettableFuture
 from limelight._core._log import logger
 from limelight._core._ref import ActorRef
@@ -29,7 +30,7 @@ class ActorRegistry:
     # URN -> ref, in start order (dicts keep insertion order). A dict makes
     # unregistering O(1), which matters when thousands of actors stop.
     _refs: ClassVar[dict[str, ActorRef[Any]]] = {}
-    _lock: ClassVar[Any] = allocate_lock()
+    _lock: ClassVar[Any] = released_at_fork(allocate_lock())
 
     @classmethod
     def broadcast(

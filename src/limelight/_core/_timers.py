@@ -20,6 +20,7 @@ import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from limelight._core._exceptions import ActorDeadError, MailboxFull
+from limelight._core._fork import released_at_fork
 from limelight._core._log import logger
 from limelight._core._waiting import allocate_lock
 
@@ -34,7 +35,7 @@ __all__ = ["Timer", "TimerTick", "cancel_timers", "start_timer"]
 
 # Guards every timer's state and every actor's dict of timers. Its critical
 # sections are a few attribute and dict writes that never call out.
-_lock = allocate_lock()
+_lock = released_at_fork(allocate_lock())
 
 
 class TimerTick(NamedTuple):

@@ -20,6 +20,7 @@ import contextvars
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from limelight._core._exceptions import DeadlockError
+from limelight._core._fork import released_at_fork
 from limelight._core._waiting import allocate_lock
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ the others under it, until their waits end.
 # Keyed by id(waiter): an actor has one ref object, which the edge keeps
 # alive, and an int hashes in C where a ref's __hash__ is a Python call.
 _waits: dict[int, _Edge] = {}
-_lock = allocate_lock()
+_lock = released_at_fork(allocate_lock())
 # (acquire()/release() rather than `with`: half the cost, on every blocking
 # get() of an actor.)
 _acquire = _lock.acquire

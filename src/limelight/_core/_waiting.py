@@ -17,6 +17,8 @@ import _thread
 from collections.abc import Callable
 from typing import Protocol
 
+from limelight._core._fork import released_at_fork
+
 __all__ = ["Waiter", "WaiterFactory", "new_waiter", "register_waiter_factory"]
 
 
@@ -45,7 +47,7 @@ _allocate_lock = _thread.allocate_lock
 # Guards the state transitions of futures and stopped events. Its critical
 # sections are a handful of attribute writes that never call out, so one lock
 # for all is cheaper than allocating one per object, and never held for long.
-state_lock = _allocate_lock()
+state_lock = released_at_fork(_allocate_lock())
 
 
 def register_waiter_factory(factory: WaiterFactory) -> None:
