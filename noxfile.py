@@ -113,11 +113,14 @@ def _install_tmux(session: nox.Session) -> None:
 
 @nox.session(python=TOOLS_PYTHON)
 def lint(session: nox.Session) -> None:
-    """Ruff lint and format check."""
+    """Ruff lint and format check, and the import contracts of the kernel."""
     session.install(*_group("lint"))
-    paths = _paths("src", "tests", "examples", "noxfile.py", ".ci")
+    paths = _paths("src", "tests", "examples", "tools", "noxfile.py", ".ci")
     session.run("ruff", "check", *paths)
     session.run("ruff", "format", "--check", *paths)
+    # The kernel boundary ([tool.importlinter] in pyproject.toml), read from
+    # the source tree: nothing needs installing.
+    session.run("lint-imports", env={"PYTHONPATH": "src"})
 
 
 @nox.session(python=["3.10", "3.13"])
@@ -127,7 +130,7 @@ def mypy(session: nox.Session) -> None:
     session.run(
         "mypy",
         f"--python-version={session.python}",
-        *(session.posargs or _paths("src", "tests", "examples")),
+        *(session.posargs or _paths("src", "tests", "examples", "tools")),
     )
 
 
@@ -139,7 +142,7 @@ def pyright(session: nox.Session) -> None:
         "basedpyright",
         "--pythonpath",
         str(Path(session.bin) / "python"),
-        *(session.posargs or _paths("src", "tests", "examples")),
+        *(session.posargs or _paths("src", "tests", "examples", "tools")),
     )
 
 

@@ -11,7 +11,7 @@ import pytest
 
 import limelight
 from limelight._core import _waiting
-from tests.runtimes import RUNTIMES, Runtime
+from tests.runtimes import CAPABILITIES, RUNTIMES, Runtime
 
 CONFORMANCE = Path(__file__).parent / "conformance"
 """The conformance suite, which every runtime runs."""
@@ -31,16 +31,36 @@ STOP_ALL_TIMEOUT = 30.0
     ]
 )
 def runtime(request: pytest.FixtureRequest) -> Runtime:
-    """Each runtime in turn; conformance tests use only this to reach one."""
+    """Each runtime in turn; conformance tests use only this to reach one.
+
+    A test marked ``@pytest.mark.needs(capability, ...)`` is skipped on a
+    runtime that lacks one of them (the first it lacks gives the reason),
+    and marked ``xfail(strict=False)`` on one that has one only
+    intermittently.
+    """
     param: Runtime = request.param
-    if param.conformance_only and CONFORMANCE not in request.node.path.parents:
+    node = request.node
+    if param.conformance_only and CONFORMANCE not in node.path.parents:
         pytest.skip(f"{param.name}: runs the conformance suite only")
-    name = request.function.__name__
-    if param.runs_only and name not in param.runs_only:
+    if param.only_marked and node.get_closest_marker(param.only_marked) is None:
         pytest.skip(f"{param.name}: {param.others_skipped}")
-    reason = param.skips.get(name)
-    if reason is not None:
-        pytest.skip(f"{param.name}: {reason}")
+    needed = [name for mark in node.iter_markers("needs") for name in mark.args]
+    unknown = [name for name in needed if name not in CAPABILITIES]
+    if unknown:
+        pytest.fail(
+            f"needs unknown capabilities {unknown}: see CAPABILITIES in "
+            "tests/runtimes.py",
+            pytrace=False,
+        )
+    lacked = param.lacked(needed)
+    if lacked is not None:
+        pytest.skip(f"{param.name} lacks {lacked}: {CAPABILITIES[lacked]}")
+    unreliable = param.unreliable(needed)
+    if unreliable is not None:
+        reason = (
+            f"{param.name} has {unreliable} intermittently: {CAPABILITIES[unreliable]}"
+        )
+        request.applymarker(pytest.mark.xfail(strict=False, reason=reason))
     if "ray" in param.marks:
         request.getfixturevalue("local_ray")
     return param

@@ -25,10 +25,14 @@ import pytest
 
 import limelight
 from limelight import ActorDeadError, ActorRef, ActorRegistry, DeadlockError
-from limelight._core._actor import handler_for
-from limelight._core._async_loop import BATCH, LoopInbox
+from limelight._core._dispatch import handler_for
 from limelight._core._mailbox import reject_late_messages
-from limelight._runtimes.event_loop import RUNTIME, AsyncioRuntime, BackgroundLoop
+from limelight._runtimes.event_loop.driver import BATCH, LoopInbox
+from limelight._runtimes.event_loop.runtime import (
+    RUNTIME,
+    AsyncioRuntime,
+    BackgroundLoop,
+)
 from limelight.asyncio import AsyncioActor, AsyncioFuture
 from limelight.messages import ProxyCall
 from tests.conformance.actors import TIMEOUT, Blocker, Recorder

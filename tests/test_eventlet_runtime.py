@@ -22,10 +22,10 @@ from greenlet import getcurrent  # noqa: E402 -- after the skip
 
 import limelight  # noqa: E402
 from limelight._core import _waiting  # noqa: E402
-from limelight._core._green import GreenHub, GreenInbox, GreenWaiter  # noqa: E402
-from limelight._core._green_runtime import BackgroundHub, inbox_of  # noqa: E402
-from limelight._runtimes import eventlet_hub  # noqa: E402
-from limelight._runtimes.eventlet_hub import RUNTIME  # noqa: E402
+from limelight._runtimes.greenlet import eventlet_hub  # noqa: E402
+from limelight._runtimes.greenlet.eventlet_hub import RUNTIME  # noqa: E402
+from limelight._runtimes.greenlet.hub import GreenHub, GreenInbox, GreenWaiter  # noqa: E402
+from limelight._runtimes.greenlet.runtime import BackgroundHub, inbox_of  # noqa: E402
 from limelight.eventlet import EventletActor  # noqa: E402
 from tests.conformance.actors import TIMEOUT, Blocker, Recorder  # noqa: E402
 from tests.runtimes import EVENTLET as _EVENTLET  # noqa: E402
@@ -235,7 +235,7 @@ def test_gevent_and_eventlet_greenlets_of_one_thread_each_park_in_their_own_hub(
     None
 ):
     gevent = pytest.importorskip("gevent")
-    from limelight._runtimes import gevent_hub  # noqa: PLC0415 -- with gevent
+    from limelight._runtimes.greenlet import gevent_hub  # noqa: PLC0415 -- with gevent
 
     ref = Echo.start()
 

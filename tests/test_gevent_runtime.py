@@ -25,10 +25,11 @@ gevent = pytest.importorskip("gevent", reason="gevent is not installed")
 import limelight  # noqa: E402 -- after the skip
 from limelight import ActorRef  # noqa: E402
 from limelight._core import _waiting  # noqa: E402
-from limelight._core._green import GreenHub, GreenInbox, GreenWaiter  # noqa: E402
-from limelight._core._green_runtime import inbox_of  # noqa: E402
-from limelight._runtimes import gevent_hub  # noqa: E402
-from limelight._runtimes.gevent_hub import RUNTIME  # noqa: E402
+from limelight._runtimes import blocking  # noqa: E402
+from limelight._runtimes.greenlet import gevent_hub  # noqa: E402
+from limelight._runtimes.greenlet.gevent_hub import RUNTIME  # noqa: E402
+from limelight._runtimes.greenlet.hub import GreenHub, GreenInbox, GreenWaiter  # noqa: E402
+from limelight._runtimes.greenlet.runtime import inbox_of  # noqa: E402
 from limelight.gevent import GeventActor, GeventFuture  # noqa: E402
 from limelight.messages import Terminated  # noqa: E402
 from tests.conformance.actors import TIMEOUT  # noqa: E402
@@ -295,11 +296,11 @@ def test_a_loop_that_cannot_count_references_gets_a_keepalive_watcher() -> None:
 def test_an_actor_loop_that_fails_is_logged(
     monkeypatch: pytest.MonkeyPatch, limelight_logs: pytest.LogCaptureFixture
 ) -> None:
-    def broken(self: Echo) -> None:
-        self._limelight_begin_stop()
+    def broken(actor: limelight.Actor) -> bool:
+        actor._limelight_begin_stop()
         raise RuntimeError("a bug in the loop")
 
-    monkeypatch.setattr(Echo, "_limelight_actor_loop_start", broken)
+    monkeypatch.setattr(blocking, "start", broken)
     ref = Echo.start()
     assert ref.actor_stopped.wait(TIMEOUT)
     monkeypatch.undo()

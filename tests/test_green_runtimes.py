@@ -1,6 +1,6 @@
 """What the gevent and eventlet runtimes promise alike, tested on both.
 
-Both runtimes are the same greenlet core (`limelight._core._green_runtime`)
+Both runtimes are the same greenlet core (`limelight._runtimes.greenlet.runtime`)
 over a different hub adapter, so most of what the conformance suite cannot
 say about them is said once here, for each library: where an actor lives,
 waking a greenlet from other threads, cooperative waiting, interop with
@@ -28,8 +28,8 @@ import pytest
 
 import limelight
 from limelight import ActorRef, DeadlockError, Timeout
-from limelight._core._green import GreenHub, GreenInbox, _BoundedGreenRef
-from limelight._core._green_runtime import BackgroundHub, GreenRuntime, inbox_of
+from limelight._runtimes.greenlet.hub import GreenHub, GreenInbox, _BoundedGreenRef
+from limelight._runtimes.greenlet.runtime import BackgroundHub, GreenRuntime, inbox_of
 from tests.conformance.actors import TIMEOUT
 from tests.runtimes import EVENTLET, GEVENT, GreenEvent, Runtime
 from tests.test_examples import python
@@ -107,7 +107,7 @@ class GreenLibrary:
 
 def _gevent() -> GreenLibrary:
     gevent = importlib.import_module("gevent")
-    from limelight._runtimes import gevent_hub  # noqa: PLC0415 -- with gevent
+    from limelight._runtimes.greenlet import gevent_hub  # noqa: PLC0415 -- with gevent
 
     def spawn_and_wait(function: Callable[[], Any]) -> Any:
         greenlet = gevent.spawn(function)
@@ -130,7 +130,7 @@ def _gevent() -> GreenLibrary:
 def _eventlet() -> GreenLibrary:
     eventlet: Any = importlib.import_module("eventlet")  # (no types)
     importlib.import_module("eventlet.hubs")
-    from limelight._runtimes import eventlet_hub  # noqa: PLC0415 -- with eventlet
+    from limelight._runtimes.greenlet import eventlet_hub  # noqa: PLC0415 -- with eventlet
 
     def spawn_and_wait(function: Callable[[], Any]) -> Any:
         with eventlet.Timeout(TIMEOUT):

@@ -10,13 +10,13 @@ import asyncio
 import logging
 import textwrap
 import unittest.mock
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
 
 import limelight
-from limelight._core import _context, _waiting
+from limelight._core import _awaiting, _context, _waiting
 from limelight._core._stopped import StoppedEvent
 from limelight._core._waiting import Waiter
 from limelight.messages import Terminated
@@ -460,3 +460,50 @@ def test_an_actor_terminates_once() -> None:
     event.terminate(first._replace(reason="killed"))
     assert event.terminated is first
     assert called == [first]
+
+
+class _OtherLoops:
+    """A second kind of event loop, which runs wherever `running` says."""
+
+    def __init__(self, *, running: bool) -> None:
+        self.is_running = running
+        self.asked: list[limelight.Future[Any]] = []
+
+    def running(self) -> bool:
+        return self.is_running
+
+    def wait_until_ready(
+        self, future: limelight.Future[Any]
+    ) -> Generator[Any, None, bool] | None:
+        self.asked.append(future)
+        return self._wait() if self.is_running else None
+
+    def _wait(self) -> Generator[Any, None, bool]:
+        yield "parked on the other loop"
+        return True
+
+    def get_off_loop(self, future: limelight.Future[Any]) -> Generator[Any, None, Any]:
+        raise AssertionError  # pragma: no cover -- not used here
+
+
+@pytest.mark.parametrize("running", [True, False])
+def test_the_core_asks_every_kind_of_event_loop_registered(
+    monkeypatch: pytest.MonkeyPatch, running: bool
+) -> None:
+    monkeypatch.setattr(_awaiting, "_registered", list(_awaiting._registered))
+    monkeypatch.setattr(_awaiting, "waiting_for", _awaiting.waiting_for)
+    other = _OtherLoops(running=running)
+    _awaiting.register(other)  # a second kind: the core asks each in turn
+
+    future: limelight.ThreadingFuture[int] = limelight.ThreadingFuture()
+    awaiting = future.__await__()
+    # Off any asyncio loop: the other kind answers, or nobody does and the
+    # generator yields once, for get() to wait.
+    expected = "parked on the other loop" if running else None
+    assert next(awaiting) == expected
+    assert other.asked == [future]
+    assert _awaiting.on_event_loop() is running
+    future.set(5)
+    with pytest.raises(StopIteration) as stopped:
+        next(awaiting)
+    assert stopped.value.value == 5

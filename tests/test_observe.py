@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
+import queue
 import socket
 import stat
 import tempfile
@@ -122,8 +123,13 @@ def test_rate_samples_of_ended_actors_are_dropped() -> None:
     assert ref.actor_urn not in _observe._samples
 
 
-def test_an_inbox_of_unknown_kind_has_no_depth() -> None:
-    assert _observe.mailbox_depth(object()) is None
+def test_an_inbox_that_cannot_tell_has_no_depth() -> None:
+    class Forwarding:
+        def qsize(self) -> int | None:
+            return None
+
+    assert _observe.mailbox_depth(cast("Any", Forwarding())) is None
+    assert _observe.mailbox_depth(queue.SimpleQueue[Any]()) == 0
 
 
 def test_a_bounded_threading_actors_mailbox_depth_is_read() -> None:

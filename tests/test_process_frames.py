@@ -24,7 +24,9 @@ import limelight
 import limelight.process
 from limelight._core import _context
 from limelight._core._registry import ActorRegistry
+from limelight._remote._ref import RemoteRef
 from limelight._runtimes import processes
+from limelight._runtimes.processes import _wire
 from tests.process_actors import Counter
 from tests.test_process_leading import Pipe as LeadablePipe
 
@@ -44,7 +46,7 @@ class Pipe(LeadablePipe):
     def error(self, rid: int) -> BaseException:
         """The exception the channel sent as the reply to `rid`."""
         kind, replied_to, ok, payload = self.frame()
-        assert (kind, replied_to, ok) == (processes._REPLY, rid, False)
+        assert (kind, replied_to, ok) == (_wire.REPLY, rid, False)
         error = pickle.loads(payload)
         assert isinstance(error, BaseException)
         return error
@@ -97,7 +99,7 @@ def registered(ref: limelight.ActorRef[Any]) -> Generator[None]:
 
 def _remote(pipe: Pipe, urn: str) -> processes.RemoteRef:
     """A ref in this process to `urn` (its own channel is never read)."""
-    return processes.RemoteRef(pipe.channel, urn, limelight.Actor)
+    return RemoteRef(pipe.channel, urn, limelight.Actor, processes.ProcessFuture)
 
 
 # -- Through a worker ------------------------------------------------------------------
@@ -105,7 +107,7 @@ def _remote(pipe: Pipe, urn: str) -> processes.RemoteRef:
 
 def test_long_messages_and_replies_cross() -> None:
     long = bytes(range(256)) * 400  # over _SHORT_FRAME: written by the Connection
-    assert len(long) > processes._SHORT_FRAME
+    assert len(long) > _wire.SHORT_FRAME
     try:
         ref = Counter.start()
         assert ref.ask(long, timeout=TIMEOUT) == long
@@ -122,16 +124,16 @@ def test_a_frame_read_in_pieces(pipe: Pipe, monkeypatch: pytest.MonkeyPatch) -> 
     def read_3(fd: int, n: int) -> bytes:
         return os.read(fd, min(n, 3))
 
-    monkeypatch.setattr(processes, "_read", read_3)
+    monkeypatch.setattr(_wire, "_read", read_3)
     pipe.theirs.send_bytes(b"in pieces")
-    assert pipe.channel._recv() == b"in pieces"
+    assert _wire.read_frame(pipe.channel._fd) == b"in pieces"
 
 
 def test_a_pipe_that_ends_within_a_frame(pipe: Pipe) -> None:
     os.write(pipe.theirs.fileno(), struct.pack("!i", 10) + b"short")
     pipe.theirs.close()
     with pytest.raises(EOFError):
-        pipe.channel._recv()
+        _wire.read_frame(pipe.channel._fd)
 
 
 def test_a_frame_with_a_long_length(pipe: Pipe) -> None:
@@ -139,28 +141,28 @@ def test_a_frame_with_a_long_length(pipe: Pipe) -> None:
     data = b"as if long"
     header = struct.pack("!i", -1) + struct.pack("!Q", len(data))
     os.write(pipe.theirs.fileno(), header + data)
-    assert pipe.channel._recv() == data
+    assert _wire.read_frame(pipe.channel._fd) == data
 
 
 def test_a_write_cut_short(pipe: Pipe, monkeypatch: pytest.MonkeyPatch) -> None:
     def write_5(fd: int, data: bytes) -> int:
         return os.write(fd, data[:5])
 
-    monkeypatch.setattr(processes, "_write", write_5)
-    pipe.channel.send((processes._TELL_PLAIN, "urn", "cut in pieces"))
-    assert pipe.frame() == (processes._TELL_PLAIN, "urn", "cut in pieces")
+    monkeypatch.setattr(_wire, "_write", write_5)
+    pipe.channel.send((_wire.TELL_PLAIN, "urn", "cut in pieces"))
+    assert pipe.frame() == (_wire.TELL_PLAIN, "urn", "cut in pieces")
 
 
 def test_plain_messages_travel_in_the_frame(pipe: Pipe) -> None:
     ref = _remote(pipe, "urn:uuid:there")
     ref.tell(("plain", 1))
-    assert pipe.frame() == (processes._TELL_PLAIN, "urn:uuid:there", ("plain", 1))
+    assert pipe.frame() == (_wire.TELL_PLAIN, "urn:uuid:there", ("plain", 1))
     future = ref.ask(2.5, block=False)
     kind, urn, rid, message = pipe.frame()
-    assert (kind, urn, message) == (processes._ASK_PLAIN, "urn:uuid:there", 2.5)
-    reply = (processes._REPLY_PLAIN, rid, "two and a half")
+    assert (kind, urn, message) == (_wire.ASK_PLAIN, "urn:uuid:there", 2.5)
+    reply = (_wire.REPLY_PLAIN, rid, "two and a half")
     pipe.theirs.send_bytes(pickle.dumps(reply))
-    pipe.channel._handle(pickle.loads(pipe.channel._recv()))
+    pipe.channel._handle(pickle.loads(_wire.read_frame(pipe.channel._fd)))
     assert future.get(TIMEOUT) == "two and a half"
     pipe.channel._on_reply_plain(rid, "again")  # a reply nobody waits for any more
 
@@ -172,7 +174,7 @@ def test_an_ask_is_answered_by_the_actors_thread(
     pipe: Pipe, gate: limelight.ActorRef[Gate]
 ) -> None:
     pipe.channel._on_ask_plain(gate.actor_urn, 7, "hello")
-    assert pipe.frame() == (processes._REPLY_PLAIN, 7, ("gate", "hello"))
+    assert pipe.frame() == (_wire.REPLY_PLAIN, 7, ("gate", "hello"))
 
 
 def test_an_ask_with_propagated_context(
@@ -180,7 +182,7 @@ def test_an_ask_with_propagated_context(
 ) -> None:
     monkeypatch.setattr(_context, "propagating", True)
     pipe.channel._on_ask_plain(gate.actor_urn, 8, "wrapped")
-    assert pipe.frame() == (processes._REPLY_PLAIN, 8, ("gate", "wrapped"))
+    assert pipe.frame() == (_wire.REPLY_PLAIN, 8, ("gate", "wrapped"))
 
 
 def test_an_ask_of_nobody(pipe: Pipe) -> None:

@@ -25,6 +25,7 @@ import limelight.process
 from limelight._core import _waiting
 from limelight._core._future import SettableFuture
 from limelight._runtimes import processes
+from limelight._runtimes.processes import _wire
 from tests.process_actors import Counter
 
 TIMEOUT = 60.0
@@ -57,12 +58,12 @@ class Pipe:
     def ask(self) -> SignallingFuture:
         """Send an ask; its request id is appended to `rids`."""
         future = SignallingFuture()
-        self.channel.request(lambda rid: (processes._ASK, "urn", rid, b""), future)
+        self.channel.request(lambda rid: (_wire.ASK, "urn", rid, b""), future)
         self.rids.append(pickle.loads(self.theirs.recv_bytes())[2])
         return future
 
     def reply(self, rid: int, value: Any) -> None:
-        frame = (processes._REPLY, rid, True, pickle.dumps(value))
+        frame = (_wire.REPLY, rid, True, pickle.dumps(value))
         self.theirs.send_bytes(pickle.dumps(frame))
 
     def close(self) -> None:
@@ -300,7 +301,7 @@ def test_the_background_reader_stands_by_after_a_leader_then_reads_on(
     # A frame nobody waits for is read once the reader has stood by.
     watched = channel.remote_ref("urn:uuid:remote", limelight.Actor)
     pickle.loads(pipe.theirs.recv_bytes())  # its subscription
-    frame = (processes._TERMINATED, "urn:uuid:remote", "normal", pickle.dumps(None))
+    frame = (_wire.TERMINATED, "urn:uuid:remote", "normal", pickle.dumps(None))
     pipe.theirs.send_bytes(pickle.dumps(frame))
     assert watched.termination().get(TIMEOUT).reason == "normal"
     assert not led(channel)
@@ -351,7 +352,7 @@ def test_a_leader_meeting_the_end_of_the_pipe_lets_the_reader_close(
     assert channel._ended
     # Later waiters follow at once.
     late: processes.ProcessFuture[Any] = processes.ProcessFuture()
-    channel.request(lambda rid: (processes._ASK, "urn", rid, b""), late)
+    channel.request(lambda rid: (_wire.ASK, "urn", rid, b""), late)
     with pytest.raises(limelight.ActorDeadError):
         late.get(TIMEOUT)
 
@@ -372,7 +373,7 @@ def test_a_leader_whose_pipe_is_closed_here_follows(pipe: Pipe) -> None:
 
 def test_only_process_futures_learn_their_channel(pipe: Pipe) -> None:
     plain: SettableFuture[Any] = SettableFuture()
-    pipe.channel.request(lambda rid: (processes._ASK, "urn", rid, b""), plain)
+    pipe.channel.request(lambda rid: (_wire.ASK, "urn", rid, b""), plain)
     assert not hasattr(plain, "_channel")
     future = pipe.ask()
     assert future._channel is pipe.channel
@@ -383,10 +384,10 @@ def test_a_worker_channel_is_not_led() -> None:
     channel = processes.Channel(mine, "a worker's pipe")  # pyright: ignore[reportArgumentType] -- typeshed: Windows
     try:
         future: processes.ProcessFuture[Any] = processes.ProcessFuture()
-        channel.request(lambda rid: (processes._ASK, "urn", rid, b""), future)
+        channel.request(lambda rid: (_wire.ASK, "urn", rid, b""), future)
         assert not hasattr(future, "_channel")
         rid = pickle.loads(theirs.recv_bytes())[2]
-        theirs.send_bytes(pickle.dumps((processes._REPLY, rid, True, b"")))
+        theirs.send_bytes(pickle.dumps((_wire.REPLY, rid, True, b"")))
         with pytest.raises(limelight.Timeout):  # nobody reads: not the waiter
             future.get(0.01)
     finally:
@@ -478,7 +479,8 @@ def test_a_worker_killed_under_a_leader_fails_its_ask() -> None:
     ref = Counter.start()
     pid = ref.ask("pid", timeout=TIMEOUT)
     assert isinstance(ref, processes.RemoteRef)
-    channel = ref._channel
+    channel = ref._transport
+    assert isinstance(channel, processes.Channel)
     leading = signal_on_wait(channel, when=leader_waits)
     pending = ref.proxy().sleep(TIMEOUT)
     waiter, outcome = get_in_a_thread(pending)

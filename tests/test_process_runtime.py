@@ -28,7 +28,11 @@ import limelight.messages
 import limelight.observe
 import limelight.process
 from limelight._core._runtime import is_service_thread
+from limelight._remote._ended import EndedActors
+from limelight._remote._ref import ForwardingInbox, RemoteRef
 from limelight._runtimes import processes
+from limelight._runtimes.processes import _classes, _pickling, _wire
+from limelight._runtimes.processes import _pool as pool_module
 from tests.process_actors import (
     Counter,
     Dedicated,
@@ -315,8 +319,8 @@ def test_a_failing_start_leaves_its_ref_ended_and_not_held(
     [ref] = found
     terminated = ref.termination().get(TIMEOUT)
     assert (terminated.reason, type(terminated.exception)) == ("failure", KeyError)
-    assert processes._pool is not None
-    channels = [worker.channel for worker in processes._pool._workers]
+    assert pool_module._pool is not None
+    channels = [worker.channel for worker in pool_module._pool._workers]
     assert [channel._remotes for channel in channels] == [{}]
 
 
@@ -418,14 +422,15 @@ def test_what_cannot_cross_is_refused_with_what_to_do_instead() -> None:
     with pytest.raises(TypeError, match=r"pass its value \(future.get\(\)\)"):
         Counter.start(limelight.ThreadingFuture())
     assert isinstance(ref, processes.RemoteRef)
-    data = processes._dumps(limelight.ThreadingFuture(), ref._channel)
+    assert isinstance(ref._transport, processes.Channel)
+    data = _pickling.dumps(limelight.ThreadingFuture(), ref._transport)
     with pytest.raises(TypeError, match="send the ref or the future itself"):
         pickle.loads(data)
 
 
 def test_refs_and_futures_cannot_be_unpickled_outside_a_channel() -> None:
     ref = Counter.start()
-    data = processes._dumps(ref, processes._NO_CHANNEL)
+    data = _pickling.dumps(ref, pool_module.NO_CHANNEL)
     local = pickle.loads(data)  # the actor is registered here: that ref
     assert local is ref
     ref.stop(timeout=TIMEOUT)
@@ -452,8 +457,8 @@ def test_plain_values_are_pickled_without_a_channel_pickler(
     def no_pickler(*_args: object) -> None:
         raise AssertionError("a _Pickler was made for a plain value")
 
-    monkeypatch.setattr(processes, "_Pickler", no_pickler)
-    data = processes._dumps(value, processes._NO_CHANNEL)
+    monkeypatch.setattr(_pickling, "Pickler", no_pickler)
+    data = _pickling.dumps(value, pool_module.NO_CHANNEL)
     assert data == pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
 
 
@@ -463,7 +468,7 @@ def test_plain_values_are_pickled_without_a_channel_pickler(
     ids=repr,
 )
 def test_other_values_are_not_plain(value: object) -> None:
-    assert not processes._is_plain(value)
+    assert not _wire.is_plain(value)
 
 
 def test_a_ref_in_a_short_tuple_crosses_as_a_ref() -> None:
@@ -495,8 +500,10 @@ def test_a_process_actor_asks_a_thread_actor_in_the_parent() -> None:
 def test_messages_to_an_actor_the_other_side_does_not_know() -> None:
     ref = Counter.start()
     assert isinstance(ref, processes.RemoteRef)
-    channel = ref._channel
-    unknown = processes.RemoteRef(channel, "urn:uuid:unknown", limelight.Actor)
+    channel = ref._transport
+    unknown = RemoteRef(
+        channel, "urn:uuid:unknown", limelight.Actor, processes.ProcessFuture
+    )
     unknown.tell("dropped")  # logged by the worker
     with pytest.raises(limelight.ActorDeadError, match="not found"):
         unknown.ask("lost", timeout=TIMEOUT)
@@ -512,7 +519,7 @@ def test_a_message_on_its_way_when_the_actor_ended_is_refused_as_queued() -> Non
     ref.stop(timeout=TIMEOUT)
     # Another ref of this process that has not heard of the end yet: what
     # it sends was on its way when the actor ended.
-    late = processes.RemoteRef(ref._channel, ref.actor_urn, Counter)
+    late = RemoteRef(ref._transport, ref.actor_urn, Counter, processes.ProcessFuture)
     with pytest.raises(
         limelight.ActorDeadError, match=r"^Counter \(urn:.*\) stopped before handling"
     ):
@@ -526,16 +533,19 @@ def test_a_channel_remembers_a_bounded_number_of_ended_actors(
 ) -> None:
     import multiprocessing  # noqa: PLC0415
 
-    monkeypatch.setattr(processes, "_TOLD_ENDED_KEPT", 2)
+    monkeypatch.setattr(EndedActors, "kept", 2)
     mine, theirs = multiprocessing.Pipe()
     channel = processes.Channel(mine, "a test pipe")  # pyright: ignore[reportArgumentType] -- typeshed: Windows
     try:
         refs = [Recorder.start() for _ in range(3)]
         for ref in refs:
-            channel.report_end(ref)  # the other side is told when it ends
+            channel.hosting.watch(ref)  # the other side is told when it ends
             ref.stop(timeout=TIMEOUT)
-        assert list(channel._told_ended) == [ref.actor_urn for ref in refs[1:]]
-        assert channel._told_ended[refs[2].actor_urn] == str(refs[2])
+        ended = channel.hosting.ended
+        assert list(ended) == [ref.actor_urn for ref in refs[1:]]
+        end = ended.get(refs[2].actor_urn)
+        assert end is not None
+        assert (end.name, end.reason, end.exception) == (str(refs[2]), "normal", None)
     finally:
         channel.close()
         theirs.close()
@@ -696,14 +706,17 @@ def test_sending_on_a_closed_channel() -> None:
     with pytest.raises(limelight.ActorDeadError, match="has closed"):
         imported.get(TIMEOUT)
     with pytest.raises(limelight.ActorDeadError, match="is closed"):
-        channel.send((processes._TELL, "urn", b""))
+        channel.send((_wire.TELL, "urn", b""))
     future: processes.ProcessFuture[Any] = processes.ProcessFuture()
-    channel.request(lambda rid: (processes._ASK, "urn", rid, b""), future)
+    channel.request(lambda rid: (_wire.ASK, "urn", rid, b""), future)
     with pytest.raises(limelight.ActorDeadError, match="is closed"):
         future.get(TIMEOUT)
     ref = channel.remote_ref("urn", limelight.Actor)  # arrives dead
     assert ref.termination().get(TIMEOUT).reason == "failure"
-    assert processes.RemoteRef(channel, "urn", limelight.Actor).kill() is True
+    assert (
+        RemoteRef(channel, "urn", limelight.Actor, processes.ProcessFuture).kill()
+        is True
+    )
 
 
 def test_channel_frames_about_the_unknown() -> None:
@@ -716,10 +729,11 @@ def test_channel_frames_about_the_unknown() -> None:
         channel._on_terminated("urn:uuid:unknown", "normal", b"")
         channel._on_subscribe("urn:uuid:unknown")  # it has ended: say so at once
         frame = pickle.loads(theirs.recv_bytes())
-        assert frame[:3] == (processes._TERMINATED, "urn:uuid:unknown", "normal")
+        assert frame[:3] == (_wire.TERMINATED, "urn:uuid:unknown", "normal")
         assert pickle.loads(frame[3]) is None
-        inbox = processes._ForwardingInbox(channel, "urn:uuid:unknown")
+        inbox = ForwardingInbox(channel, "urn:uuid:unknown")
         assert inbox.empty()
+        assert inbox.qsize() is None  # (the actor's inbox is out of reach)
         with pytest.raises(queue.Empty):
             inbox.get()
         with pytest.raises(queue.Empty):
@@ -738,11 +752,11 @@ def test_a_bad_frame_does_not_end_the_reader(
     channel = processes.Channel(mine, "a test pipe")  # pyright: ignore[reportArgumentType] -- typeshed: Windows
     try:
         ref = channel.remote_ref("urn:uuid:remote", limelight.Actor)
-        unloadable = processes._dumps(UnloadableError("a", "b"), channel)
+        unloadable = _pickling.dumps(UnloadableError("a", "b"), channel)
         for frame in [
             (99, "no such kind of frame"),
-            (processes._TERMINATED, "urn:uuid:remote", "failure", unloadable),
-            (processes._SHUTDOWN,),
+            (_wire.TERMINATED, "urn:uuid:remote", "failure", unloadable),
+            (_wire.SHUTDOWN,),
         ]:
             theirs.send_bytes(pickle.dumps(frame))
         assert channel.serve() is True  # it read on, to the shutdown
@@ -759,7 +773,7 @@ def test_linked_actor_failed_pickles() -> None:
     ref = Counter.start()
     ended = limelight.messages.Terminated(ref, "killed")
     error = limelight.LinkedActorFailed(ended)
-    copy = pickle.loads(processes._dumps(error, processes._NO_CHANNEL))
+    copy = pickle.loads(_pickling.dumps(error, pool_module.NO_CHANNEL))
     assert str(copy) == str(error)
     assert copy.terminated.reason == "killed"
 
@@ -895,10 +909,10 @@ def test_a_snapshot_including_workers_shows_their_actors_and_which_process() -> 
 
 
 def test_a_snapshot_starts_no_pool(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(processes, "_pool", None)
+    monkeypatch.setattr(pool_module, "_pool", None)
 
     assert processes.workers_snapshot(TIMEOUT) == []
-    assert processes._pool is None
+    assert pool_module._pool is None
 
 
 class _SilentChannel:
@@ -912,15 +926,12 @@ class _SilentChannel:
         return future
 
 
-class _Handle:
-    def __init__(self, channel: _SilentChannel) -> None:
-        self.channel = channel
-
-
 class _FakePool:
     def __init__(self, *channels: _SilentChannel) -> None:
-        self._lock = threading.Lock()
-        self._workers = [_Handle(channel) for channel in channels]
+        self._channels = list(channels)
+
+    def channels(self) -> list[_SilentChannel]:
+        return self._channels
 
 
 def test_workers_that_fail_to_answer_are_left_out(
@@ -930,6 +941,16 @@ def test_workers_that_fail_to_answer_are_left_out(
         _SilentChannel(limelight.ActorDeadError("gone")),
         _SilentChannel(limelight.Timeout("too slow")),
     )
-    monkeypatch.setattr(processes, "_pool", pool)
+    monkeypatch.setattr(pool_module, "_pool", pool)
 
     assert processes.workers_snapshot(TIMEOUT) == []
+
+
+def test_the_module_wide_locks_are_released_in_a_forked_child() -> None:
+    locks = [pool_module._pool_lock, _classes._combinations_lock]
+    with pool_module._pool_lock, _classes._combinations_lock:  # (held at the fork)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover -- the child (measured by coverage's patch)
+            os._exit(1 if any(lock.locked() for lock in locks) else 0)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

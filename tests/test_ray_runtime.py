@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib.util
+import os
 import pickle
 import queue
 import subprocess
@@ -37,7 +38,14 @@ ray = pytest.importorskip("ray", reason="Ray is not installed (extra limelight[r
 import limelight.ray  # noqa: E402 -- needs Ray
 from limelight._bench import harness  # noqa: E402
 from limelight._bench import ray_workloads as rw  # noqa: E402
+from limelight._remote._ended import EndedActors  # noqa: E402
 from limelight._runtimes import ray_cluster  # noqa: E402
+from limelight._runtimes.ray_cluster import (  # noqa: E402
+    _cluster,
+    _future,
+    _refs,
+    _serializers,
+)
 from limelight.ray import RayRef  # noqa: E402
 from tests.ray_actors import (  # noqa: E402
     NAMESPACE,
@@ -319,7 +327,7 @@ def test_a_pooled_host_that_dies_leaves_the_pool() -> None:
 @pytest.fixture
 def quick_retirement(monkeypatch: pytest.MonkeyPatch) -> None:
     """Dedicated hosts answer for a tenth of a second after their actor ended."""
-    monkeypatch.setattr(ray_cluster._Cluster, "retire_after", 0.1)
+    monkeypatch.setattr(_cluster.Cluster, "retire_after", 0.1)
 
 
 def _live(hosts: list[Any]) -> list[Any]:
@@ -356,7 +364,7 @@ def test_dedicated_hosts_exit_once_their_actors_ended() -> None:
 
     _until_none_live(hosts)
     deadline = time.monotonic() + TIMEOUT
-    while ray_cluster._Cluster.retiring:  # (their retire() replies come last)
+    while _cluster.Cluster.retiring:  # (their retire() replies come last)
         assert time.monotonic() < deadline
         time.sleep(0.01)
 
@@ -394,9 +402,9 @@ def test_a_host_still_answers_a_late_question_about_the_end() -> None:
 def test_shutdown_ends_the_dedicated_hosts_still_retiring(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(ray_cluster._Cluster, "retire_after", TIMEOUT)
+    monkeypatch.setattr(_cluster.Cluster, "retire_after", TIMEOUT)
     # (Not ray.shutdown(): the session's Ray serves the other tests.)
-    monkeypatch.setattr(ray_cluster._Cluster, "started_ray", False)
+    monkeypatch.setattr(_cluster.Cluster, "started_ray", False)
     ref = Counter.start()
     host = ref.ray_actor  # type: ignore[attr-defined]
     ref.stop(timeout=TIMEOUT)
@@ -404,7 +412,7 @@ def test_shutdown_ends_the_dedicated_hosts_still_retiring(
 
     limelight.ray.shutdown()
 
-    assert ray_cluster._Cluster.retiring == set()
+    assert _cluster.Cluster.retiring == set()
     _until_none_live([host])
 
 
@@ -419,14 +427,14 @@ def test_configure_checks_the_pool_size() -> None:
         limelight.ray.configure(pool_size=3)
     ref.stop(timeout=TIMEOUT)
     # (The hosts stay until shutdown(); with none made yet, it is allowed.)
-    pool = ray_cluster._Cluster.pool
-    ray_cluster._Cluster.pool = None
+    pool = _cluster.Cluster.pool
+    _cluster.Cluster.pool = None
     try:
         limelight.ray.configure(pool_size=3)
-        assert ray_cluster._Cluster.pool_size == 3
+        assert _cluster.Cluster.pool_size == 3
     finally:
         limelight.ray.configure(pool_size=2)
-        ray_cluster._Cluster.pool = pool
+        _cluster.Cluster.pool = pool
 
 
 def test_init_does_nothing_when_ray_is_running() -> None:
@@ -459,7 +467,7 @@ def test_importing_limelight_does_not_import_ray() -> None:
 def host() -> Iterator[ray_cluster.RayHost]:
     host = ray_cluster.RayHost()
     yield host
-    ray_cluster._Here.host = None
+    _refs.Here.host = None
     for ref in list(host.actors.values()):
         ref.stop()
 
@@ -582,16 +590,16 @@ def test_a_ref_numbers_what_it_sends_and_skips_no_number_on_a_refused_message() 
         tell = ask = stop = Method()
 
     ref = RayRef(Host(), "urn:test:numbered", HostedCounter, pooled=True)
-    ref._forward((1, None))
+    ref._link.forward(ref.actor_urn, (1, None))
     with pytest.raises(TypeError, match="message"):
-        ref._forward((threading.Lock(), None))
-    ref._forward((2, None))
+        ref._link.forward(ref.actor_urn, (threading.Lock(), None))
+    ref._link.forward(ref.actor_urn, (2, None))
 
     assert [call[-1] for call in calls] == [0, 1]
-    assert {call[-2] for call in calls} == {ref._sender}
+    assert {call[-2] for call in calls} == {ref._link.sender}
     assert (
-        RayRef(Host(), "urn:test:numbered", HostedCounter, pooled=True)._sender
-        != ref._sender
+        RayRef(Host(), "urn:test:numbered", HostedCounter, pooled=True)._link.sender
+        != ref._link.sender
     )
 
 
@@ -609,11 +617,11 @@ def test_a_ref_to_a_dedicated_host_sends_the_message_alone() -> None:
         tell, ask, call = Method("tell"), Method("ask"), Method("call")
 
     ref = RayRef(Host(), "urn:test:dedicated", HostedCounter, pooled=False)
-    ref._forward((1, None))
-    ref._forward((ProxyCall(("add",), (2,), {"k": 3}), None))
+    ref._link.forward(ref.actor_urn, (1, None))
+    ref._link.forward(ref.actor_urn, (ProxyCall(("add",), (2,), {"k": 3}), None))
     future: ray_cluster.RayFuture[Any] = ray_cluster.RayFuture()
-    ref._forward((ProxyCall(("inner", "add"), ((4,),), {}), future))
-    ref._forward(("plain", future))
+    ref._link.forward(ref.actor_urn, (ProxyCall(("inner", "add"), ((4,),), {}), future))
+    ref._link.forward(ref.actor_urn, ("plain", future))
 
     assert calls == [
         ("tell", (1,)),
@@ -659,8 +667,8 @@ def test_a_failing_reply_handler_is_logged(caplog: pytest.LogCaptureFixture) -> 
         raise RuntimeError("handler broke")
 
     done = threading.Event()
-    ray_cluster._when_done(ray.put(1), broken)
-    ray_cluster._when_done(ray.put(2), lambda _outcome: done.set())
+    _future.when_done(ray.put(1), broken)
+    _future.when_done(ray.put(2), lambda _outcome: done.set())
     assert done.wait(TIMEOUT)
     assert "Handling a reply from Ray failed" in caplog.text
 
@@ -674,20 +682,20 @@ def test_what_a_ray_ref_does_without_its_host() -> None:
     with pytest.raises(queue.Empty):
         inbox.get_nowait()
     failed: ray_cluster.RayFuture[Any] = ray_cluster.RayFuture()
-    ref._stopped(failed, (False, limelight.ActorDeadError("gone")))
+    ref._link._stopped(failed, (False, limelight.ActorDeadError("gone")))
     with pytest.raises(limelight.ActorDeadError, match="gone"):
         failed.get(0)
     not_by_us: ray_cluster.RayFuture[Any] = ray_cluster.RayFuture()
-    ref._stopped(not_by_us, (True, (False, "normal", None)))
+    ref._link._stopped(not_by_us, (True, (False, "normal", None)))
     with pytest.raises(limelight.ActorDeadError, match="not found"):
         not_by_us.get(0)
     assert not ref.is_alive()
     with pytest.raises(limelight.ActorDeadError):
         ref.proxy()
     other = ValueError("not about the host")
-    assert ray_cluster._from_ray(other) is other
+    assert _future.from_ray(other) is other
     plain: ray_cluster.RayFuture[Any] = ray_cluster.RayFuture()
-    ray_cluster._complete_plain(plain, (False, KeyError("k")))
+    _future.complete_plain(plain, (False, KeyError("k")))
     with pytest.raises(KeyError):
         plain.get(0)
 
@@ -695,7 +703,7 @@ def test_what_a_ray_ref_does_without_its_host() -> None:
 def test_a_ref_unpickled_afresh_subscribes_to_its_actors_end() -> None:
     ref = Pooled.start()
     data = pickle.dumps(ref)
-    ray_cluster._forget(ref.actor_urn)
+    _refs.forget(ref.actor_urn)
     fresh = pickle.loads(data)
     assert fresh is not ref
     assert fresh.ask("fresh", timeout=TIMEOUT) == ("got", "fresh")
@@ -704,7 +712,7 @@ def test_a_ref_unpickled_afresh_subscribes_to_its_actors_end() -> None:
 
 
 def test_a_host_given_back_to_a_closed_pool_is_forgotten() -> None:
-    pool = ray_cluster._Pool(1)
+    pool = _cluster.Pool(1)
     pool.give_back(object(), dead=False)
     assert pool.hosts == {}
 
@@ -773,11 +781,10 @@ def test_the_threaded_host_runs_its_actor_and_answers_for_it(
         failure = host.start(Forgetful, (), {}, "urn:test:7")
         assert isinstance(failure, RuntimeError)
         assert host.start(HostedCounter, (), {}, "urn:test:8") is None
-        killed = host._target("urn:test:8")
         host.kill("urn:test:8")
-        assert host.wait_terminated("urn:test:8", killed) == ("killed", None)
+        assert host.wait_terminated("urn:test:8") == ("killed", None)
     finally:
-        ray_cluster._Here.host = None
+        _refs.Here.host = None
 
 
 def test_a_threaded_host_retires_once_its_running_calls_returned(
@@ -801,7 +808,7 @@ def test_a_threaded_host_retires_once_its_running_calls_returned(
     monkeypatch.setattr(ray.actor, "exit_actor", exit_actor)
     monkeypatch.setattr(ray, "kill", kill)
     host = ray_cluster.RayThreadHost()
-    ray_cluster._Here.host = None
+    _refs.Here.host = None
 
     with pytest.raises(Exiting):
         host.retire(0.0)
@@ -824,7 +831,7 @@ def test_a_host_sends_a_deadlock_as_a_deadlock_error_without_its_refs() -> None:
         failed = host.call([["ask_myself"], [], {}])
         host.stop()
     finally:
-        ray_cluster._Here.host = None
+        _refs.Here.host = None
 
     assert isinstance(failed, ray_cluster.Failure)
     error = pickle.loads(pickle.dumps(failed.exception))
@@ -852,7 +859,7 @@ def test_a_host_tells_why_an_actor_ended_before_its_ref_asked(
 def test_a_host_keeps_only_the_latest_ends(
     host: ray_cluster.RayHost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ray_cluster.RayHost, "ends_kept", 2)
+    monkeypatch.setattr(EndedActors, "kept", 2)
     urns = [f"urn:test:end-{n}" for n in range(3)]
     for urn in urns:
         assert asyncio.run(host.start(HostedCounter, (), {}, urn)) is None
@@ -879,6 +886,75 @@ def test_a_host_answers_messages_that_arrive_after_the_end_as_left_behind(
     assert "stopped before handling the message" in str(late.exception)
 
 
+def test_a_host_refuses_to_introspect_an_actor_it_does_not_run(
+    host: ray_cluster.RayHost,
+) -> None:
+    urn = "urn:test:introspected"
+    assert asyncio.run(host.start(HostedCounter, (), {}, urn)) is None
+    assert asyncio.run(host.stop(urn))[0] is True
+
+    with pytest.raises(limelight.ActorDeadError, match="stopped before handling"):
+        asyncio.run(host.introspect(urn))
+    with pytest.raises(limelight.ActorDeadError, match="not found"):
+        asyncio.run(host.introspect("urn:test:never"))
+
+
+def test_a_forked_child_forgets_the_replies_thread_and_held_locks() -> None:
+    completions = _future.Completions
+    completions.start()
+    locks = [completions.lock, _refs._known_lock, _cluster.Cluster.lock]
+    with completions.lock, _refs._known_lock, _cluster.Cluster.lock:  # (at the fork)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover -- the child (measured by coverage's patch)
+            held = any(lock.locked() for lock in locks)
+            os._exit(0 if completions.thread is None and not held else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+class Blocking(limelight.ThreadingActor):
+    """Handles a message only once `release` is set, having set `started`."""
+
+    def __init__(self, started: threading.Event, release: threading.Event) -> None:
+        super().__init__()
+        self.started = started
+        self.release = release
+
+    def on_receive(self, message: Any) -> Any:
+        self.started.set()
+        assert self.release.wait(TIMEOUT)
+        return message
+
+
+def test_a_stop_that_reaches_the_host_after_a_kill_succeeds(
+    host: ray_cluster.RayHost,
+) -> None:
+    # The one rule of late messages (_remote/_late.py): killed, its handler
+    # still running, the actor is ending; a stop that comes then is answered
+    # as one queued when it ended (it succeeds), an ask as one left behind.
+    urn = "urn:test:killed-then-stopped"
+    started, release = threading.Event(), threading.Event()
+
+    async def main() -> Any:
+        assert await host.start(Blocking, (started, release), {}, urn) is None
+        busy = asyncio.ensure_future(host.ask(urn, "busy"))
+        await asyncio.sleep(0)  # (the ask is queued: it awaits its reply)
+        assert started.wait(TIMEOUT)
+        await host.kill(urn)
+        assert urn in host.actors  # ending, not ended: its handler runs
+        stopping = asyncio.ensure_future(host.stop(urn))
+        late = await host.ask(urn, "late")
+        release.set()
+        return await stopping, late, await busy
+
+    stopped, late, busy = asyncio.run(main())
+
+    assert stopped == (True, "killed", None)
+    assert isinstance(late, ray_cluster.Failure)
+    assert "stopped before handling the message" in str(late.exception)
+    assert busy == "busy"  # (a kill lets the running handler finish)
+
+
 def test_a_hosted_actors_own_ref_and_proxy_cross_as_a_ref_through_its_host(
     host: ray_cluster.RayHost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -890,22 +966,22 @@ def test_a_hosted_actors_own_ref_and_proxy_cross_as_a_ref_through_its_host(
     assert asyncio.run(host.start(Pooled, (), {}, urn)) is None
     own = host._target(urn)
 
-    reduced = ray_cluster._reduce_local_ref(own)
+    reduced = _serializers._reduce_local_ref(own)
 
     assert reduced == ("the host's Ray handle", urn, own.actor_class, None, True)
-    assert ray_cluster._rebuild_hosted_ref(reduced) is own  # (here: itself)
-    proxy = ray_cluster._rebuild_proxy(ray_cluster._reduce_proxy(own.proxy()))
+    assert _serializers._rebuild_hosted_ref(reduced) is own  # (here: itself)
+    proxy = _serializers._rebuild_proxy(_serializers._reduce_proxy(own.proxy()))
     assert proxy.actor_ref is own
     assert proxy.add(2).get(TIMEOUT) == 2
     # A local actor that is not hosted stays local.
     local = HostedCounter.start()
     with pytest.raises(TypeError, match="is a local actor"):
-        ray_cluster._reduce_local_ref(local)
+        _serializers._reduce_local_ref(local)
     local.stop()
     # Once it has ended, its ref crosses as a dead one.
-    reduced = ray_cluster._reduce_local_ref(local)
+    reduced = _serializers._reduce_local_ref(local)
     assert reduced == (None, local.actor_urn, HostedCounter, "normal", False)
-    dead = ray_cluster._rebuild_hosted_ref(reduced)
+    dead = _serializers._rebuild_hosted_ref(reduced)
     assert dead == local
     assert not dead.is_alive()
 
@@ -913,7 +989,7 @@ def test_a_hosted_actors_own_ref_and_proxy_cross_as_a_ref_through_its_host(
 def test_a_reply_that_comes_once_its_future_was_settled_is_dropped() -> None:
     # (A get() and a callback may both read the reply: the first one wins.)
     future: ray_cluster.RayFuture[int] = ray_cluster.RayFuture()
-    settle = functools.partial(ray_cluster._complete_plain, future)
+    settle = functools.partial(_future.complete_plain, future)
     future._await_reply("the Ray object", settle)
     future.set(1)
 

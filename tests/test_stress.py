@@ -133,6 +133,7 @@ def test_asks_racing_stop_complete_or_fail_and_none_hangs(
     assert outcomes[round_ % senders].count("replied") > asks_per_sender // 2
 
 
+@pytest.mark.needs("local_classes")
 def test_concurrent_starts_stops_and_broadcasts_keep_the_registry_consistent(
     runtime: Runtime,
 ) -> None:

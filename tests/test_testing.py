@@ -203,7 +203,7 @@ def test_an_exception_in_the_block_goes_on_and_actors_are_stopped() -> None:
 def test_without_the_asyncio_runtime_no_loop_is_checked(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delitem(sys.modules, "limelight._runtimes.event_loop")
+    monkeypatch.delitem(sys.modules, "limelight._runtimes.event_loop.runtime")
     with no_leaks():
         Echo.start()
 

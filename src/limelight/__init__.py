@@ -20,8 +20,11 @@ from limelight._core._proxy import ActorProxy, CallableProxy, traversable
 from limelight._core._ref import ActorRef
 from limelight._core._registry import ActorRegistry
 from limelight._core._timers import Timer
+from limelight._runtimes.event_loop import awaiting as _asyncio_awaiting
 from limelight._runtimes.threads import ThreadingActor, ThreadingFuture
 from limelight._supervision import ChildSpec, Supervisor, TooManyRestartsError
+
+_asyncio_awaiting.register()  # any future can be awaited on an asyncio loop
 
 __all__ = [
     "Actor",

@@ -24,6 +24,6 @@ loop; this module adds actors that live *on* a loop. They cost no thread,
 and no task while idle.
 """
 
-from limelight._runtimes.event_loop import AsyncioActor, AsyncioFuture
+from limelight._runtimes.event_loop.runtime import AsyncioActor, AsyncioFuture
 
 __all__ = ["AsyncioActor", "AsyncioFuture"]

@@ -28,6 +28,6 @@ maintenance mode (it warns so when imported); see the
 [eventlet guide](../eventlet.md) for when to choose it.
 """
 
-from limelight._runtimes.eventlet_hub import EventletActor, EventletFuture
+from limelight._runtimes.greenlet.eventlet_hub import EventletActor, EventletFuture
 
 __all__ = ["EventletActor", "EventletFuture"]

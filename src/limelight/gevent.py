@@ -26,6 +26,6 @@ in a background thread. ``import limelight`` alone never imports gevent:
 only importing this module does. See the [gevent guide](../gevent.md).
 """
 
-from limelight._runtimes.gevent_hub import GeventActor, GeventFuture
+from limelight._runtimes.greenlet.gevent_hub import GeventActor, GeventFuture
 
 __all__ = ["GeventActor", "GeventFuture"]

@@ -210,7 +210,7 @@ def _leaked_threads(before: _Snapshot, deadline: float, timeout: float) -> list[
 
 def _background_loop() -> asyncio.AbstractEventLoop | None:
     """The asyncio runtime's background loop, if it runs (without importing it)."""
-    module = sys.modules.get("limelight._runtimes.event_loop")
+    module = sys.modules.get("limelight._runtimes.event_loop.runtime")
     if module is None:
         return None
     loop: asyncio.AbstractEventLoop | None = module.RUNTIME.background._loop

@@ -60,6 +60,7 @@ def test_stopping_a_stopped_actor_is_no_dead_letter(runtime: Runtime) -> None:
     assert limelight.DeadLetters.count() == 0
 
 
+@pytest.mark.needs("local_introspection")
 def test_messages_left_in_a_crashed_actor_s_inbox_are_dead_letters(
     runtime: Runtime,
 ) -> None:

@@ -90,6 +90,7 @@ def ring(runtime: Runtime, size: int) -> list[limelight.ActorRef[Looper]]:
 
 
 @pytest.mark.parametrize("method", WAITS_FOR_ITSELF)
+@pytest.mark.dedicated_host
 def test_an_actor_waiting_for_itself_gets_deadlock_error(
     runtime: Runtime, method: str
 ) -> None:
@@ -103,6 +104,7 @@ def test_an_actor_waiting_for_itself_gets_deadlock_error(
     assert ref.ask("still here", timeout=TIMEOUT) == "still here"
 
 
+@pytest.mark.dedicated_host
 def test_stopping_itself_and_waiting_gets_deadlock_error_yet_stops(
     runtime: Runtime,
 ) -> None:
@@ -115,6 +117,7 @@ def test_stopping_itself_and_waiting_gets_deadlock_error_yet_stops(
     assert ref.actor_stopped.wait(TIMEOUT)
 
 
+@pytest.mark.needs("local_introspection")
 def test_two_actors_asking_each_other_both_get_deadlock_error(
     runtime: Runtime,
 ) -> None:
@@ -129,6 +132,7 @@ def test_two_actors_asking_each_other_both_get_deadlock_error(
     assert b.ask("b", timeout=TIMEOUT) == "b"
 
 
+@pytest.mark.needs("local_introspection")
 def test_a_ring_of_three_gets_deadlock_error_and_goes_on(runtime: Runtime) -> None:
     refs = ring(runtime, 3)
 

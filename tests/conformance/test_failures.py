@@ -83,6 +83,7 @@ def errors(logs: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     ]
 
 
+@pytest.mark.needs("local_tracebacks")
 def test_an_exception_in_ask_goes_to_the_caller_with_its_traceback(
     runtime: Runtime,
 ) -> None:
@@ -98,6 +99,7 @@ def test_an_exception_in_ask_goes_to_the_caller_with_its_traceback(
     assert ref.ask("still here", timeout=TIMEOUT) == "still here"
 
 
+@pytest.mark.needs("local_logs")
 def test_an_exception_in_ask_is_logged_at_info_only(
     runtime: Runtime, limelight_logs: pytest.LogCaptureFixture
 ) -> None:
@@ -111,6 +113,7 @@ def test_an_exception_in_ask_is_logged_at_info_only(
     assert any("Exception returned from Raiser" in r.getMessage() for r in infos)
 
 
+@pytest.mark.needs("local_logs")
 def test_an_exception_in_tell_is_logged_calls_on_failure_and_stops(
     runtime: Runtime, limelight_logs: pytest.LogCaptureFixture
 ) -> None:
@@ -141,6 +144,7 @@ def test_an_exception_in_tell_is_logged_calls_on_failure_and_stops(
     ]
 
 
+@pytest.mark.dedicated_host
 def test_asks_queued_behind_a_crash_fail_with_actor_dead_error(
     runtime: Runtime,
 ) -> None:
@@ -158,6 +162,7 @@ def test_asks_queued_behind_a_crash_fail_with_actor_dead_error(
             future.get(TIMEOUT)
 
 
+@pytest.mark.needs("local_logs")
 def test_an_exception_in_a_deferred_call_is_a_crash(
     runtime: Runtime, limelight_logs: pytest.LogCaptureFixture
 ) -> None:
@@ -173,6 +178,7 @@ def test_an_exception_in_a_deferred_call_is_a_crash(
     assert ("on_failure", RuntimeError, "deferred") in list(log)
 
 
+@pytest.mark.needs("local_logs")
 def test_an_exception_in_on_start_is_logged_and_stops_the_actor(
     runtime: Runtime, limelight_logs: pytest.LogCaptureFixture
 ) -> None:
@@ -190,6 +196,7 @@ def test_an_exception_in_on_start_is_logged_and_stops_the_actor(
     assert limelight.ActorRegistry.get_all() == []
 
 
+@pytest.mark.needs("local_logs")
 def test_an_exception_in_on_stop_is_logged_and_the_actor_still_stops(
     runtime: Runtime, limelight_logs: pytest.LogCaptureFixture
 ) -> None:
@@ -205,6 +212,7 @@ def test_an_exception_in_on_stop_is_logged_and_the_actor_still_stops(
     assert list(log) == ["on_start", "on_stop"]
 
 
+@pytest.mark.needs("local_logs")
 def test_an_exception_in_on_failure_is_logged_too(
     runtime: Runtime, limelight_logs: pytest.LogCaptureFixture
 ) -> None:
@@ -225,6 +233,7 @@ def test_an_exception_in_on_failure_is_logged_too(
 
 
 @pytest.mark.parametrize("exception", [SystemExit, KeyboardInterrupt])
+@pytest.mark.needs("base_exception_spreads")
 def test_a_base_exception_in_tell_stops_every_actor(
     runtime: Runtime, exception: type[BaseException]
 ) -> None:
@@ -243,6 +252,7 @@ def test_a_base_exception_in_tell_stops_every_actor(
     assert limelight.ActorRegistry.get_all() == []
 
 
+@pytest.mark.needs("base_exception_spreads")
 def test_a_base_exception_in_ask_stops_every_actor_and_fails_the_ask(
     runtime: Runtime,
 ) -> None:
@@ -292,6 +302,7 @@ SHORT = 2.0
 
 
 @pytest.mark.parametrize("hook", ["on_start", "on_stop", "on_failure"])
+@pytest.mark.needs("base_exception_spreads")
 def test_a_base_exception_in_a_hook_stops_every_actor(
     runtime: Runtime, hook: str
 ) -> None:

@@ -80,6 +80,7 @@ def test_get_times_out_on_a_future_nobody_sets(runtime: Runtime) -> None:
         future.get(timeout=0)
 
 
+@pytest.mark.needs("futures_sent_to_actors")
 def test_get_wakes_up_when_an_actor_sets_the_value(runtime: Runtime) -> None:
     proxy = runtime.actor(Completer).start().proxy()
     future: limelight.Future[str] = runtime.future_class()
@@ -145,6 +146,7 @@ def test_set_exception_with_an_exception_type_and_no_value(runtime: Runtime) -> 
         future.get(TIMEOUT)
 
 
+@pytest.mark.needs("futures_sent_to_actors")
 def test_set_exception_without_arguments_uses_the_exception_being_handled(
     runtime: Runtime,
 ) -> None:
@@ -408,6 +410,7 @@ def test_get_all_and_combinators_pass_timeout_by_keyword() -> None:
 # -- await and yield from ------------------------------------------------------------
 
 
+@pytest.mark.needs("futures_sent_to_actors")
 def test_await_a_future_set_by_an_actor(runtime: Runtime) -> None:
     proxy = runtime.actor(Completer).start().proxy()
 
@@ -438,6 +441,7 @@ def test_await_a_future_that_is_already_set(runtime: Runtime) -> None:
     assert asyncio.run(main()) == 3
 
 
+@pytest.mark.needs("futures_sent_to_actors")
 def test_await_raises_the_exception(runtime: Runtime) -> None:
     proxy = runtime.actor(Completer).start().proxy()
 
@@ -450,6 +454,7 @@ def test_await_raises_the_exception(runtime: Runtime) -> None:
         asyncio.run(main())
 
 
+@pytest.mark.needs("futures_sent_to_actors")
 def test_await_derived_futures(runtime: Runtime) -> None:
     proxy = runtime.actor(Completer).start().proxy()
 
@@ -465,6 +470,7 @@ def test_await_derived_futures(runtime: Runtime) -> None:
     assert asyncio.run(main()) == (40, [20, 22], 22)
 
 
+@pytest.mark.needs("futures_sent_to_actors")
 def test_await_a_future_with_an_opaque_get_hook(runtime: Runtime) -> None:
     proxy = runtime.actor(Completer).start().proxy()
     source: limelight.Future[str] = runtime.future_class()
@@ -598,6 +604,7 @@ def test_a_second_get_of_a_lazy_future_waits_for_the_first(runtime: Runtime) -> 
     assert len(calls) == 1
 
 
+@pytest.mark.needs("futures_sent_to_actors")
 def test_await_a_join_of_a_computed_lazy_future_and_a_pending_one(
     runtime: Runtime,
 ) -> None:

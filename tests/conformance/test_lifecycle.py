@@ -134,6 +134,7 @@ class Ordered(limelight.Actor):
         return None
 
 
+@pytest.mark.dedicated_host
 def test_start_returns_a_ref_to_a_running_registered_actor(runtime: Runtime) -> None:
     ref = runtime.actor(Echo).start()
 
@@ -154,6 +155,7 @@ def test_actor_urn_is_a_uuid4_urn_unique_per_actor(runtime: Runtime) -> None:
     assert first.actor_urn != second.actor_urn
 
 
+@pytest.mark.needs("refs_in_shared_lists")
 def test_the_actor_knows_its_urn_ref_and_name(runtime: Runtime) -> None:
     ref = runtime.actor(Identity).start(runtime.shared_list())
 
@@ -165,6 +167,7 @@ def test_the_actor_knows_its_urn_ref_and_name(runtime: Runtime) -> None:
     assert facts["stopped"] is False
 
 
+@pytest.mark.needs("refs_in_shared_lists")
 def test_init_runs_before_registration_and_on_start_after(runtime: Runtime) -> None:
     seen = runtime.shared_list()
 
@@ -174,6 +177,7 @@ def test_init_runs_before_registration_and_on_start_after(runtime: Runtime) -> N
     assert list(seen) == [("__init__", None), ("on_start", ref)]
 
 
+@pytest.mark.dedicated_host
 def test_hooks_run_in_order_around_the_messages(runtime: Runtime) -> None:
     log = runtime.shared_list()
     ref = runtime.actor(Recorder).start(log)
@@ -196,6 +200,7 @@ def test_on_start_runs_before_a_message_sent_right_after_start(
     assert list(log)[:2] == ["on_start", "right away"]
 
 
+@pytest.mark.dedicated_host
 def test_stop_returns_true_when_running_and_false_when_already_dead(
     runtime: Runtime,
 ) -> None:
@@ -205,6 +210,7 @@ def test_stop_returns_true_when_running_and_false_when_already_dead(
     assert ref.stop(timeout=TIMEOUT) is False
 
 
+@pytest.mark.dedicated_host
 def test_stop_without_blocking_returns_a_future_of_the_same_bool(
     runtime: Runtime,
 ) -> None:
@@ -220,6 +226,7 @@ def test_stop_without_blocking_returns_a_future_of_the_same_bool(
     assert second.get(TIMEOUT) is False
 
 
+@pytest.mark.dedicated_host
 def test_after_stop_returns_the_actor_is_stopped_and_unregistered(
     runtime: Runtime,
 ) -> None:
@@ -234,6 +241,7 @@ def test_after_stop_returns_the_actor_is_stopped_and_unregistered(
     assert limelight.ActorRegistry.get_by_urn(ref.actor_urn) is None
 
 
+@pytest.mark.dedicated_host
 def test_two_stops_queued_together_both_report_true(runtime: Runtime) -> None:
     ref = runtime.actor(Blocker).start()
     entered, gate = runtime.event_class(), runtime.event_class()
@@ -249,6 +257,7 @@ def test_two_stops_queued_together_both_report_true(runtime: Runtime) -> None:
     assert second.get(TIMEOUT) is True
 
 
+@pytest.mark.needs("uninterrupted_tells", "stopped_seen_before_on_stop")
 def test_an_actor_can_stop_itself_after_its_queued_messages(runtime: Runtime) -> None:
     log = runtime.shared_list()
     done = runtime.event_class()
@@ -267,6 +276,7 @@ def test_an_actor_can_stop_itself_after_its_queued_messages(runtime: Runtime) ->
     ]
 
 
+@pytest.mark.dedicated_host
 def test_messages_are_handled_in_the_order_they_arrive(runtime: Runtime) -> None:
     ref = runtime.actor(Ordered).start()
 
@@ -276,6 +286,7 @@ def test_messages_are_handled_in_the_order_they_arrive(runtime: Runtime) -> None
     assert ref.ask("get", timeout=TIMEOUT) == list(range(500))
 
 
+@pytest.mark.dedicated_host
 def test_messages_are_handled_one_at_a_time(runtime: Runtime) -> None:
     ref = runtime.actor(Overlapping).start(runtime.sleep)
     proxy = ref.proxy()
@@ -287,6 +298,7 @@ def test_messages_are_handled_one_at_a_time(runtime: Runtime) -> None:
     assert proxy.most_active.get(TIMEOUT) == 1
 
 
+@pytest.mark.needs("local_logs")
 def test_default_on_receive_logs_a_warning_and_replies_none(
     runtime: Runtime, limelight_logs: pytest.LogCaptureFixture
 ) -> None:
@@ -319,6 +331,7 @@ def test_a_subclass_of_actor_without_a_runtime_cannot_be_started() -> None:
     assert limelight.ActorRegistry.get_all() == []
 
 
+@pytest.mark.dedicated_host
 def test_forgetting_super_init_is_a_clear_error_at_start(runtime: Runtime) -> None:
     with pytest.raises(RuntimeError, match=r"did not call super\(\)\.__init__\(\)"):
         runtime.actor(ForgetsSuper).start()
@@ -400,6 +413,7 @@ def test_a_stopped_actor_cannot_be_restarted_but_its_class_can_start_another(
     assert new.ask("again", timeout=TIMEOUT) == "again"
 
 
+@pytest.mark.dedicated_host
 def test_stop_times_out_while_the_actor_is_busy(runtime: Runtime) -> None:
     ref = runtime.actor(Blocker).start()
     entered, gate = runtime.event_class(), runtime.event_class()
@@ -424,6 +438,7 @@ def test_a_stop_future_can_be_awaited(runtime: Runtime) -> None:
     assert not ref.is_alive()
 
 
+@pytest.mark.dedicated_host
 def test_waiting_for_a_running_actor_to_stop_times_out(runtime: Runtime) -> None:
     ref = runtime.actor(Echo).start()
 
@@ -468,6 +483,7 @@ def test_a_ref_as_an_async_context_manager_stops_the_actor(runtime: Runtime) -> 
     assert not asyncio.run(main()).is_alive()
 
 
+@pytest.mark.dedicated_host
 def test_a_context_manager_stops_the_actor_when_the_block_raises(
     runtime: Runtime,
 ) -> None:

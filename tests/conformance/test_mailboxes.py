@@ -150,6 +150,7 @@ def letters() -> list[tuple[Any, str]]:
 # -- Settings --------------------------------------------------------------
 
 
+@pytest.mark.needs("local_mailbox_capacity")
 def test_mailboxes_are_unbounded_by_default(runtime: Runtime) -> None:
     assert limelight.Actor.mailbox_capacity is None
     assert limelight.Actor.mailbox_overflow == "block"
@@ -189,6 +190,7 @@ def test_bad_settings_fail_when_the_class_is_defined(
     assert f"Bad.{attribute}" in str(raised.value)
 
 
+@pytest.mark.needs("local_classes")
 def test_bad_settings_made_later_fail_at_start(runtime: Runtime) -> None:
     later = cast("type[limelight.Actor]", type("Later", (runtime.actor_class,), {}))
     later.mailbox_capacity = 0
@@ -216,6 +218,7 @@ def test_good_settings_are_accepted(runtime: Runtime) -> None:
 # -- "raise" ---------------------------------------------------------------
 
 
+@pytest.mark.needs("local_mailbox_capacity")
 def test_raise_refuses_tells_and_asks_at_once(runtime: Runtime) -> None:
     full = fill(runtime, Raises)
 
@@ -254,6 +257,7 @@ def test_room_is_made_as_the_actor_takes_messages(runtime: Runtime) -> None:
 # -- "drop_newest" and "drop_oldest" ----------------------------------------
 
 
+@pytest.mark.needs("local_mailbox_capacity")
 def test_drop_newest_drops_the_new_message(
     runtime: Runtime, limelight_logs: pytest.LogCaptureFixture
 ) -> None:
@@ -276,6 +280,7 @@ def test_drop_newest_drops_the_new_message(
     assert str(full.ref) in warnings[0]
 
 
+@pytest.mark.needs("local_mailbox_capacity")
 def test_drop_oldest_drops_the_oldest_queued_message(
     runtime: Runtime, limelight_logs: pytest.LogCaptureFixture
 ) -> None:
@@ -303,6 +308,7 @@ def test_drop_oldest_drops_the_oldest_queued_message(
     assert ["oldest message 1" in w for w in warnings] == [True, False]
 
 
+@pytest.mark.needs("local_mailbox_capacity")
 def test_drop_oldest_never_drops_a_system_message(runtime: Runtime) -> None:
     entered, gate = runtime.event_class(), runtime.event_class()
     handled = runtime.shared_list()
@@ -323,6 +329,7 @@ def test_drop_oldest_never_drops_a_system_message(runtime: Runtime) -> None:
 # -- "block" ---------------------------------------------------------------
 
 
+@pytest.mark.needs("local_mailbox_capacity")
 def test_block_waits_for_room(runtime: Runtime) -> None:
     full = fill(runtime, Blocks)
     thread, outcome = in_thread(lambda: full.ref.tell(3))
@@ -338,6 +345,7 @@ def test_block_waits_for_room(runtime: Runtime) -> None:
     assert limelight.DeadLetters.count() == 0
 
 
+@pytest.mark.needs("local_mailbox_capacity")
 def test_block_wakes_waiting_senders_in_turn(runtime: Runtime) -> None:
     full = fill(runtime, Blocks)
     senders: list[tuple[threading.Thread, list[Any]]] = []
@@ -355,6 +363,7 @@ def test_block_wakes_waiting_senders_in_turn(runtime: Runtime) -> None:
     assert sorted(full.handled) == [1, 2, 3, 4]
 
 
+@pytest.mark.needs("local_mailbox_capacity")
 def test_block_times_out_with_mailbox_full(runtime: Runtime) -> None:
     full = fill(runtime, BlocksBriefly)
     started = time.monotonic()
@@ -373,6 +382,7 @@ def test_block_times_out_with_mailbox_full(runtime: Runtime) -> None:
     assert letters() == [(3, "full"), (4, "full")]
 
 
+@pytest.mark.needs("local_classes", "local_mailbox_capacity")
 def test_a_zero_block_timeout_refuses_at_once(runtime: Runtime) -> None:
     class NoWait(Holder):
         mailbox_block_timeout = 0
@@ -384,6 +394,7 @@ def test_a_zero_block_timeout_refuses_at_once(runtime: Runtime) -> None:
     full.gate.set()
 
 
+@pytest.mark.needs("local_mailbox_capacity")
 def test_block_refuses_to_block_an_event_loop(runtime: Runtime) -> None:
     full = fill(runtime, Blocks)
 
@@ -396,6 +407,7 @@ def test_block_refuses_to_block_an_event_loop(runtime: Runtime) -> None:
     full.gate.set()
 
 
+@pytest.mark.needs("local_mailbox_capacity")
 def test_stopping_releases_blocked_senders_with_actor_dead_error(
     runtime: Runtime,
 ) -> None:
@@ -441,6 +453,7 @@ def test_stop_works_on_a_full_mailbox(
     assert limelight.DeadLetters.count() == 0
 
 
+@pytest.mark.needs("local_mailbox_capacity")
 def test_system_messages_bypass_capacity(runtime: Runtime) -> None:
     full = fill(runtime, Raises)
 
@@ -453,6 +466,7 @@ def test_system_messages_bypass_capacity(runtime: Runtime) -> None:
     assert full.handled == [1, 2, Urgent("now")]
 
 
+@pytest.mark.needs("local_mailbox_capacity")
 def test_room_freed_under_system_messages_only_wakes_once_below_capacity(
     runtime: Runtime,
 ) -> None:
@@ -524,6 +538,7 @@ def produce(ref: limelight.ActorRef[Any]) -> None:
 
 
 @pytest.mark.parametrize("behaviour", [SmallDropOldest, SmallDropNewest, SmallBlock])
+@pytest.mark.needs("local_mailbox_capacity")
 def test_every_message_is_handled_or_dropped_under_concurrency(
     runtime: Runtime, behaviour: type[Counter], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -544,6 +559,7 @@ def test_every_message_is_handled_or_dropped_under_concurrency(
     assert len(mailbox(ref)) == 0
 
 
+@pytest.mark.needs("local_mailbox_capacity")
 def test_broadcast_skips_a_full_mailbox(runtime: Runtime) -> None:
     full = fill(runtime, Raises)
     other = runtime.actor(Counter).start()

@@ -41,6 +41,7 @@ def wait_for_info(
         time.sleep(0.005)
 
 
+@pytest.mark.needs("local_introspection")
 def test_a_running_actor_is_described(runtime: Runtime) -> None:
     ref = runtime.actor(Echo).start()
     assert ref.ask("hi", timeout=TIMEOUT) == "hi"
@@ -59,6 +60,7 @@ def test_a_running_actor_is_described(runtime: Runtime) -> None:
     assert info.to_dict()["urn"] == ref.actor_urn
 
 
+@pytest.mark.needs("local_introspection")
 def test_every_message_taken_is_counted(runtime: Runtime) -> None:
     ref = runtime.actor(Echo).start()
     for number in range(999):  # (beyond the ints Python keeps ready-made)
@@ -70,6 +72,7 @@ def test_every_message_taken_is_counted(runtime: Runtime) -> None:
     assert info.handled == 1000
 
 
+@pytest.mark.needs("local_introspection")
 def test_a_stuck_actor_and_its_queued_messages_are_seen(runtime: Runtime) -> None:
     entered, gate = runtime.event_class(), runtime.event_class()
     proxy = runtime.actor(Blocker).start().proxy()
@@ -111,6 +114,7 @@ class SlowStartAndStop(limelight.Actor):
         self.stop_gate.wait(TIMEOUT)
 
 
+@pytest.mark.needs("local_introspection")
 def test_starting_and_stopping_actors_are_seen(runtime: Runtime) -> None:
     entered, gate = runtime.event_class(), runtime.event_class()
     entered2, gate2 = runtime.event_class(), runtime.event_class()
@@ -153,6 +157,7 @@ def propagating() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("propagating")
+@pytest.mark.needs("local_classes", "local_context_vars")
 def test_the_senders_context_follows_asks_tells_and_proxy_calls(
     runtime: Runtime,
 ) -> None:
@@ -194,6 +199,7 @@ def test_without_propagation_handlers_do_not_see_the_senders_context(
 
 
 @pytest.mark.usefixtures("propagating")
+@pytest.mark.needs("local_introspection")
 def test_deadlock_detection_sees_the_handler_in_a_propagated_context(
     runtime: Runtime,
 ) -> None:
@@ -208,6 +214,7 @@ def test_deadlock_detection_sees_the_handler_in_a_propagated_context(
 
 
 @pytest.mark.usefixtures("propagating")
+@pytest.mark.needs("local_introspection")
 def test_a_propagated_message_that_is_dropped_is_a_dead_letter_as_sent(
     runtime: Runtime,
 ) -> None:

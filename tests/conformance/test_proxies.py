@@ -108,6 +108,7 @@ def test_properties_run_in_the_actor_only_when_read(runtime: Runtime) -> None:
     assert proxy.property_reads.get(TIMEOUT) == 1
 
 
+@pytest.mark.dedicated_host
 def test_calling_a_method_gives_a_future_of_its_result(runtime: Runtime) -> None:
     proxy = runtime.actor(Account).start().proxy()
 
@@ -120,6 +121,7 @@ def test_calling_a_method_gives_a_future_of_its_result(runtime: Runtime) -> None
     assert proxy.history.get(TIMEOUT) == [10, 5]
 
 
+@pytest.mark.dedicated_host
 def test_an_exception_from_a_method_is_raised_by_get_and_the_actor_lives_on(
     runtime: Runtime,
 ) -> None:
@@ -150,6 +152,7 @@ class Watched(limelight.Actor):
         self.log.append(value)
 
 
+@pytest.mark.dedicated_host
 def test_setting_an_attribute_waits_until_the_actor_has_set_it(
     runtime: Runtime,
 ) -> None:
@@ -213,6 +216,7 @@ def test_a_missing_attribute_raises_attribute_error(runtime: Runtime) -> None:
         proxy.no_such_thing  # noqa: B018 -- the access is the test
 
 
+@pytest.mark.dedicated_host
 def test_attributes_added_at_run_time_become_reachable(runtime: Runtime) -> None:
     proxy = runtime.actor(Account).start().proxy()
     with pytest.raises(AttributeError):
@@ -259,6 +263,7 @@ def test_proxy_repr_names_the_actor(runtime: Runtime) -> None:
     assert proxy.actor_ref is ref
 
 
+@pytest.mark.needs("shared_objects")
 def test_an_actor_can_use_a_private_proxy_to_itself(runtime: Runtime) -> None:
     proxy = runtime.actor(Looper).start().proxy()
 
@@ -268,6 +273,7 @@ def test_an_actor_can_use_a_private_proxy_to_itself(runtime: Runtime) -> None:
     assert proxy.steps.get(TIMEOUT) == [1, 2, 3, 4, 5]
 
 
+@pytest.mark.needs("local_logs")
 def test_a_public_proxy_to_itself_is_skipped_with_a_warning(
     runtime: Runtime, limelight_logs: pytest.LogCaptureFixture
 ) -> None:
@@ -299,6 +305,7 @@ def test_a_proxy_to_another_actor_is_an_ordinary_attribute(runtime: Runtime) -> 
     assert got.deposit(2).get(TIMEOUT) == 2
 
 
+@pytest.mark.dedicated_host
 def test_proxies_of_a_dead_actor_raise_actor_dead_error(runtime: Runtime) -> None:
     ref = runtime.actor(Account).start()
     proxy = ref.proxy()
@@ -330,6 +337,7 @@ def test_an_unknown_attribute_of_a_dead_actors_proxy_is_an_attribute_error(
     assert isinstance(raised.value.__cause__, limelight.ActorDeadError)
 
 
+@pytest.mark.needs("shared_objects")
 def test_a_mocked_method_is_called_through_the_proxy(
     runtime: Runtime, mocker: MockerFixture
 ) -> None:
@@ -340,6 +348,7 @@ def test_a_mocked_method_is_called_through_the_proxy(
     mocked.assert_called_once_with(1, note="x")
 
 
+@pytest.mark.dedicated_host
 def test_proxy_messages_can_be_sent_without_a_proxy(runtime: Runtime) -> None:
     ref = runtime.actor(Account).start()
 
@@ -386,6 +395,7 @@ def test_subclasses_of_proxy_messages_are_handled_as_such(runtime: Runtime) -> N
     assert ref.ask(LoudCall(attr_path=("deposit",), args=(3,), kwargs={})) == 3
 
 
+@pytest.mark.needs("shared_objects")
 def test_messages_of_many_types_are_all_handled(runtime: Runtime) -> None:
     ref = runtime.actor(Echo).start()
     kinds = [type(f"Kind{i}", (), {}) for i in range(1100)]  # more than any cache

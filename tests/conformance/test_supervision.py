@@ -202,6 +202,7 @@ def test_restarts_older_than_the_period_do_not_count(runtime: Runtime) -> None:
     assert supervisor.is_alive()
 
 
+@pytest.mark.needs("nested_restarts")
 def test_supervisors_nest(runtime: Runtime) -> None:
     log = runtime.shared_list()
     inner = ChildSpec(
@@ -223,6 +224,7 @@ def test_supervisors_nest(runtime: Runtime) -> None:
     assert limelight.ActorRegistry.get_all() == []
 
 
+@pytest.mark.needs("threading_events")
 def test_an_old_ref_is_dead_and_queued_asks_fail(runtime: Runtime) -> None:
     release = threading.Event()
     supervisor = Supervisor.start(
@@ -240,6 +242,7 @@ def test_an_old_ref_is_dead_and_queued_asks_fail(runtime: Runtime) -> None:
         a.ask("ping")
 
 
+@pytest.mark.dedicated_host
 def test_a_killed_supervisor_takes_its_children_with_it(runtime: Runtime) -> None:
     supervisor = Supervisor.start(specs(runtime, runtime.shared_list(), "a"))
     a = child(supervisor, "a")
@@ -249,6 +252,7 @@ def test_a_killed_supervisor_takes_its_children_with_it(runtime: Runtime) -> Non
     assert isinstance(terminated.exception, limelight.LinkedActorFailed)
 
 
+@pytest.mark.needs("threading_events")
 def test_a_child_that_does_not_stop_in_time_is_killed(runtime: Runtime) -> None:
     release = threading.Event()
     supervisor = Supervisor.start(
@@ -406,6 +410,7 @@ def test_news_of_an_actor_that_is_not_a_current_child_is_ignored(
     assert supervisor.proxy().restarts.get(TIMEOUT) == 0
 
 
+@pytest.mark.dedicated_host
 def test_a_child_may_take_as_long_as_it_needs_to_stop(runtime: Runtime) -> None:
     log = runtime.shared_list()
     supervisor = Supervisor.start(specs(runtime, log, "a", shutdown_timeout=None))

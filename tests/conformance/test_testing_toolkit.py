@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 import limelight
 from limelight.messages import Terminated
 from limelight.testing import Probe, no_leaks
@@ -27,6 +29,7 @@ def test_the_leak_check_stops_the_block_s_actors(runtime: Runtime) -> None:
     assert limelight.ActorRegistry.get_all() == []
 
 
+@pytest.mark.needs("refs_to_the_test_process")
 def test_a_probe_receives_from_an_actor(runtime: Runtime) -> None:
     with no_leaks(), Probe.start() as probe:
         ref = runtime.actor(Forwarder).start()

@@ -82,6 +82,7 @@ def start_timed(
     return runtime.actor(Timed).start(got, done, expected), got, done
 
 
+@pytest.mark.needs("local_timers")
 def test_send_after_delivers_the_message_once_after_the_delay(
     runtime: Runtime,
 ) -> None:
@@ -98,6 +99,7 @@ def test_send_after_delivers_the_message_once_after_the_delay(
     assert not timer.cancel()
 
 
+@pytest.mark.needs("queued_when_sent")
 def test_send_after_zero_sends_behind_the_queued_messages(runtime: Runtime) -> None:
     ref, got, done = start_timed(runtime, expected=2)
     proxy = ref.proxy()
@@ -112,6 +114,7 @@ def test_send_after_zero_sends_behind_the_queued_messages(runtime: Runtime) -> N
     assert got == ["told", "timed"]
 
 
+@pytest.mark.needs("local_timers")
 def test_a_timer_message_can_be_a_proxy_call(runtime: Runtime) -> None:
     ref, got, done = start_timed(runtime)
     call = ProxyCall(attr_path=("record",), args=("via proxy",), kwargs={})
@@ -122,6 +125,7 @@ def test_a_timer_message_can_be_a_proxy_call(runtime: Runtime) -> None:
     assert got == ["via proxy"]
 
 
+@pytest.mark.needs("local_timers")
 def test_send_every_ticks_until_cancelled(runtime: Runtime) -> None:
     ref, got, done = start_timed(runtime, expected=3)
     proxy = ref.proxy()
@@ -143,6 +147,7 @@ def test_send_every_ticks_until_cancelled(runtime: Runtime) -> None:
     assert not timer.cancel()
 
 
+@pytest.mark.needs("local_timers")
 def test_send_every_waits_initial_delay_first(runtime: Runtime) -> None:
     ref, got, done = start_timed(runtime, expected=2)
     initial = 0.05
@@ -156,6 +161,7 @@ def test_send_every_waits_initial_delay_first(runtime: Runtime) -> None:
     assert timer.cancel()
 
 
+@pytest.mark.needs("local_timers")
 def test_a_timer_cancelled_before_it_is_due_sends_nothing(runtime: Runtime) -> None:
     ref, got, _done = start_timed(runtime)
     proxy = ref.proxy()
@@ -172,6 +178,7 @@ def test_a_timer_cancelled_before_it_is_due_sends_nothing(runtime: Runtime) -> N
     assert not timer.active
 
 
+@pytest.mark.needs("local_timers")
 def test_timers_can_be_set_and_cancelled_from_another_thread(
     runtime: Runtime,
 ) -> None:
@@ -188,6 +195,7 @@ def test_timers_can_be_set_and_cancelled_from_another_thread(
     assert got[:3] == ["tick"] * 3
 
 
+@pytest.mark.needs("local_timers")
 def test_stopping_an_actor_cancels_its_timers_and_frees_it(runtime: Runtime) -> None:
     ref, _got, done = start_timed(runtime)
     proxy = ref.proxy()
@@ -223,6 +231,7 @@ def _holders(obj: object) -> list[str]:
     return described
 
 
+@pytest.mark.needs("local_timers")
 def test_a_crash_cancels_the_actor_s_timers(runtime: Runtime) -> None:
     ref, _got, done = start_timed(runtime)
     proxy = ref.proxy()
@@ -240,6 +249,7 @@ def test_a_crash_cancels_the_actor_s_timers(runtime: Runtime) -> None:
     assert not ticks.active
 
 
+@pytest.mark.needs("local_timers")
 def test_a_timer_can_stop_its_actor(runtime: Runtime) -> None:
     ref, got, done = start_timed(runtime)
 
@@ -250,6 +260,7 @@ def test_a_timer_can_stop_its_actor(runtime: Runtime) -> None:
     assert ref.actor_stopped.wait(TIMEOUT)
 
 
+@pytest.mark.needs("local_timers")
 def test_timers_of_many_actors_share_at_most_one_thread(runtime: Runtime) -> None:
     actors = 200
     got = runtime.shared_list()
@@ -306,6 +317,7 @@ def test_a_delay_must_be_a_number(runtime: Runtime) -> None:
         ref.proxy().after("1", "x").get(TIMEOUT)
 
 
+@pytest.mark.needs("local_timers")
 def test_a_stopped_actor_cannot_set_a_timer(runtime: Runtime) -> None:
     ref, _got, _done = start_timed(runtime)
     actor = ref.proxy().itself().get(TIMEOUT)
@@ -317,6 +329,7 @@ def test_a_stopped_actor_cannot_set_a_timer(runtime: Runtime) -> None:
         actor.send_every(1, "x")
 
 
+@pytest.mark.needs("local_timers")
 def test_a_timer_says_what_it_is(runtime: Runtime) -> None:
     ref, _got, _done = start_timed(runtime)
     proxy = ref.proxy()

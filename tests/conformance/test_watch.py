@@ -65,6 +65,7 @@ def end(runtime: Runtime, ref: limelight.ActorRef[Any], how: str) -> None:
 # -- Termination futures ------------------------------------------------------
 
 
+@pytest.mark.dedicated_host
 def test_termination_says_a_stopped_actor_ended_normally(runtime: Runtime) -> None:
     ref = runtime.actor(Echo).start()
     termination = ref.termination()
@@ -73,6 +74,7 @@ def test_termination_says_a_stopped_actor_ended_normally(runtime: Runtime) -> No
     assert termination.get(TIMEOUT) == Terminated(ref, "normal", None)
 
 
+@pytest.mark.dedicated_host
 def test_termination_carries_the_exception_that_ended_the_actor(
     runtime: Runtime,
 ) -> None:
@@ -102,6 +104,7 @@ def test_termination_is_awaitable(runtime: Runtime) -> None:
     assert asyncio.run(main()).reason == "normal"
 
 
+@pytest.mark.dedicated_host
 def test_termination_comes_after_on_stop_and_before_stop_returns(
     runtime: Runtime,
 ) -> None:
@@ -118,6 +121,7 @@ class FailsToStart(limelight.Actor):
         raise ValueError("no start")
 
 
+@pytest.mark.dedicated_host
 def test_a_failing_on_start_ends_the_actor_with_a_failure(runtime: Runtime) -> None:
     ref = runtime.actor(FailsToStart).start()
     terminated = ref.termination().get(TIMEOUT)
@@ -140,6 +144,7 @@ class GatedRecorder(Recorder):
         return super().on_receive(message)
 
 
+@pytest.mark.dedicated_host
 def test_kill_skips_the_queued_messages_and_on_stop(runtime: Runtime) -> None:
     log = runtime.shared_list()
     ref = runtime.actor(GatedRecorder).start(log)
@@ -158,6 +163,7 @@ def test_kill_skips_the_queued_messages_and_on_stop(runtime: Runtime) -> None:
     assert limelight.ActorRegistry.get_by_urn(ref.actor_urn) is None
 
 
+@pytest.mark.dedicated_host
 def test_kill_lets_the_running_handler_finish_and_reply(runtime: Runtime) -> None:
     ref = runtime.actor(Blocker).start()
     entered, gate = runtime.event_class(), runtime.event_class()
@@ -169,6 +175,7 @@ def test_kill_lets_the_running_handler_finish_and_reply(runtime: Runtime) -> Non
     assert ref.termination().get(TIMEOUT).reason == "killed"
 
 
+@pytest.mark.dedicated_host
 def test_kill_wakes_an_idle_actor(runtime: Runtime) -> None:
     ref = runtime.actor(Echo).start()
     assert ref.ask("ready") == "ready"  # idle now, waiting for a message
@@ -176,6 +183,7 @@ def test_kill_wakes_an_idle_actor(runtime: Runtime) -> None:
     assert ref.termination().get(TIMEOUT).reason == "killed"
 
 
+@pytest.mark.needs("local_actor_object")
 def test_a_kill_s_reason_is_noted_before_the_actor_is_seen_stopped(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -202,6 +210,7 @@ def test_a_kill_s_reason_is_noted_before_the_actor_is_seen_stopped(
     assert ref.termination().get(TIMEOUT).reason == "killed"
 
 
+@pytest.mark.dedicated_host
 def test_kill_of_an_ended_actor_returns_false(runtime: Runtime) -> None:
     ref = runtime.actor(Echo).start()
     ref.stop()
@@ -209,6 +218,7 @@ def test_kill_of_an_ended_actor_returns_false(runtime: Runtime) -> None:
     assert ref.termination().get(TIMEOUT).reason == "normal"
 
 
+@pytest.mark.dedicated_host
 def test_stop_of_a_killed_actor_returns_false(runtime: Runtime) -> None:
     ref = runtime.actor(Echo).start()
     ref.kill()
@@ -231,6 +241,8 @@ def test_messages_racing_a_kill_are_all_answered(runtime: Runtime) -> None:
 
 
 @pytest.mark.parametrize("how", ["normal", "failure", "killed"])
+@pytest.mark.dedicated_host
+@pytest.mark.needs("refs_in_shared_lists")
 def test_a_watcher_is_told_how_the_watched_actor_ended(
     runtime: Runtime, how: str
 ) -> None:
@@ -247,6 +259,8 @@ def test_a_watcher_is_told_how_the_watched_actor_ended(
     assert (terminated.exception is None) == (how != "failure")
 
 
+@pytest.mark.dedicated_host
+@pytest.mark.needs("refs_in_shared_lists")
 def test_watching_an_ended_actor_tells_at_once(runtime: Runtime) -> None:
     log = runtime.shared_list()
     watcher = runtime.actor(Watcher).start(log)
@@ -257,6 +271,7 @@ def test_watching_an_ended_actor_tells_at_once(runtime: Runtime) -> None:
     assert log == [Terminated(watched, "normal", None), "marker"]
 
 
+@pytest.mark.needs("refs_in_shared_lists", "watchers_told_before_stop_returns")
 def test_watchers_are_told_before_stop_returns(runtime: Runtime) -> None:
     log = runtime.shared_list()
     watcher = runtime.actor(Watcher).start(log)
@@ -267,6 +282,7 @@ def test_watchers_are_told_before_stop_returns(runtime: Runtime) -> None:
     assert log == [Terminated(watched, "normal", None), "marker"]
 
 
+@pytest.mark.needs("refs_in_shared_lists", "watchers_told_before_stop_returns")
 def test_watching_twice_tells_once(runtime: Runtime) -> None:
     log = runtime.shared_list()
     watcher = runtime.actor(Watcher).start(log)
@@ -291,6 +307,7 @@ def test_an_unwatched_actor_tells_nothing(runtime: Runtime) -> None:
     assert log == ["marker"]
 
 
+@pytest.mark.needs("refs_in_shared_lists", "watchers_told_before_stop_returns")
 def test_many_watchers_are_all_told(runtime: Runtime) -> None:
     watched = runtime.actor(Echo).start()
     logs = [runtime.shared_list() for _ in range(5)]
@@ -333,6 +350,7 @@ def test_an_actor_cannot_watch_or_link_itself(runtime: Runtime) -> None:
 
 
 @pytest.mark.parametrize("how", ["failure", "killed"])
+@pytest.mark.dedicated_host
 def test_a_linked_actor_crashes_with_an_abnormal_end(
     runtime: Runtime, how: str
 ) -> None:
@@ -351,6 +369,7 @@ def test_a_linked_actor_crashes_with_an_abnormal_end(
     assert ("cause", expected_cause) in log
 
 
+@pytest.mark.dedicated_host
 def test_links_work_both_ways(runtime: Runtime) -> None:
     first = runtime.actor(Recorder).start(runtime.shared_list())
     second = runtime.actor(Watcher).start(runtime.shared_list())
@@ -359,6 +378,7 @@ def test_links_work_both_ways(runtime: Runtime) -> None:
     assert second.termination().get(TIMEOUT).reason == "failure"
 
 
+@pytest.mark.dedicated_host
 def test_failure_spreads_along_a_chain_of_links(runtime: Runtime) -> None:
     refs = [runtime.actor(Watcher).start(runtime.shared_list()) for _ in range(4)]
     for left, right in itertools.pairwise(refs):
@@ -368,6 +388,7 @@ def test_failure_spreads_along_a_chain_of_links(runtime: Runtime) -> None:
         assert ref.termination().get(TIMEOUT).reason == "failure"
 
 
+@pytest.mark.dedicated_host
 def test_a_normal_end_does_not_spread(runtime: Runtime) -> None:
     linked = runtime.actor(Watcher).start(runtime.shared_list())
     other = runtime.actor(Echo).start()
@@ -376,6 +397,7 @@ def test_a_normal_end_does_not_spread(runtime: Runtime) -> None:
     assert linked.ask("still alive") == "ok"
 
 
+@pytest.mark.needs("refs_in_shared_lists", "ends_told_in_order")
 def test_an_actor_trapping_exits_receives_every_end(runtime: Runtime) -> None:
     log = runtime.shared_list()
     trapper = runtime.actor(TrappingWatcher).start(log)
@@ -394,6 +416,7 @@ def test_an_actor_trapping_exits_receives_every_end(runtime: Runtime) -> None:
     assert log[2:] == ["marker"]
 
 
+@pytest.mark.dedicated_host
 def test_linking_to_a_failed_actor_crashes_at_once(runtime: Runtime) -> None:
     failed = runtime.actor(Recorder).start(runtime.shared_list())
     failed.tell(("fail", "boom"))
@@ -403,6 +426,7 @@ def test_linking_to_a_failed_actor_crashes_at_once(runtime: Runtime) -> None:
     assert linked.termination().get(TIMEOUT).reason == "failure"
 
 
+@pytest.mark.needs("refs_in_shared_lists")
 def test_unlinked_actors_no_longer_share_their_fate(runtime: Runtime) -> None:
     linked = runtime.actor(Watcher).start(runtime.shared_list())
     other = runtime.actor(Recorder).start(runtime.shared_list())

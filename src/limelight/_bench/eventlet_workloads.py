@@ -51,7 +51,7 @@ def _spawn_and_wait(measure: Callable[[int], T], n: int) -> T:
 
 def _destroy_hub() -> None:
     raw_eventlet.eventlet()  # (imported quietly, before the runtime)
-    from limelight._runtimes.eventlet_hub import RUNTIME  # noqa: PLC0415
+    from limelight._runtimes.greenlet.eventlet_hub import RUNTIME  # noqa: PLC0415
 
     RUNTIME.adapter.destroy_hub(RUNTIME.adapter.make_hub())
 
@@ -60,7 +60,7 @@ def _prepare() -> None:
     # (In the caller's thread: eventlet imported first in a sample's own
     # thread can hang on Python 3.10.)
     raw_eventlet.eventlet()  # (imported quietly, before the runtime)
-    importlib.import_module("limelight._runtimes.eventlet_hub")
+    importlib.import_module("limelight._runtimes.greenlet.eventlet_hub")
 
 
 LIBRARY = green_rows.GreenLibrary(

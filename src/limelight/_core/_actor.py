@@ -3,39 +3,31 @@
 from __future__ import annotations
 
 import abc
-import collections
-import contextlib
 import random
 import sys
-import weakref
 from collections.abc import Callable, Iterator
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from limelight._core import _bounded, _context, _mailbox, _observe
-from limelight._core._context import InContext, run_coroutine_in
-from limelight._core._exceptions import ActorDeadError, LinkedActorFailed
-from limelight._core._introspection import resolve
+from limelight._core import _bounded, _mailbox, _observe
+from limelight._core import _hooks_2011 as hooks_2011
+from limelight._core._dispatch import REPLY_WHEN_STOPPED
+from limelight._core._exceptions import ActorDeadError
+from limelight._core._links import SendLinkExit, TellTerminated
 from limelight._core._log import logger
 from limelight._core._ref import ActorRef
 from limelight._core._registry import ActorRegistry
 from limelight._core._stopped import StoppedEvent
 from limelight._core._timers import (
     Timer,
-    TimerTick,
     cancel_timers,
     check_seconds,
     start_timer,
 )
-from limelight._core._wait_graph import enter_actor
 from limelight.messages import (
-    ProxyCall,
-    ProxyGetAttr,
-    ProxySetAttr,
     Terminated,
     _ActorKilled,
     _ActorStop,
-    _LinkExit,
 )
 
 if TYPE_CHECKING:
@@ -46,127 +38,9 @@ if TYPE_CHECKING:
     from limelight._core._bounded import Overflow
     from limelight._core._future import Future
     from limelight._core._runtime import Inbox, Runtime
-    from limelight._core._types import Envelope, Queued
     from limelight.messages import ExitReason
 
-__all__ = ["STOP_HANDLER", "Actor", "handler_for"]
-
-
-def _call(actor: Actor, message: ProxyCall) -> Any:
-    return resolve(actor, message.attr_path)(*message.args, **message.kwargs)
-
-
-def _get_attr(actor: Actor, message: ProxyGetAttr) -> Any:
-    return resolve(actor, message.attr_path)
-
-
-def _set_attr(actor: Actor, message: ProxySetAttr) -> None:
-    parent = resolve(actor, message.attr_path[:-1])
-    setattr(parent, message.attr_path[-1], message.value)
-
-
-# What a stop request is answered with at first: the reply is deferred until
-# the actor is completely done (see Actor._actor_loop_teardown()).
-_REPLY_WHEN_STOPPED: Any = object()
-
-
-def _stop(actor: Actor, _message: _ActorStop) -> Any:
-    actor._stop()
-    return _REPLY_WHEN_STOPPED
-
-
-def _killed(_actor: Actor, _message: _ActorKilled) -> None:
-    """Nothing to do: the message only wakes the loop, which sees it must end."""
-
-
-def _link_exit(actor: Actor, message: _LinkExit) -> Any:
-    terminated = message.terminated
-    if actor.trap_exits:
-        return actor.on_receive(terminated)
-    if terminated.reason != "normal":
-        raise LinkedActorFailed(terminated)
-    return None
-
-
-def _timer_tick(actor: Actor, tick: TimerTick) -> Any:
-    if not tick.timer._deliverable():
-        return None  # cancelled after its message was queued: skipped
-    message = tick.message
-    handler = handler_for(message.__class__)
-    if handler is None:
-        return actor.on_receive(message)
-    if handler is _stop:
-        # Queued again, so that each runtime runs it its own way (on an
-        # event loop, on_stop() may have to be awaited).
-        actor.stop()
-        return None
-    return handler(actor, message)
-
-
-def _in_context(actor: Actor, wrapped: InContext) -> Any:
-    """Handle a message in the context it was sent from; see ``_core/_context.py``."""
-    return wrapped.context.run(_handle_in_context, actor, wrapped)
-
-
-def _handle_in_context(actor: Actor, wrapped: InContext) -> Any:
-    enter_actor(actor._actor_ref)  # (in the sender's copy: the handler is this actor)
-    observer = _context.observer
-    if observer is not None:
-        return observer(actor, wrapped.message, _dispatch, wrapped.context)
-    result = _dispatch(actor, wrapped.message)
-    if result.__class__ is CoroutineType:
-        return run_coroutine_in(result, wrapped.context)
-    return result
-
-
-def _dispatch(actor: Actor, message: Any) -> Any:
-    handler = handler_for(message.__class__)
-    if handler is None:
-        return actor.on_receive(message)
-    return handler(actor, message)
-
-
-# The messages an actor handles itself, by exact type; subclasses are found by
-# isinstance() once and then cached here too. Anything else goes to on_receive().
-_BUILTIN_HANDLERS: dict[type, Callable[[Actor, Any], Any]] = {
-    ProxyCall: _call,
-    ProxyGetAttr: _get_attr,
-    ProxySetAttr: _set_attr,
-    _ActorStop: _stop,
-    _ActorKilled: _killed,
-    _LinkExit: _link_exit,
-    TimerTick: _timer_tick,
-    InContext: _in_context,
-}
-_handler_cache: dict[type, Callable[[Actor, Any], Any] | None] = dict(_BUILTIN_HANDLERS)
-STOP_HANDLER = _stop
-"""The handler_for() a stop request; async drivers run on_stop() themselves."""
-_HANDLER_CACHE_LIMIT = 1024
-_UNKNOWN: Any = object()
-# The queue of a driver whose every message comes from its inbox's get():
-# always empty (and never appended to: maxlen 0 would silently discard).
-_NOTHING_QUEUED: collections.deque[Envelope] = collections.deque(maxlen=0)
-
-
-def _find_handler(message_type: type) -> Callable[[Actor, Any], Any] | None:
-    handler = next(
-        (h for base, h in _BUILTIN_HANDLERS.items() if issubclass(message_type, base)),
-        None,
-    )
-    if len(_handler_cache) < _HANDLER_CACHE_LIMIT:
-        _handler_cache[message_type] = handler
-    return handler
-
-
-_HOOK_ALIASES = (
-    ("react", "on_receive"),
-    ("post_start", "on_start"),
-    ("pre_stop", "on_stop"),
-)
-"""The 2011 hook names, each with the hook it stands for."""
-
-_hooks_from_2011: weakref.WeakSet[Any] = weakref.WeakSet()
-"""The hooks that ``Actor.__init_subclass__()`` made from a 2011 name."""
+__all__ = ["Actor", "new_actor_urn"]
 
 
 class Actor(abc.ABC):
@@ -278,19 +152,19 @@ class Actor(abc.ABC):
     # The active timers, made with the first one: most actors never have any.
     _limelight_timers: dict[Timer, None] | None = None
     # -- Introspection (limelight.observe), read by snapshot() from other
-    # threads. Per message: a step of a C counter (or, on an event loop, an
-    # int added to) and two stores of objects that exist anyway (no clock
-    # read): see docs/design.md. (_limelight_current and _limelight_handled
-    # are set in __init__(), not here: a class attribute of the same name
-    # keeps the interpreter from specializing the hot path's stores.)
+    # threads. Per message: a step of a C counter and two stores of objects
+    # that exist anyway (no clock read): see docs/design.md.
+    # (_limelight_current is set in __init__(), not here: a class attribute
+    # of the same name keeps the interpreter from specializing the hot
+    # path's stores.)
     _limelight_current: Any
     """The envelope being handled (or a told message queued bare: see
     ``Queued`` in ``_core/_types.py``); None when idle."""
     _limelight_taken: Iterator[None] | None = None
-    """Counts down once per message taken by a synchronous driver (see
-    ``_limelight_handle_messages()``); made by ``_limelight_actor_loop_start()``."""
-    _limelight_handled: int
-    """Messages taken by drivers that count them themselves (event loops)."""
+    """Steps once per message taken, by every driver (``_observe.new_counter()``).
+
+    Made by the driver when the actor starts (on an event loop: when it
+    first takes a message, so that an idle actor costs nothing more)."""
     _limelight_phase: str = "starting"
     """``"starting"`` until on_start() is over, then ``"running"``."""
     _limelight_born: float
@@ -298,18 +172,7 @@ class Actor(abc.ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        # The 2011 hook names: defining one makes it the modern hook, unless
-        # the class has that hook from a base that wrote it (a Pykka 4
-        # program's on_stop() may call a pre_stop() of its own).
-        for old, new in _HOOK_ALIASES:
-            hook = cls.__dict__.get(old)
-            if hook is None or new in cls.__dict__:
-                continue
-            inherited = getattr(cls, new)
-            if inherited is getattr(Actor, new) or inherited in _hooks_from_2011:
-                setattr(cls, new, hook)
-                with contextlib.suppress(TypeError):  # (not weakly referable)
-                    _hooks_from_2011.add(hook)
+        hooks_2011.apply(cls, Actor)
         # Resolved once per class, not per actor; set only where it changes
         # (a runtime's actor class), so that other classes' bodies stay as
         # written (the process runtime sends empty ones by value).
@@ -365,7 +228,6 @@ class Actor(abc.ABC):
             raise TypeError(msg)
         self.actor_urn = new_actor_urn()
         self._limelight_current = None
-        self._limelight_handled = 0
         self.actor_inbox = runtime.create_inbox(self)
         self.actor_stopped = StoppedEvent()
         if cls.mailbox_capacity is None:
@@ -451,7 +313,7 @@ class Actor(abc.ABC):
         """
         me = self._limelight_own_ref_other_than(actor_ref, "watch")
         actor_ref.actor_stopped.add_termination_callback(
-            ("watch", me.actor_urn), _TellTerminated(me)
+            ("watch", me.actor_urn), TellTerminated(me)
         )
 
     def unwatch(self, actor_ref: ActorRef[Any]) -> None:
@@ -478,10 +340,10 @@ class Actor(abc.ABC):
         """
         me = self._limelight_own_ref_other_than(actor_ref, "link")
         actor_ref.actor_stopped.add_termination_callback(
-            ("link", me.actor_urn), _SendLinkExit(me)
+            ("link", me.actor_urn), SendLinkExit(me)
         )
         me.actor_stopped.add_termination_callback(
-            ("link", actor_ref.actor_urn), _SendLinkExit(actor_ref)
+            ("link", actor_ref.actor_urn), SendLinkExit(actor_ref)
         )
 
     def unlink(self, actor_ref: ActorRef[Any]) -> None:
@@ -619,121 +481,6 @@ class Actor(abc.ABC):
         """
         logger.warning("Unexpected message received by %s: %s", self, message)
 
-    # -- The loop, driven by the runtime -------------------------------------
-
-    def _actor_loop(self) -> None:
-        """Run the actor: on_start, messages until stopped, teardown.
-
-        Runtimes whose inbox ``get()`` blocks the calling context (threads,
-        greenlets) run exactly this; event-loop runtimes drive the same steps
-        themselves (see ``_core/_async_loop.py``).
-        """
-        if self._limelight_actor_loop_start():
-            self._limelight_handle_messages(_NOTHING_QUEUED, self.actor_inbox.get)
-        self._actor_loop_teardown()
-
-    def _limelight_actor_loop_start(self) -> bool:
-        """Run on_start() in the actor's context; return whether the actor runs on.
-
-        The first step of every synchronous driver: ``_actor_loop()``, and
-        drivers that handle one envelope at a time (the manual runtime of
-        ``limelight.testing``), which then call ``_limelight_handle_envelope()`` and
-        ``_actor_loop_teardown()`` themselves.
-        """
-        enter_actor(self._actor_ref)  # (the runtime gave the loop a fresh context)
-        self._limelight_taken = _observe.new_counter()
-        self._limelight_run_hook(self.on_start)
-        self._limelight_phase = "running"
-        return not self.actor_stopped.is_set()
-
-    def _limelight_handle_envelope(self, envelope: Envelope) -> bool:
-        """Handle one message; return whether the actor is still running."""
-        try:
-            return self._limelight_handle_messages(
-                collections.deque((envelope,)), _no_more
-            )
-        except _NoMoreMessages:
-            return True
-
-    def _limelight_handle_messages(  # noqa: PLR0912 -- inline on purpose: see the docstring
-        self, queued: collections.deque[Queued], get: Callable[[], Queued]
-    ) -> bool:
-        """Handle messages, one at a time, until the actor stops; return False then.
-
-        The messages come from `queued` while it has any, popped here
-        without a call, then from ``get()``, which blocks until there is
-        one (or raises, to end the run early: see ``_limelight_handle_envelope()``).
-        Each is an envelope, or a told message queued bare (see ``Queued``
-        in ``_core/_types.py``).
-
-        The one implementation of handling a message for every synchronous
-        driver: ``_actor_loop()`` (threads: nothing queued, every message
-        from the inbox's ``get()``), the greenlet loop (the inbox's deque,
-        and ``get()`` to park when it is empty) and ``_limelight_handle_envelope()``
-        (one message). It is the hot path of every message, so it is all
-        inline: the handler lookup (``handler_for()``), the introspection
-        and the reply cost no call.
-        """
-        taken = self._limelight_taken
-        assert taken is not None  # made by _limelight_actor_loop_start()
-        stopped = self.actor_stopped
-        cached_handler = _handler_cache.get
-        unknown = _UNKNOWN
-        last_class: type | None = None
-        last_handler: Callable[[Actor, Any], Any] | None = None
-        envelope = queued.popleft() if queued else get()
-        # One turn per message taken: each step of `taken` counts one for
-        # snapshot() (see _core/_observe.py), in C, without a call and
-        # without allocating.
-        for _ in taken:
-            # (An attribute of an object of any class costs more than most
-            # of what is done here: __class__ is read once per object.)
-            message_class = envelope.__class__
-            if message_class is tuple:
-                message, reply_to = envelope
-                message_class = message.__class__
-            else:  # a told message queued bare (see _core/_types.py's Queued)
-                message = envelope
-                reply_to = None
-            self._limelight_current = envelope  # (introspection: see _core/_observe.py)
-            try:
-                # A burst is mostly of one class: the handler of the last
-                # class is kept, which saves a dict lookup per message.
-                if message_class is not last_class:
-                    handler = cached_handler(message_class, unknown)
-                    if handler is unknown:
-                        handler = _find_handler(message_class)
-                    last_class = message_class
-                    last_handler = handler
-                else:
-                    handler = last_handler
-                if handler is None:
-                    result = self.on_receive(message)
-                else:
-                    result = handler(self, message)
-            except Exception:  # noqa: BLE001 -- user code may raise anything
-                if self._limelight_reply_or_crash(reply_to):
-                    self._limelight_run_hook(self.on_failure, *sys.exc_info())
-            except BaseException as exc:  # noqa: BLE001 -- user code may raise anything
-                logger.debug("%r in %s. Stopping all actors.", exc, self)
-                self._stop()
-                self._limelight_stop_everything(exc, reply_to)
-            else:
-                if reply_to is not None:
-                    self._limelight_reply(reply_to, result)
-            if stopped._flag:
-                self._limelight_current = None
-                return False
-            # Idle (for snapshots) only once there is nothing left to take: a
-            # message queued behind this one is handled right away, and the
-            # store in between would be one more per message.
-            if queued:
-                envelope = queued.popleft()
-            else:
-                self._limelight_current = None
-                envelope = get()
-        raise AssertionError  # pragma: no cover -- taken counts 2**63 messages
-
     # -- Steps shared by every driver of the loop ----------------------------
 
     def _limelight_run_hook(self, hook: Callable[..., Any], *args: Any) -> None:
@@ -765,7 +512,7 @@ class Actor(abc.ABC):
 
     def _limelight_reply(self, reply_to: Future[Any], result: Any) -> None:
         """Answer an ask with a handler's result."""
-        if result is _REPLY_WHEN_STOPPED:
+        if result is REPLY_WHEN_STOPPED:
             self._limelight_stop_reply = reply_to
         else:
             reply_to.set(result)
@@ -867,55 +614,6 @@ class Actor(abc.ABC):
         self._limelight_record_exit("failure", exception_value)
         self._limelight_unregister()
         self.actor_stopped.set()
-
-
-class _NoMoreMessages(Exception):  # noqa: N818 -- a signal, not an error
-    """Raised by ``_no_more()``: ``_limelight_handle_envelope()``'s message is done."""
-
-
-def _no_more() -> Envelope:
-    raise _NoMoreMessages
-
-
-class _TellTerminated:
-    """A watch: tell the watcher how the watched actor ended."""
-
-    __slots__ = ("watcher",)
-
-    def __init__(self, watcher: ActorRef[Any]) -> None:
-        self.watcher = watcher
-
-    def __call__(self, terminated: Terminated) -> None:
-        _tell_if_alive(self.watcher, terminated)
-
-
-class _SendLinkExit:
-    """One direction of a link: tell the linked actor how this one ended."""
-
-    __slots__ = ("linked",)
-
-    def __init__(self, linked: ActorRef[Any]) -> None:
-        self.linked = linked
-
-    def __call__(self, terminated: Terminated) -> None:
-        _tell_if_alive(self.linked, _LinkExit(terminated))
-
-
-def _tell_if_alive(actor_ref: ActorRef[Any], message: Any) -> None:
-    try:
-        actor_ref.tell(message)
-    except ActorDeadError:  # it ended too: there is nobody left to tell
-        logger.debug("Not telling %s of %r: it has stopped", actor_ref, message)
-
-
-def handler_for(message_class: type) -> Callable[[Actor, Any], Any] | None:
-    """The built-in handler of a message type, or None for ``on_receive()``."""
-    handler: Callable[[Actor, Any], Any] | None = _handler_cache.get(
-        message_class, _UNKNOWN
-    )
-    if handler is _UNKNOWN:
-        handler = _find_handler(message_class)
-    return handler
 
 
 def new_actor_urn() -> str:

@@ -1,78 +1,99 @@
-"""Awaiting a Limelight future from a coroutine without blocking its loop.
+"""What the core asks of event loops: awaiting a future, and whether to block.
 
-Imported lazily by ``Future.__await__`` so that ``import limelight`` does not
-import :mod:`asyncio`.
+The core knows no event loop. Two things depend on one all the same: a
+coroutine that awaits a future (``Future.__await__``) must be suspended on
+the loop that runs it, and a sender that would wait for room in a full
+mailbox must never block an event loop's thread. A runtime that runs event
+loops registers an :class:`EventLoops` that answers for its own loops;
+``import limelight`` registers asyncio's (``_runtimes/event_loop/awaiting.py``),
+which imports :mod:`asyncio` only once a program has.
 """
 
 from __future__ import annotations
 
-import contextlib
-import sys
-import threading
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    import asyncio  # at run time, only if the program imported it (see below)
-
     from limelight._core._future import Future
 
-__all__ = ["get_off_loop", "wait_until_ready"]
+__all__ = [
+    "EventLoops",
+    "get_off_loop",
+    "on_event_loop",
+    "register",
+    "waiting_for",
+]
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    # If asyncio was never imported, no event loop can be running.
-    module = sys.modules.get("asyncio")
-    if module is None:
-        return None
-    get_running_loop: Callable[[], asyncio.AbstractEventLoop] = module.get_running_loop
-    try:
-        return get_running_loop()
-    except RuntimeError:
-        return None
+class EventLoops(Protocol):
+    """One kind of event loop, as the core sees it."""
+
+    def running(self) -> bool:
+        """Whether the caller runs on such a loop (which it must never block)."""
+        ...  # pragma: no cover
+
+    def wait_until_ready(
+        self, future: Future[Any]
+    ) -> Generator[Any, None, bool] | None:
+        """How the awaiting coroutine waits until `future.get()` would not block.
+
+        None if the caller does not run on such a loop. Else a generator to
+        ``yield from``, which returns False, without waiting, if the future
+        cannot report readiness. (One call, not :meth:`running` first: it is
+        on the path of every ``await``.)
+        """
+        ...  # pragma: no cover
+
+    def get_off_loop(self, future: Future[Any]) -> Generator[Any, None, Any]:
+        """Run the blocking `future.get()` off the loop; return its value."""
+        ...  # pragma: no cover
 
 
-def _resolve(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():  # the awaiting task may have been cancelled
-        waiter.set_result(None)
+_registered: list[EventLoops] = []
 
 
-def wait_until_ready(future: Future[Any]) -> Generator[Any, None, bool]:
-    """Suspend the awaiting coroutine until `future.get()` would not block.
+def register(loops: EventLoops) -> None:
+    """Let the core ask `loops` about callers on its loops (latest asked first)."""
+    global waiting_for  # noqa: PLW0603 -- rebound once per kind of loop
+    _registered.insert(0, loops)
+    # Every await asks this: with one kind of loop, its own method, called
+    # directly (a call less per await, some 3% of an asyncio ask).
+    waiting_for = loops.wait_until_ready if len(_registered) == 1 else _waiting_for
 
-    Returns False, without waiting, if the future cannot report readiness.
-    Outside an asyncio event loop (a bare ``yield from`` driven by hand),
-    yields once and leaves the waiting to ``get()``.
-    """
-    loop = _running_loop()
-    if loop is None:
-        yield None
-        return True
-    waiter: asyncio.Future[None] = loop.create_future()
-    loop_thread = threading.get_ident()
 
-    def wake() -> None:
-        if threading.get_ident() == loop_thread:
-            _resolve(waiter)  # completed on the loop itself: no thread hop
-            return
-        # A closed loop raises RuntimeError: its task is gone, nobody to wake.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(_resolve, waiter)
+def _current() -> EventLoops | None:
+    for loops in _registered:
+        if loops.running():
+            return loops
+    return None
 
-    if not future._add_done_callback(wake):
-        return False
-    try:
-        yield from waiter
-    except BaseException:
-        # Cancelled: stop holding a callback for a task that is gone; the
-        # future keeps its value for everyone else.
-        future._remove_done_callback(wake)
-        raise
-    return True
+
+def on_event_loop() -> bool:
+    """Whether the caller runs on an event loop, which it must never block."""
+    return _current() is not None
+
+
+def _waiting_for(future: Future[Any]) -> Generator[Any, None, bool] | None:
+    for loops in _registered:
+        waiting = loops.wait_until_ready(future)
+        if waiting is not None:
+            return waiting
+    return None
+
+
+waiting_for: Callable[[Future[Any]], Generator[Any, None, bool] | None] = _waiting_for
+"""How the awaiting coroutine waits until `future.get()` would not block.
+
+A generator to ``yield from``, from the caller's event loop (see
+``EventLoops.wait_until_ready()``), or None outside any: ``Future.__await__``
+then yields once (to a bare ``yield from`` driven by hand) and leaves the
+waiting to ``get()``.
+"""
 
 
 def get_off_loop(future: Future[Any]) -> Generator[Any, None, Any]:
-    """Run the blocking `future.get()` in the loop's default executor."""
-    loop = _running_loop()
-    assert loop is not None  # only reached after wait_until_ready() found one
-    return (yield from loop.run_in_executor(None, future.get))
+    """Run the blocking `future.get()` off the caller's event loop."""
+    loops = _current()
+    assert loops is not None  # only reached after wait_until_ready() found one
+    return (yield from loops.get_off_loop(future))

@@ -30,11 +30,10 @@ from __future__ import annotations
 
 import collections
 import queue
-import sys
 import time
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
-from limelight._core import _dead_letters
+from limelight._core import _awaiting, _dead_letters
 from limelight._core._exceptions import ActorDeadError, MailboxFull
 from limelight._core._log import logger
 from limelight._core._ref import ActorRef
@@ -70,13 +69,6 @@ OVERFLOW_POLICIES: tuple[Overflow, ...] = (
 
 # The wake-up token a BoundedInbox puts in its runtime's inbox.
 _WAKE: Envelope = (None, None)
-
-
-def _in_event_loop() -> bool:
-    """Whether the caller runs in an event loop (which it must never block)."""
-    # (Without importing asyncio: if nobody has, no loop runs.)
-    asyncio = sys.modules.get("asyncio")
-    return asyncio is not None and asyncio._get_running_loop() is not None
 
 
 def must_not_wait(message: Any) -> bool:
@@ -290,7 +282,7 @@ class Mailbox(collections.deque[Envelope]):
         """Make the sender wait for room, until the timeout or the actor's stop."""
         if must_not_wait(envelope[0]):
             self._refuse(envelope, "the message is a timer's, which never waits")
-        if _in_event_loop():
+        if _awaiting.on_event_loop():
             self._refuse(
                 envelope,
                 "waiting for room would block the sender's event loop; send from "
@@ -399,3 +391,7 @@ class BoundedInbox:
     def empty(self) -> bool:
         """Whether no envelope is queued."""
         return not self.mailbox
+
+    def qsize(self) -> int:
+        """How many envelopes are queued (not the inner inbox's wake-up tokens)."""
+        return len(self.mailbox)

@@ -264,10 +264,14 @@ class Future(Generic[T]):
 
     def __await__(self) -> Generator[Any, None, T]:
         """Wait for the value without blocking the event loop."""
-        if not self._is_ready() and not (yield from _awaiting.wait_until_ready(self)):
-            # Readiness cannot be observed (a get hook of unknown sources):
-            # compute the value off the event loop.
-            return cast("T", (yield from _awaiting.get_off_loop(self)))
+        if not self._is_ready():
+            waiting = _awaiting.waiting_for(self)
+            if waiting is None:  # not on an event loop: get() waits
+                yield None
+            elif not (yield from waiting):
+                # Readiness cannot be observed (a get hook of unknown
+                # sources): compute the value off the event loop.
+                return cast("T", (yield from _awaiting.get_off_loop(self)))
         return self.get()
 
     __iter__ = __await__

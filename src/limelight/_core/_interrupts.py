@@ -4,7 +4,7 @@ Python runs signal handlers in the main thread only, between two bytecodes:
 so a ``KeyboardInterrupt`` can land in the middle of reading one message
 from a pipe, after its length was read and before its body was. The stream
 is then out of step for good. A thread that reads a pipe shared with
-others (see ``Channel.wait_leading()`` in ``_runtimes/processes.py``) holds
+others (see ``Reading.wait_leading()`` in ``_runtimes/processes/_reading.py``) holds
 interrupts over such stretches; an interrupt that comes during one is
 raised as soon as the stretch is over. Outside them (waiting for data, say)
 it is raised at once, as usual.

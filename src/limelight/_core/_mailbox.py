@@ -4,8 +4,16 @@ An inbox is a plain queue that cannot be closed atomically, so a sender may
 put a message just after the actor drained its inbox for the last time. The
 protocol that makes this safe: the actor sets its stopped flag *before* it
 drains; a sender checks the flag again *after* its put and, if it is set,
-drains the inbox itself. Whoever takes an envelope out rejects it, so every
-request is answered exactly once, and nobody waits forever.
+drains the inbox itself (:func:`after_put`). Whoever takes an envelope out
+rejects it, so every request is answered exactly once, and nobody waits
+forever.
+
+Every sender goes through ``ActorRef._enqueue()``, or through a copy of its
+common case written out on a hot path (``ActorRef.tell()`` and ``ask()``,
+``GreenRef.tell()``). Those copies, and ``_enqueue()`` itself (a worker
+process queues every ask with it), inline :func:`after_put` between
+``# inline`` markers, which ``tools/inline.py`` keeps the same as its
+source here (``tests/test_inline.py`` checks that they are).
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ if TYPE_CHECKING:
     from limelight._core._types import Envelope
 
 __all__ = [
+    "after_put",
     "answer_too_late",
     "reject",
     "reject_late_messages",
@@ -83,3 +92,16 @@ def reject_late_messages(actor_ref: ActorRef[Any]) -> None:
             reject(envelope, actor_ref)
     if wake_up is not None:
         inbox.put(wake_up)
+
+
+def after_put(actor_ref: ActorRef[Any]) -> None:
+    """The sender's half of the protocol, right after its put: check again.
+
+    The actor may have stopped, in another thread, while the message went
+    in: then the inbox is emptied here, so the message is answered, never
+    stranded.
+    """
+    # (Through a new name, which type checkers do not think still False.)
+    stopped = actor_ref.actor_stopped
+    if stopped._flag:
+        reject_late_messages(actor_ref)

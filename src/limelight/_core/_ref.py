@@ -12,6 +12,8 @@ from limelight._core._proxy import ActorProxy
 from limelight.messages import _ActorStop
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from typing_extensions import Self
 
     from limelight._core._actor import Actor
@@ -77,15 +79,43 @@ class ActorRef(Generic[A]):
     # itself, so ActorRegistry.stop_all() stops it first.
     _owner: ActorRef[Any] | None
 
+    # The actor object, while it lives in this process (``NO_LOCAL_ACTOR``
+    # for a ref to an actor in another process).
+    _actor_weakref: weakref.ref[A]
+
     def __init__(self, actor: A) -> None:
-        self._actor_weakref = weakref.ref(actor)
-        self.actor_class = actor.__class__
-        self.actor_urn = actor.actor_urn
-        self.actor_inbox = actor.actor_inbox
-        self.actor_stopped = actor.actor_stopped
         runtime = actor._limelight_runtime
         assert runtime is not None  # Actor.__init__() refuses to run without
-        self._create_future = runtime.future_factory(actor)
+        self._limelight_bind(
+            weakref.ref(actor),
+            actor.__class__,
+            actor.actor_urn,
+            actor.actor_inbox,
+            actor.actor_stopped,
+            runtime.future_factory(actor),
+        )
+
+    def _limelight_bind(  # noqa: PLR0913, PLR0917 -- a ref's whole state
+        self,
+        actor_weakref: weakref.ref[A],
+        actor_class: type[A],
+        urn: str,
+        inbox: Inbox,
+        stopped: StoppedEvent,
+        create_future: Callable[[], SettableFuture[Any]],
+    ) -> None:
+        """Set the ref's state, for an actor here or in another process.
+
+        A ref to an actor in another process (``_remote/_ref.py``) has no
+        actor object here: its `actor_weakref` is ``NO_LOCAL_ACTOR``, and
+        its inbox forwards to the other process.
+        """
+        self._actor_weakref = actor_weakref
+        self.actor_class = actor_class
+        self.actor_urn = urn
+        self.actor_inbox = inbox
+        self.actor_stopped = stopped
+        self._create_future = create_future
         self._owner = None
 
     def __repr__(self) -> str:
@@ -153,9 +183,12 @@ class ActorRef(Generic[A]):
         # more than the rest of this method (about 2% of a thread actor's ask
         # round trip, as counted by callgrind).
         self.actor_inbox.put((message, None))
+        # inline _mailbox.after_put(self)
+        # (Through a new name, which type checkers do not think still False.)
         stopped = self.actor_stopped
         if stopped._flag:
             _mailbox.reject_late_messages(self)
+        # end inline
 
     @overload
     def ask(
@@ -206,9 +239,12 @@ class ActorRef(Generic[A]):
                 future.set_exception(ActorDeadError(f"{self} not found"))
         else:  # (the common case of _enqueue(), written out, as in tell())
             self.actor_inbox.put((message, future))
+            # inline _mailbox.after_put(self)
+            # (Through a new name, which type checkers do not think still False.)
             stopped = self.actor_stopped
             if stopped._flag:
                 _mailbox.reject_late_messages(self)
+            # end inline
         if block:
             return future.get(timeout)
         return future
@@ -240,11 +276,12 @@ class ActorRef(Generic[A]):
         if _context.propagating:
             message = _context.wrap(message)
         self.actor_inbox.put((message, reply_to))
-        # Checked again: the actor may have stopped while the message went in.
+        # inline _mailbox.after_put(self)
         # (Through a new name, which type checkers do not think still False.)
         stopped = self.actor_stopped
         if stopped._flag:
             _mailbox.reject_late_messages(self)
+        # end inline
         return True
 
     @overload

@@ -75,6 +75,14 @@ class Inbox(Protocol):
         """Whether the inbox holds no envelope right now."""
         ...  # pragma: no cover
 
+    def qsize(self) -> int | None:
+        """How many envelopes it holds right now, for introspection.
+
+        None if it cannot tell: an inbox that forwards to another process
+        holds none itself, and the actor's own inbox is out of reach.
+        """
+        ...  # pragma: no cover
+
 
 class DequeInbox:
     """What every inbox that keeps its envelopes in a deque, ``_items``, reads alike.
@@ -99,6 +107,10 @@ class DequeInbox:
     def empty(self) -> bool:
         """Whether no envelope is queued."""
         return not self._items
+
+    def qsize(self) -> int:
+        """How many envelopes are queued."""
+        return len(self._items)
 
 
 class Cancellable(Protocol):
@@ -125,7 +137,7 @@ class Runtime(Protocol):
     A runtime may also have a ``ref_class`` attribute: a subclass of
     ``ActorRef`` that its actors' refs are made of, read once per actor
     class. It may override ``tell()`` to queue into the runtime's own inbox
-    without a call to its ``put()`` (see ``_core/_green.py``): a tell is the
+    without a call to its ``put()`` (see ``_runtimes/greenlet/hub.py``): a tell is the
     hottest path there is, and a Python call is a good part of its cost.
     """
 
@@ -141,7 +153,7 @@ class Runtime(Protocol):
         ...  # pragma: no cover
 
     def start(self, actor: Actor) -> None:
-        """Start running ``actor._actor_loop()`` concurrently with the caller.
+        """Start running `actor`'s loop concurrently with the caller.
 
         Run it in a ``contextvars`` context of its own (a fresh one, say):
         the loop marks its context as the actor's, for deadlock detection.

@@ -24,7 +24,7 @@ tuple is the cheapest object Python can build.
 """
 
 Queued: TypeAlias = Any
-"""What a driver of ``Actor._limelight_handle_messages()`` takes from its queue:
+"""What ``handle_messages()`` (``_runtimes/blocking.py``) takes from its queue:
 an envelope, or a told message by itself.
 
 Cheaper still than a tuple is no tuple: an inbox may queue a told message
@@ -32,6 +32,6 @@ bare, without its ``(message, None)`` envelope, if the message can never be
 taken for an envelope: if it is neither a plain ``tuple`` (which is what
 marks an envelope: a tuple subclass, such as a named tuple, is a message)
 nor None (which, stored as the envelope being handled, would read as idle).
-Greenlet inboxes do (see ``_core/_green.py``); whatever reads such an inbox
+Greenlet inboxes do (see ``_runtimes/greenlet/hub.py``); whatever reads such an inbox
 from outside the loop gets envelopes (``get()``, ``get_nowait()``).
 """

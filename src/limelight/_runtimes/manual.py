@@ -8,8 +8,8 @@ usually. The order is fixed: messages are handled in the order they were
 sent, across all manual actors, and timers fire when the test moves a
 virtual clock forward. The same test therefore always runs the same way.
 
-Each step reuses the core's synchronous driver: ``_limelight_actor_loop_start()``
-(``on_start()``), ``_limelight_handle_envelope()`` for one message, and
+Each step reuses the blocking driver (``_runtimes/blocking.py``): ``start()``
+(``on_start()``), ``handle_envelope()`` for one message, and the actor's
 ``_actor_loop_teardown()``; only the *when* is the runtime's.
 """
 
@@ -29,6 +29,7 @@ from limelight._core._future import _PENDING, SettableFuture
 from limelight._core._runtime import DequeInbox, Runtime
 from limelight._core._timers import check_seconds
 from limelight._core._waiting import allocate_lock
+from limelight._runtimes import blocking
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -124,12 +125,12 @@ class ManualInbox(DequeInbox):
         actor = self._actor
         if not self._started:
             self._started = True
-            if not actor._limelight_actor_loop_start():
+            if not blocking.start(actor):
                 actor._actor_loop_teardown()
         elif actor.actor_stopped._flag:
             # Killed (or crashed) while messages waited: they are not handled.
             actor._actor_loop_teardown()
-        elif not actor._limelight_handle_envelope(self._items.popleft()):
+        elif not blocking.handle_envelope(actor, self._items.popleft()):
             actor._actor_loop_teardown()
 
 

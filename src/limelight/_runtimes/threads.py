@@ -22,6 +22,7 @@ from limelight._core._log import logger
 from limelight._core._runtime import Runtime
 from limelight._core._scheduler import Scheduler
 from limelight._core._waiting import allocate_lock
+from limelight._runtimes import blocking
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -89,7 +90,7 @@ class ThreadCache:
         self._lock = allocate_lock()
 
     def run(self, actor: Actor) -> None:
-        """Run ``actor._actor_loop()`` in an idle thread, or a new one."""
+        """Run ``blocking.run(actor)`` in an idle thread, or a new one."""
         name = f"{type(actor).__name__}-{next(_thread_numbers)}"
         with self._lock:
             idle = self._idle.pop() if self._idle else None
@@ -131,7 +132,7 @@ class ThreadCache:
             try:
                 # A fresh context per actor, as a fresh thread would have: no
                 # context variable leaks from one actor to the next.
-                contextvars.Context().run(actor._actor_loop)
+                contextvars.Context().run(blocking.run, actor)
             except BaseException:  # the loop handles its own errors; this is a bug
                 logger.exception("Actor loop of %s failed", actor)
             if not getattr(actor, "reuse_thread", True):

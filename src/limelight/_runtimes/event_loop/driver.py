@@ -3,7 +3,7 @@
 An idle actor on an event loop costs no task and no coroutine: its inbox
 schedules a drain callback when a message arrives, and the drain handles
 messages one at a time, in order, with the same semantics as the blocking
-loop in ``Actor._actor_loop()``. Only a handler, hook or proxied method that
+driver of ``_runtimes/blocking.py``. Only a handler, hook or proxied method that
 returns a coroutine (is an ``async def``) makes the actor start a task, which awaits it
 and then keeps draining until the inbox is empty again. Handlers never run
 concurrently: while the task runs, drain callbacks step aside.
@@ -27,7 +27,8 @@ from collections.abc import Callable, Coroutine
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
-from limelight._core._actor import _UNKNOWN, STOP_HANDLER, _handler_cache, handler_for
+from limelight._core import _observe
+from limelight._core._dispatch import STOP_HANDLER, UNKNOWN, handler_cache, handler_for
 from limelight._core._exceptions import ActorDeadError
 from limelight._core._log import logger
 from limelight._core._runtime import DequeInbox
@@ -220,6 +221,9 @@ class LoopInbox(DequeInbox):
                 return work
         actor._limelight_phase = "running"  # (introspection: on_start() is over)
         items = self._items
+        taken = actor._limelight_taken
+        if taken is None:  # the first message: see Actor._limelight_taken
+            taken = actor._limelight_taken = _observe.new_counter()
         budget = BATCH
         while not stopped._flag:
             if not items:
@@ -236,7 +240,7 @@ class LoopInbox(DequeInbox):
             budget -= 1
             envelope = items.popleft()
             actor._limelight_current = envelope  # (introspection: _core/_observe.py)
-            actor._limelight_handled += 1
+            next(taken)  # (introspection: one more message taken)
             message, reply_to = envelope
             work = self._handle(message, reply_to)
             if work is not None:
@@ -259,8 +263,8 @@ class LoopInbox(DequeInbox):
         actor = self._actor
         try:
             # (handler_for() inlined: this is the hot path of every message.)
-            handler = _handler_cache.get(message.__class__, _UNKNOWN)
-            if handler is _UNKNOWN:
+            handler = handler_cache.get(message.__class__, UNKNOWN)
+            if handler is UNKNOWN:
                 handler = handler_for(message.__class__)
             if handler is None:
                 result = actor.on_receive(message)

@@ -40,6 +40,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from limelight._core._runtime import DequeInbox
+from limelight._runtimes import blocking
 from limelight._runtimes.threads import RUNTIME as THREADS
 from limelight._runtimes.threads import ThreadingRuntime
 
@@ -160,7 +161,7 @@ class InlineInbox(DequeInbox):
             # Killed (or crashed) while it waited: not handled; the teardown
             # answers it, with whatever else is queued.
             self._items.appendleft(envelope)
-        elif actor._limelight_handle_envelope(envelope):
+        elif blocking.handle_envelope(actor, envelope):
             return True
         self._end()
         return False
@@ -182,7 +183,7 @@ class InlineInbox(DequeInbox):
     def _work(self) -> None:
         """The actor's thread: start the actor, then handle what is queued."""
         run = self._context.run
-        if not run(self._actor._limelight_actor_loop_start):
+        if not run(blocking.start, self._actor):
             run(self._end)
             return
         get = self._items.popleft

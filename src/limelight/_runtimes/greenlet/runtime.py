@@ -1,7 +1,7 @@
 """A runtime for greenlet actors, written once for any greenlet library.
 
 :class:`GreenRuntime` implements the ``Runtime`` protocol with a
-:class:`~limelight._core._green.HubAdapter`; a library's runtime (gevent's,
+:class:`~limelight._runtimes.greenlet.hub.HubAdapter`; a library's runtime (gevent's,
 eventlet's) is this class with its adapter and future class.
 
 Where an actor lives: started from a greenlet that a hub schedules, in that
@@ -31,20 +31,21 @@ from greenlet import getcurrent
 from limelight._core import _waiting
 from limelight._core._exceptions import DeadlockError
 from limelight._core._future import _PENDING, SettableFuture
-from limelight._core._green import (
+from limelight._core._log import logger
+from limelight._core._stopped import StoppedEvent
+from limelight._runtimes import blocking
+from limelight._runtimes.greenlet.hub import (
     GreenHub,
     GreenInbox,
     GreenRef,
     GreenWaiter,
     waiter_factory,
 )
-from limelight._core._log import logger
-from limelight._core._stopped import StoppedEvent
 
 if TYPE_CHECKING:
     from limelight._core._actor import Actor
-    from limelight._core._green import HubAdapter
     from limelight._core._runtime import Cancellable
+    from limelight._runtimes.greenlet.hub import HubAdapter
 
 __all__ = ["BackgroundHub", "GreenFuture", "GreenRuntime"]
 
@@ -201,9 +202,10 @@ class GreenFuture(SettableFuture[T]):
 class GreenRuntime:
     """The ``Runtime`` of greenlet actors, given a greenlet library's adapter.
 
-    Each actor is a greenlet of its hub running ``Actor._actor_loop()``;
-    its inbox is a :class:`~limelight._core._green.GreenInbox`, its refs
-    are of :class:`~limelight._core._green.GreenRef` (whose ``tell()``
+    Each actor is a greenlet of its hub running the blocking driver
+    (``_runtimes/blocking.py``); its inbox is a
+    :class:`~limelight._runtimes.greenlet.hub.GreenInbox`, its refs are of
+    :class:`~limelight._runtimes.greenlet.hub.GreenRef` (whose ``tell()``
     fills that inbox without a call), and its timers are its hub's.
     """
 
@@ -292,11 +294,11 @@ def _run(actor: Actor) -> None:
 
 
 def _actor_loop(actor: Actor, inbox: GreenInbox) -> None:
-    """``Actor._actor_loop()``, taking queued items without a call to ``take()``.
+    """``blocking.run()``, taking queued items without a call to ``take()``.
 
     ``take()`` is only called to park the greenlet on an empty inbox: a
     burst of queued messages costs no call per message but the handler's.
     """
-    if actor._limelight_actor_loop_start():
-        actor._limelight_handle_messages(inbox.items, inbox.take)
+    if blocking.start(actor):
+        blocking.handle_messages(actor, inbox.items, inbox.take)
     actor._actor_loop_teardown()

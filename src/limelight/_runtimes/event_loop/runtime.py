@@ -16,12 +16,12 @@ import weakref
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from limelight._core._actor import Actor
-from limelight._core._async_loop import LoopInbox
 from limelight._core._exceptions import DeadlockError
 from limelight._core._future import _PENDING, SettableFuture
 from limelight._core._registry import ActorRegistry
 from limelight._core._runtime import Runtime, mark_service_thread
 from limelight._core._waiting import allocate_lock
+from limelight._runtimes.event_loop.driver import LoopInbox
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine

@@ -1,7 +1,7 @@
 """The eventlet runtime: each actor is a greenlet, scheduled by an eventlet hub.
 
-Like the gevent runtime, this is the greenlet core (``_core/_green.py``,
-``_core/_green_runtime.py``) plus an adapter for one library. eventlet's hub
+Like the gevent runtime, this is the greenlet core (``_runtimes/greenlet/hub.py``,
+``_runtimes/greenlet/runtime.py``) plus an adapter for one library. eventlet's hub
 offers less than gevent's loop, so the adapter builds the rest on top of it:
 
 - *call soon*: eventlet has only timers. Callbacks queue in a deque, and a
@@ -28,8 +28,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from limelight._core._actor import Actor
-from limelight._core._green import GreenHub, HubOps
-from limelight._core._green_runtime import GreenFuture, GreenRuntime
+from limelight._runtimes.greenlet.hub import GreenHub, HubOps
+from limelight._runtimes.greenlet.runtime import GreenFuture, GreenRuntime
 
 if TYPE_CHECKING:
     import _thread

@@ -1,8 +1,8 @@
 """Actors as greenlets: what every greenlet runtime (gevent, eventlet) shares.
 
-A greenlet actor is one greenlet running the core's blocking driver,
-``Actor._actor_loop()``, scheduled by a *hub*: the greenlet of a thread that
-runs an event loop and switches to whichever greenlet can go on. Waiting
+A greenlet actor is one greenlet running the blocking driver
+(``_runtimes/blocking.py``), scheduled by a *hub*: the greenlet of a thread
+that runs an event loop and switches to whichever greenlet can go on. Waiting
 (for a message, a future, a stopped actor) parks the greenlet and switches
 to its hub; whoever makes it runnable again asks the hub to switch back.
 
@@ -94,8 +94,8 @@ class HubOps(NamedTuple):
 class HubAdapter(Protocol):
     """A greenlet library, as Limelight uses it: the one part a runtime writes.
 
-    gevent's is in ``limelight/_runtimes/gevent_hub.py``, eventlet's in
-    ``limelight/_runtimes/eventlet_hub.py``.
+    gevent's is in ``limelight/_runtimes/greenlet/gevent_hub.py``, eventlet's in
+    ``limelight/_runtimes/greenlet/eventlet_hub.py``.
     """
 
     def allocate_lock(self) -> _thread.LockType:
@@ -385,7 +385,7 @@ class GreenInbox(DequeInbox):
         """Take the oldest item as it is queued, parking the reader until there is one.
 
         The actor's loop calls it to park on an empty inbox, and handles a
-        bare message itself (see ``Actor._limelight_handle_messages()``).
+        bare message itself (see ``handle_messages()`` in ``_runtimes/blocking.py``).
         """
         items = self._items
         while True:
@@ -475,11 +475,12 @@ class GreenRef(ActorRef[A]):
         inbox._items.append(message)
         if inbox._parked:
             inbox.wake_reader()
-        # Checked again, as ActorRef.tell() does (and for the same reason: the
-        # actor may have stopped, in another thread, while the message went in).
+        # inline _mailbox.after_put(self)
+        # (Through a new name, which type checkers do not think still False.)
         stopped = self.actor_stopped
         if stopped._flag:
             _mailbox.reject_late_messages(self)
+        # end inline
 
 
 class _BoundedGreenRef(GreenRef[A]):

@@ -1,7 +1,7 @@
 """The gevent runtime: each actor is a greenlet, scheduled by a gevent hub.
 
 Everything but gevent's own calls is the greenlet core's
-(``_core/_green.py``, ``_core/_green_runtime.py``): this module is the
+(``_runtimes/greenlet/hub.py``, ``_runtimes/greenlet/runtime.py``): this module is the
 adapter that lets it drive gevent's hub, and the public classes. The OS
 primitives it needs (thread identity, locks, a thread for the background
 hub) are gevent's saved originals, so that they stay what they are in a
@@ -19,8 +19,8 @@ from gevent import monkey
 from gevent._hub_local import get_hub_if_exists
 
 from limelight._core._actor import Actor
-from limelight._core._green import GreenHub, HubOps
-from limelight._core._green_runtime import GreenFuture, GreenRuntime
+from limelight._runtimes.greenlet.hub import GreenHub, HubOps
+from limelight._runtimes.greenlet.runtime import GreenFuture, GreenRuntime
 
 if TYPE_CHECKING:
     import _thread

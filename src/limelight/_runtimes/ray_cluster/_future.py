@@ -1,0 +1,215 @@
+"""``RayFuture``, and how Ray's replies reach Limelight futures.
+
+A reply from a host is a Ray object. Nothing waits for it per ask: the first
+``get()`` of its future reads it with ``ray.get()`` in the caller's own
+thread (as a raw Ray call would); the first ``await`` or combinator asks Ray
+for a callback instead, which the completions thread (`Completions`) runs.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from limelight._core._exceptions import ActorDeadError, Timeout
+from limelight._core._fork import register, released_at_fork
+from limelight._core._future import _PENDING, SettableFuture
+from limelight._core._log import logger
+from limelight._core._runtime import mark_service_thread
+
+if TYPE_CHECKING:
+    import concurrent.futures
+    from collections.abc import Callable
+
+__all__ = [
+    "Completions",
+    "Failure",
+    "Outcome",
+    "RayFuture",
+    "complete",
+    "complete_plain",
+    "from_ray",
+    "get",
+    "ray",
+    "when_done",
+]
+
+T = TypeVar("T")
+
+Outcome = tuple[bool, Any]
+"""``(True, value)`` or ``(False, exception)``: a Ray reply, once ready."""
+
+
+def ray() -> Any:
+    """The ``ray`` module, imported only by programs that use Ray (typed loosely)."""
+    import ray  # noqa: PLC0415 -- only with Ray
+
+    return ray
+
+
+def _ray_exceptions() -> Any:
+    import ray.exceptions  # noqa: PLC0415 -- only with Ray
+
+    return ray.exceptions
+
+
+class Failure:
+    """What an ask raised in the host, returned as its reply (see ``RayHost.ask()``)."""
+
+    __slots__ = ("exception",)
+
+    def __init__(self, exception: BaseException) -> None:
+        self.exception = exception
+
+
+class RayFuture(SettableFuture[T]):
+    """The future of asks to a Ray actor, completed when Ray delivers the reply.
+
+    An ordinary settable future: wait for it from any thread, await it from
+    any event loop, combine it with others.
+    """
+
+    __slots__ = ("_reply", "_settle")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._reply: Any = None
+
+    def _await_reply(self, reply: Any, settle: Callable[[Outcome], None]) -> None:
+        """Be completed by ``settle(outcome)`` once the Ray object `reply` is ready.
+
+        Nothing waits for it yet: the first ``get()`` reads it with
+        ``ray.get()`` in the caller's own thread (as a raw Ray call would),
+        and the first ``await`` or combinator asks Ray for a callback.
+        """
+        self._settle = settle
+        self._reply = reply
+
+    def get(self, timeout: float | None = None) -> T:
+        reply = self._reply
+        if reply is not None and self._state == _PENDING:
+            self._fetch(reply, timeout)
+        return super().get(timeout)
+
+    def _fetch(self, reply: Any, timeout: float | None) -> None:
+        try:
+            value = ray().get(reply, timeout=timeout)
+        except _ray_exceptions().GetTimeoutError:
+            raise Timeout(f"{timeout} seconds") from None
+        except Exception as exc:  # noqa: BLE001 -- handed on, whatever it is
+            outcome: Outcome = (False, from_ray(exc))
+        else:
+            outcome = (True, value)
+        self._settle_once(outcome)
+
+    def _settle_once(self, outcome: Outcome) -> None:
+        # (Not contextlib.suppress(): this runs for every reply read, and
+        # making the context manager cost some 4,000 instructions, a tenth
+        # of the caller's part of a call.)
+        try:  # noqa: SIM105
+            self._settle(outcome)
+        except queue.Full:  # another thread was first
+            pass
+
+    def _add_done_callback(self, callback: Callable[[], None]) -> bool:
+        reply, self._reply = self._reply, None
+        if reply is not None:
+            when_done(reply, self._settle_once)
+        return super()._add_done_callback(callback)
+
+
+def when_done(object_ref: Any, callback: Callable[[Outcome], None]) -> None:
+    """Call ``callback((ok, value))`` once `object_ref` is ready.
+
+    Ray calls its done callbacks in a thread of its own, which must not call
+    Ray (a ``.remote()`` there can deadlock); the callback, which completes
+    futures and so runs whatever waits for them, runs in the completions
+    thread instead, in the order the replies arrived.
+    """
+    future: Any = object_ref.future()
+    future.limelight_callback = callback
+    # (Only C code in Ray's thread: it puts the future in the queue.)
+    future.add_done_callback(Completions.replies.put)
+
+
+class Completions:
+    """The thread that hands Ray's replies on to Limelight futures."""
+
+    replies: ClassVar[queue.SimpleQueue[concurrent.futures.Future[Any]]] = (
+        queue.SimpleQueue()
+    )
+    """The futures of Ray's replies, in the order they came."""
+    thread: ClassVar[threading.Thread | None] = None
+    lock = released_at_fork(threading.Lock())
+
+    @classmethod
+    def start(cls) -> None:
+        """Start the thread, unless it runs (from the thread that connects to Ray)."""
+        with cls.lock:
+            if cls.thread is None:
+                thread = threading.Thread(
+                    target=cls.run, name="limelight-ray-replies", daemon=True
+                )
+                mark_service_thread(thread)
+                thread.start()
+                cls.thread = thread
+
+    @classmethod
+    def forget_threads_at_fork(cls) -> None:
+        """In a forked child: the parent's thread is not there (one starts anew)."""
+        cls.thread = None
+        cls.replies = queue.SimpleQueue()
+
+    @classmethod
+    def run(cls) -> None:
+        get = cls.replies.get
+        while True:
+            future = get()
+            callback: Callable[[Outcome], None] = getattr(future, "limelight_callback")  # noqa: B009 -- set by when_done()
+            try:
+                value = future.result()
+            except BaseException as exc:  # noqa: BLE001 -- handed on, whatever it is
+                outcome: Outcome = (False, from_ray(exc))
+            else:
+                outcome = (True, value)
+            try:
+                callback(outcome)
+            except Exception:
+                logger.exception("Handling a reply from Ray failed")
+
+
+register(Completions)
+
+
+def from_ray(exc: BaseException) -> BaseException:
+    """The exception to raise for Ray's `exc`: a dead host is a dead actor."""
+    if isinstance(exc, _ray_exceptions().RayActorError):
+        error = ActorDeadError(f"the Ray actor hosting it has died: {exc}")
+        error.__cause__ = exc
+        return error
+    return exc
+
+
+def complete(future: SettableFuture[Any], outcome: Outcome) -> None:
+    """Complete an ask's future from the host's reply (or `Failure`)."""
+    ok, value = outcome
+    if ok and type(value) is Failure:
+        ok, value = False, value.exception
+    complete_plain(future, (ok, value))
+
+
+def complete_plain(future: SettableFuture[Any], outcome: Outcome) -> None:
+    """Complete `future` from a reply that is never a `Failure`."""
+    ok, value = outcome
+    if ok:
+        future.set(value)
+    else:
+        future.set_exception(value)
+
+
+def get(object_ref: Any) -> Any:
+    """``ray.get()``, raising a dead host as ``ActorDeadError``."""
+    future: RayFuture[Any] = RayFuture()
+    future._await_reply(object_ref, lambda outcome: complete_plain(future, outcome))
+    return future.get()

@@ -1,0 +1,104 @@
+"""How refs, proxies and exceptions cross Ray.
+
+A ``RayRef`` pickles by its own ``__reduce__()``. Any other ref is a local
+one, and crosses by the serializer registered here for ``ActorRef``: inside
+a host, the ref of a hosted actor becomes a ``RayRef`` through this host;
+anywhere, the ref of an ended actor crosses dead; any other cannot cross. A
+proxy crosses as its ref and attribute path (unpickled as it is, it would
+ask its actor about its attributes). An exception crosses as itself if
+Ray's pickler can take it, else as its stand-in (``_remote/_carry.py``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from limelight._core._proxy import ActorProxy, lazy_proxy
+from limelight._core._ref import ActorRef, ended_reason
+from limelight._remote._carry import carried
+from limelight._runtimes.ray_cluster._future import ray
+from limelight._runtimes.ray_cluster._inline import RAY_ACTOR_RUNTIME
+from limelight._runtimes.ray_cluster._refs import Here, rebuild_ref
+
+if TYPE_CHECKING:
+    from limelight._core._types import AttrPath
+    from limelight.messages import ExitReason
+
+__all__ = ["picklable", "register_serializers"]
+
+
+def picklable(exc: BaseException) -> BaseException:
+    """`exc`, or if Ray cannot pickle it, what stands for it."""
+    return carried(exc, _pickles)
+
+
+def _pickles(exc: BaseException) -> BaseException:
+    # (Ray's pickler, which Ray sends it with: it knows how refs cross.)
+    ray().cloudpickle.dumps(exc)
+    return exc
+
+
+_HostedRef = tuple[Any, str, type[Any], "ExitReason | None", bool]
+
+
+def _reduce_local_ref(ref: ActorRef[Any]) -> _HostedRef:
+    """What crosses Ray for a local ref: in a host, its actor's, as a Ray ref.
+
+    Inside a host, an actor's own ref is a local one: ``self.actor_ref``, the
+    ref in the `Terminated` message of its end, the refs of a
+    `DeadlockError`'s cycle. Sent anywhere, it becomes a `RayRef` through
+    this host, as any of its callers' refs. The ref of a local actor that
+    has ended crosses as a dead ref, which names it and nothing more: the
+    notice of its end to a Ray actor linked to it holds it. The ref of any
+    other, running, local actor cannot reach a Ray worker at all.
+    """
+    here = Here.host
+    # (A RayActor's runtime: a RayActor of this host.)
+    if here is not None and ref.actor_class._limelight_runtime is RAY_ACTOR_RUNTIME:
+        host = ray().get_runtime_context().current_actor
+        pooled = here.pooled
+    elif not ref.is_alive():
+        host, pooled = None, False  # (never called: the ref is dead)
+    else:
+        _refuse_local_ref(ref)
+    return host, ref.actor_urn, ref.actor_class, ended_reason(ref), pooled
+
+
+def _rebuild_hosted_ref(reduced: _HostedRef) -> ActorRef[Any]:
+    return rebuild_ref(*reduced)
+
+
+def _reduce_proxy(proxy: ActorProxy[Any]) -> tuple[ActorRef[Any], AttrPath]:
+    return proxy.actor_ref, proxy._attr_path
+
+
+def _rebuild_proxy(reduced: tuple[ActorRef[Any], AttrPath]) -> ActorProxy[Any]:
+    return lazy_proxy(*reduced)
+
+
+def _refuse_local_ref(ref: ActorRef[Any]) -> NoReturn:
+    msg = (
+        f"{ref} is a local actor: a ref to it cannot be pickled, so it never "
+        "reaches a Ray actor or task; start that actor as a limelight.ray.RayActor "
+        "so that other Ray workers can reach it"
+    )
+    raise TypeError(msg)
+
+
+class _Registered:
+    done = False
+
+
+def register_serializers() -> None:
+    """Register how refs and proxies cross Ray, once per process."""
+    if _Registered.done:
+        return
+    # (By exact class: a RayRef pickles by its own __reduce__().)
+    ray().util.register_serializer(
+        ActorRef, serializer=_reduce_local_ref, deserializer=_rebuild_hosted_ref
+    )
+    # (Unpickled as is, a proxy would ask its actor about its attributes.)
+    ray().util.register_serializer(
+        ActorProxy, serializer=_reduce_proxy, deserializer=_rebuild_proxy
+    )
+    _Registered.done = True
