@@ -1,4 +1,4 @@
-"""Development sessions for Limelight: `nox` runs them all, in order."""
+"""Development sessions for Limelight: `nox` runs them all, in order, but `soak`."""
 
 from __future__ import annotations
 
@@ -176,6 +176,26 @@ def tests(session: nox.Session) -> None:
         "--durations=15",  # where the time goes, in CI's log
         *session.posargs,
         env={"COVERAGE_FILE": f".coverage.{session.python}"},
+    )
+
+
+@nox.session(python="3.13", default=False)
+def soak(session: nox.Session) -> None:
+    """Long runs that must leave memory, threads and fds flat: tests/soak/.
+
+    Not part of the default `nox` run: run it with `nox -s soak`, and
+    before resolving anything about leaks. Its files are named
+    ``soak_*.py``, which a plain `pytest` does not collect.
+    ``LIMELIGHT_SOAK_RESTARTS`` (10,000 by default) sets the restarts per
+    runtime.
+    """
+    session.install("-e", ".[gevent,eventlet]", *_group("tests"))
+    session.run(
+        "pytest",
+        "-o",
+        "python_files=soak_*.py",
+        "-s",  # each soak prints what it measured
+        *(session.posargs or ["tests/soak"]),
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import limelight
-from limelight._core import _awaiting, _context, _waiting
+from limelight._core import _awaiting, _context, _mailbox, _waiting
 from limelight._core._stopped import StoppedEvent
 from limelight._core._waiting import Waiter
 from limelight.messages import Terminated
@@ -507,3 +507,21 @@ def test_the_core_asks_every_kind_of_event_loop_registered(
     with pytest.raises(StopIteration) as stopped:
         next(awaiting)
     assert stopped.value.value == 5
+
+
+def test_after_put_the_source_of_the_inlined_copies_rejects_what_came_late() -> None:
+    # tools/inline.py copies _mailbox.after_put() into the hot paths; the
+    # function itself is what those copies must do (see tests/test_inline.py).
+    running = Echo.start()
+    queued: limelight.ThreadingFuture[Any] = limelight.ThreadingFuture()
+    running.actor_inbox.put(("queued", queued))
+    _mailbox.after_put(running)  # running: nothing to do, the actor answers
+    assert queued.get(TIMEOUT) == "queued"
+
+    running.stop()
+    late: limelight.ThreadingFuture[Any] = limelight.ThreadingFuture()
+    running.actor_inbox.put(("late", late))
+    _mailbox.after_put(running)  # stopped: the late message is answered here
+    with pytest.raises(limelight.ActorDeadError, match="stopped before handling"):
+        late.get(TIMEOUT)
+    assert running.actor_inbox.empty()

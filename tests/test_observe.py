@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import json
+import math
 import os
 import queue
+import select
 import socket
 import stat
 import tempfile
@@ -397,6 +401,122 @@ def test_a_client_that_leaves_early_does_not_stop_the_endpoint(
     monkeypatch.undo()
 
     assert _endpoint.fetch(endpoint.path)["pid"] == os.getpid()
+
+
+LARGE = 1 << 22
+"""Bytes of a large snapshot: more than a socket's buffers hold."""
+
+
+def _large_snapshot() -> bytes:
+    return json.dumps({"padding": "x" * LARGE}).encode() + b"\n"
+
+
+def _read_to_the_end(client: socket.socket) -> bytes:
+    client.settimeout(TIMEOUT)
+    chunks: list[bytes] = []
+    while chunk := client.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _hung_up_on(client: socket.socket) -> bool:
+    """Wait until the endpoint has closed its end of `client`'s connection."""
+    poll = select.poll()
+    poll.register(client, select.POLLRDHUP)
+    return bool(poll.poll(TIMEOUT * 1000))
+
+
+needs_rdhup = pytest.mark.skipif(
+    not hasattr(select, "POLLRDHUP"), reason="needs Linux poll() (POLLRDHUP)"
+)
+
+
+def test_clients_that_never_read_delay_no_other_client(
+    endpoint: limelight.observe.Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoded = _endpoint.encode_snapshot
+    served: queue.SimpleQueue[None] = queue.SimpleQueue()
+
+    def large_snapshot() -> bytes:
+        document = json.loads(encoded())
+        document["padding"] = "x" * LARGE
+        served.put(None)
+        return json.dumps(document).encode() + b"\n"
+
+    monkeypatch.setattr(_endpoint, "encode_snapshot", large_snapshot)
+    with contextlib.ExitStack() as idle_clients:
+        for _ in range(3):
+            idle = idle_clients.enter_context(socket.socket(socket.AF_UNIX))
+            idle.connect(str(endpoint.path))  # and never reads
+        started = time.monotonic()
+        document = _endpoint.fetch(endpoint.path, timeout=_endpoint.SEND_TIMEOUT / 2)
+        elapsed = time.monotonic() - started
+
+    assert document["pid"] == os.getpid()
+    assert len(document["padding"]) == LARGE
+    # Served after the idle clients (a listener hands out connections in
+    # order), and without waiting for them to be hung up on.
+    assert served.qsize() == 4
+    assert elapsed < _endpoint.SEND_TIMEOUT
+
+
+@needs_rdhup
+def test_a_client_that_does_not_read_in_time_is_hung_up_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_endpoint, "encode_snapshot", _large_snapshot)
+    with (
+        limelight.observe.serve(tmp_path / "top.sock", send_timeout=0.05) as endpoint,
+        socket.socket(socket.AF_UNIX) as idle,
+    ):
+        idle.connect(str(endpoint.path))
+
+        assert _hung_up_on(idle)
+        assert len(_read_to_the_end(idle)) < LARGE  # (what the buffers held)
+
+
+@needs_rdhup
+def test_one_client_too_many_hangs_up_on_the_oldest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_endpoint, "encode_snapshot", _large_snapshot)
+    monkeypatch.setattr(_endpoint, "MAX_SENDING", 2)
+    with (
+        socket.socket(socket.AF_UNIX) as oldest,
+        socket.socket(socket.AF_UNIX) as idle,
+        limelight.observe.serve(tmp_path / "top.sock") as endpoint,
+    ):
+        oldest.connect(str(endpoint.path))
+        idle.connect(str(endpoint.path))  # still being sent to as the endpoint closes
+
+        document = _endpoint.fetch(endpoint.path)
+
+        assert len(document["padding"]) == LARGE
+        assert _hung_up_on(oldest)
+        assert len(_read_to_the_end(oldest)) < LARGE
+
+
+def test_the_send_timeout_is_checked_and_infinity_is_no_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "top.sock"
+    with pytest.raises(TypeError, match=r"^send_timeout must be a number of seconds"):
+        limelight.observe.serve(path, send_timeout="10")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    with pytest.raises(ValueError, match=r"^send_timeout must be .* not NaN$"):
+        limelight.observe.serve(path, send_timeout=math.nan)
+    assert not path.exists()  # (refused before anything was made)
+    with limelight.observe.serve(path, send_timeout=None) as endpoint:
+        assert endpoint.send_timeout is None
+
+    monkeypatch.setattr(_endpoint, "encode_snapshot", _large_snapshot)
+    with (
+        socket.socket(socket.AF_UNIX) as idle,
+        limelight.observe.serve(path, send_timeout=math.inf) as endpoint,
+    ):
+        assert endpoint.send_timeout is None
+        idle.connect(str(endpoint.path))  # and never reads, for as long as it likes
+
+        assert len(_endpoint.fetch(endpoint.path)["padding"]) == LARGE
 
 
 def test_the_endpoint_is_closed_at_exit(tmp_path: Path) -> None:

@@ -197,6 +197,62 @@ def test_a_local_actors_ref_cannot_be_sent_to_a_ray_actor() -> None:
     ref.stop(timeout=TIMEOUT)
 
 
+class _ArrivesAsAFuture:
+    """Not a future, but unpickled as a new one: a Ray actor's reply holds it."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return limelight.ThreadingFuture, ()
+
+
+@pytest.mark.parametrize("actor_class", [Pooled, Counter])
+def test_a_future_is_refused_at_the_send_to_and_from_a_ray_actor(
+    actor_class: type[Counter],
+) -> None:
+    class OwnFuture(limelight.ThreadingFuture[Any]):
+        """Defined after Ray's serializers were registered."""
+
+    ref = actor_class.start()
+    proxy = ref.proxy()
+    pending: limelight.Future[Any] = limelight.ThreadingFuture()
+    refused = r"^<\w+Future pending> is a future: futures cannot be sent to Ray actors"
+
+    for future in (pending, ref.ask("an ask's", block=False), OwnFuture()):
+        with pytest.raises(TypeError, match=refused):
+            ref.tell(future)
+    with pytest.raises(TypeError, match=refused):
+        ref.tell({"nested": [pending]})
+    with pytest.raises(TypeError, match=refused):
+        ref.ask(pending, timeout=TIMEOUT)
+    with pytest.raises(TypeError, match=refused):
+        proxy.echo_args(1, key=pending).get(TIMEOUT)
+    with pytest.raises(TypeError, match=refused) as raised:
+        proxy.echo_args(pending).get(TIMEOUT)
+    assert "Send the value instead, once the future has it" in str(raised.value)
+    # A future made in the actor's process is refused there, in the reply.
+    with pytest.raises(TypeError, match=refused):
+        proxy.echo_args(_ArrivesAsAFuture()).get(TIMEOUT)
+
+    assert proxy.add(1).get(TIMEOUT) == 1  # (it still answers)
+    ref.stop(timeout=TIMEOUT)
+
+
+def test_a_pickler_without_a_chain_of_tables_gets_no_table_for_later_futures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pickler = ray.cloudpickle.CloudPickler
+    tables = pickler.dispatch_table
+    monkeypatch.setattr(_serializers._Registered, "done", False)
+    # (As a Ray might have it: its pickler's tables are not a public interface.)
+    monkeypatch.setattr(pickler, "dispatch_table", dict(tables))
+
+    _serializers.register_serializers()
+    monkeypatch.undo()
+
+    assert sum(isinstance(t, _serializers._FutureReducers) for t in tables.maps) == 1
+    with pytest.raises(KeyError):
+        _serializers._FutureReducers()[Pooled]  # (only futures)
+
+
 def test_a_ref_reaches_the_actor_from_a_ray_task_and_another_ray_actor() -> None:
     ref = Pooled.start()
     other = Pooled.start()

@@ -9,14 +9,18 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal, cast, get_args
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
+from limelight._core import _awaiting
 from limelight._core._actor import Actor
 from limelight._core._exceptions import ActorDeadError, Timeout
 from limelight._core._log import logger
 from limelight._core._ref import ActorRef
 from limelight._runtimes.threads import ThreadingActor
 from limelight.messages import ProxyGetAttr, Terminated
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["ChildSpec", "RestartType", "Strategy", "Supervisor", "TooManyRestartsError"]
 
@@ -246,10 +250,50 @@ class Supervisor(ThreadingActor):
 
     # -- Life cycle -------------------------------------------------------------
 
+    @classmethod
+    def start(cls, *args: Any, **kwargs: Any) -> ActorRef[Self]:  # pyright: ignore[reportIncompatibleMethodOverride] -- the same signature as Actor.start(); pyright binds Self apart
+        """Start the supervisor and its children; return once all have started.
+
+        Each child has been created and has finished its ``on_start()``
+        when this returns, or the supervisor has failed: a child that
+        cannot start on its first try fails the supervisor, which stops the
+        children started before it, and this raises the child's error.
+
+        Called in a running event loop, it returns at once instead, since
+        waiting would block the loop that its children may need to start:
+        a failure then shows in [`termination()`][limelight.ActorRef.termination].
+
+        Raises:
+            Exception: whatever the first child that could not start raised,
+                in its ``__init__()``, its ``on_start()`` or its `start`
+                function: the child's own exception, not a wrapper.
+            ActorDeadError: if the supervisor was stopped or killed before
+                its children had started.
+            TypeError, ValueError: for bad arguments to the supervisor itself.
+        """
+        ref = super().start(*args, **kwargs)
+        if _awaiting.on_event_loop():
+            return ref
+        try:
+            ref.ask(_STARTED)
+        except ActorDeadError as dead:
+            error: BaseException = dead
+        else:
+            return ref
+        # (Out of the handler: the child's error is raised as it was made,
+        # without this ActorDeadError as its context.)
+        raise ref.termination().get().exception or error
+
     def on_start(self) -> None:
         try:
             for spec in self._limelight_specs:
-                self._limelight_start_child(spec)
+                ref = self._limelight_start_child(spec)
+                if ref.actor_stopped.is_set():
+                    # It ended in its on_start(): if it failed, it cannot
+                    # start, and neither can its supervisor.
+                    failure = ref.termination().get().exception
+                    if failure is not None:
+                        raise failure
         except BaseException:
             self._limelight_stop_children(reversed(self._limelight_specs))
             raise

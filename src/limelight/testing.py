@@ -31,11 +31,11 @@ import concurrent.futures
 import contextlib
 import sys
 import threading
-import time
 import weakref
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from limelight._core import _timeouts
 from limelight._core._exceptions import Timeout
 from limelight._core._registry import ActorRegistry, _owners_first
 from limelight._core._runtime import is_service_thread
@@ -79,7 +79,7 @@ RunningActors = Literal["stop", "fail"]
 
 @contextlib.contextmanager
 def no_leaks(
-    timeout: float = DEFAULT_TIMEOUT, *, running_actors: RunningActors = "stop"
+    timeout: float | None = DEFAULT_TIMEOUT, *, running_actors: RunningActors = "stop"
 ) -> Generator[None, None, None]:
     """Fail if actors, threads or asyncio tasks started in the block outlive it.
 
@@ -110,16 +110,21 @@ def no_leaks(
     ```
 
     Args:
-        timeout: seconds for everything to stop and end, in total. A clean
-            block never waits for it.
+        timeout: seconds for everything to stop and end, in total; `None`
+            (or infinity) waits as long as it takes. A clean block never
+            waits for it.
         running_actors: ``"stop"`` (the default) stops the actors left
             running, as a fixture's clean-up would; ``"fail"`` reports them
             as leaks too (and stops them).
 
     Raises:
         AssertionError: if something leaked.
-        ValueError: if `running_actors` is neither ``"stop"`` nor ``"fail"``.
+        ValueError: if `running_actors` is neither ``"stop"`` nor ``"fail"``,
+            or `timeout` is NaN.
+        TypeError: if `timeout` is not a number (nor `None`).
     """
+    if timeout is not None:
+        timeout = _timeouts.seconds(timeout)
     if running_actors not in ("stop", "fail"):
         msg = f'running_actors must be "stop" or "fail", got {running_actors!r}'
         raise ValueError(msg)
@@ -127,7 +132,7 @@ def no_leaks(
     try:
         yield
     except BaseException:
-        _stop_new_actors(before, time.monotonic() + timeout)
+        _stop_new_actors(before, _timeouts.deadline(timeout))
         raise
     leaks = _find_leaks(before, timeout, running_actors)
     if leaks:
@@ -149,9 +154,10 @@ class _Snapshot:
 
 
 def _find_leaks(
-    before: _Snapshot, timeout: float, running_actors: RunningActors
+    before: _Snapshot, timeout: float | None, running_actors: RunningActors
 ) -> list[str]:
-    deadline = time.monotonic() + timeout
+    # (With no timeout, nothing is reported as late: every wait waits.)
+    deadline = _timeouts.deadline(timeout)
     leaks: list[str] = []
     if running_actors == "fail":
         leaks.extend(
@@ -159,7 +165,7 @@ def _find_leaks(
             for ref in _new_actors(before)
         )
     leaks.extend(
-        f"actor {ref} did not stop within {timeout:g} s"
+        f"actor {ref} did not stop within {_shown(timeout)}"
         for ref in _stop_new_actors(before, deadline)
     )
     loop = _background_loop()
@@ -175,20 +181,27 @@ def _new_actors(before: _Snapshot) -> list[ActorRef[Any]]:
     ]
 
 
-def _stop_new_actors(before: _Snapshot, deadline: float) -> list[ActorRef[Any]]:
+def _shown(timeout: float | None) -> str:
+    """`timeout` in a leak's description."""
+    return "no time limit" if timeout is None else f"{timeout:g} s"
+
+
+def _stop_new_actors(before: _Snapshot, deadline: float | None) -> list[ActorRef[Any]]:
     """Stop the block's actors as stop_all() would; return those that did not."""
     stuck: dict[ActorRef[Any], None] = {}
     for ref in _owners_first(list(reversed(_new_actors(before)))):
         try:
-            ref.stop(timeout=max(deadline - time.monotonic(), 0.0))
+            ref.stop(timeout=_timeouts.remaining(deadline))
         except Timeout:
             stuck[ref] = None  # (unregistered already, if its on_stop() hangs)
     stuck.update(dict.fromkeys(_new_actors(before)))
     return list(stuck)
 
 
-def _leaked_threads(before: _Snapshot, deadline: float, timeout: float) -> list[str]:
-    threads.RUNTIME.end_idle_threads(timeout=max(deadline - time.monotonic(), 0.0))
+def _leaked_threads(
+    before: _Snapshot, deadline: float | None, timeout: float | None
+) -> list[str]:
+    threads.RUNTIME.end_idle_threads(timeout=_timeouts.remaining(deadline))
     suspects = [
         thread
         for thread in threading.enumerate()
@@ -199,10 +212,10 @@ def _leaked_threads(before: _Snapshot, deadline: float, timeout: float) -> list[
     ]
     for thread in suspects:
         # Some end a moment after their actor: one that does not reuse its thread.
-        thread.join(max(deadline - time.monotonic(), 0.0))
+        thread.join(_timeouts.remaining(deadline))
     return [
         f"thread {thread.name!r} ({'daemon' if thread.daemon else 'non-daemon'}) "
-        f"was still alive {timeout:g} s after the block"
+        f"was still alive {_shown(timeout)} after the block"
         for thread in suspects
         if thread.is_alive()
     ]
@@ -218,7 +231,10 @@ def _background_loop() -> asyncio.AbstractEventLoop | None:
 
 
 def _leaked_tasks(
-    loop: asyncio.AbstractEventLoop, before: _Snapshot, deadline: float, timeout: float
+    loop: asyncio.AbstractEventLoop,
+    before: _Snapshot,
+    deadline: float | None,
+    timeout: float | None,
 ) -> list[str]:
     try:
         return cast(
@@ -227,15 +243,18 @@ def _leaked_tasks(
     # (Not the builtin TimeoutError before Python 3.11.)
     except concurrent.futures.TimeoutError:
         return [
-            f"the asyncio background loop did not respond within {timeout:g} s: "
+            f"the asyncio background loop did not respond within {_shown(timeout)}: "
             "something blocks it (a plain handler that waits, say)"
         ]
 
 
-def _run_on(loop: asyncio.AbstractEventLoop, coroutine: Any, timeout: float) -> Any:
+def _run_on(
+    loop: asyncio.AbstractEventLoop, coroutine: Any, timeout: float | None
+) -> Any:
     future = asyncio.run_coroutine_threadsafe(coroutine, loop)
     try:
-        return future.result(timeout + 1.0)  # (the coroutine keeps to timeout)
+        # (The coroutine keeps to the timeout: this only bounds a stuck loop.)
+        return future.result(None if timeout is None else timeout + 1.0)
     except BaseException:
         future.cancel()
         raise
@@ -246,12 +265,12 @@ async def _all_tasks() -> list[asyncio.Task[Any]]:
     return [task for task in asyncio.all_tasks() if task is not current]
 
 
-async def _end_new_tasks(before: _Snapshot, deadline: float) -> list[str]:
+async def _end_new_tasks(before: _Snapshot, deadline: float | None) -> list[str]:
     """Wait for the tasks made in the block; cancel and describe those left."""
     tasks = [task for task in await _all_tasks() if task not in before.tasks]
     if not tasks:
         return []
-    _, pending = await asyncio.wait(tasks, timeout=max(deadline - time.monotonic(), 0))
+    _, pending = await asyncio.wait(tasks, timeout=_timeouts.remaining(deadline))
     for task in pending:
         task.cancel()
     return [
@@ -357,7 +376,9 @@ class Probe:
         with self._record.changed:
             return list(self._record.received)
 
-    def expect(self, match: Any = _ANY, *, timeout: float = DEFAULT_TIMEOUT) -> Any:
+    def expect(
+        self, match: Any = _ANY, *, timeout: float | None = DEFAULT_TIMEOUT
+    ) -> Any:
         """Return the first message not yet expected that matches, waiting for it.
 
         Args:
@@ -365,7 +386,8 @@ class Probe:
                 ``expect(Terminated)`` works), another callable is a
                 predicate, anything else must be equal to the message. By
                 default, any message matches.
-            timeout: seconds to wait for it.
+            timeout: seconds to wait for it; `None` (or infinity) waits
+                as long as it takes.
 
         Returns:
             The matching message, which later ``expect()`` calls skip.
@@ -373,10 +395,14 @@ class Probe:
         Raises:
             AssertionError: if no such message arrived within `timeout`
                 seconds; it lists what did arrive.
+            TypeError: if `timeout` is not a number (nor `None`), and
+                ValueError if it is NaN.
         """
+        if timeout is not None:
+            timeout = _timeouts.seconds(timeout)
         matches, wanted = _matcher(match)
         record = self._record
-        deadline = time.monotonic() + timeout
+        deadline = _timeouts.deadline(timeout)
         with record.changed:
             seen = 0
             while True:
@@ -386,12 +412,12 @@ class Probe:
                         del record.unconsumed[index]
                         return message
                 seen = len(record.unconsumed)
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                remaining = _timeouts.remaining(deadline)
+                if remaining is not None and remaining <= 0:
                     break
                 record.changed.wait(remaining)
             arrived = list(record.unconsumed)
-        msg = f"{self} expected {wanted} within {timeout:g} s, but " + (
+        msg = f"{self} expected {wanted} within {_shown(timeout)}, but " + (
             f"received only {arrived!r}" if arrived else "received nothing new"
         )
         raise AssertionError(msg)
@@ -404,15 +430,19 @@ class Probe:
 
         Raises:
             AssertionError: naming the message that arrived.
+            TypeError: if `within` is not a number, and ValueError if it is
+                NaN.
         """
+        limit = _timeouts.seconds(within, "within")
         record = self._record
         with record.changed:
-            if record.changed.wait_for(lambda: record.unconsumed, within):
+            if record.changed.wait_for(lambda: record.unconsumed, limit):
                 arrived = list(record.unconsumed)
             else:
                 return
         msg = (
-            f"{self} expected no message within {within:g} s, but received {arrived!r}"
+            f"{self} expected no message within {_shown(limit)}, but received "
+            f"{arrived!r}"
         )
         raise AssertionError(msg)
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import logging
 import threading
+import weakref
 from typing import Any
 
 import pytest
 
 import limelight
 from limelight import ChildSpec, Supervisor
+from limelight.asyncio import AsyncioActor
 from limelight.messages import Terminated
 from tests.conformance.actors import TIMEOUT
 from tests.runtimes import Runtime
@@ -319,17 +324,72 @@ def test_a_child_that_cannot_be_restarted_exhausts_the_restarts(
     assert len(starts) == 4  # the first start, then three failed restarts
 
 
+def only_supervisor() -> limelight.ActorRef[Supervisor]:
+    """The one supervisor registered (the registry has nothing else of its class)."""
+    (supervisor,) = limelight.ActorRegistry.get_by_class(Supervisor)
+    return supervisor
+
+
 def test_a_failing_first_start_fails_the_supervisor(runtime: Runtime) -> None:
     log = runtime.shared_list()
 
     def broken() -> Any:
         return "not a ref"
 
-    supervisor = Supervisor.start([*specs(runtime, log, "a"), ChildSpec("b", broken)])
-    terminated = supervisor.termination().get(TIMEOUT)
-    assert isinstance(terminated.exception, TypeError)
-    assert "returned 'not a ref', not the ActorRef" in str(terminated.exception)
+    with pytest.raises(TypeError, match="returned 'not a ref', not the ActorRef"):
+        Supervisor.start([*specs(runtime, log, "a"), ChildSpec("b", broken)])
     assert log == [("start", "a"), ("stop", "a")]
+    assert limelight.ActorRegistry.get_by_class(Supervisor) == []
+
+
+class BrokenInit(Child):
+    def __init__(self, name: str, log: list[Any]) -> None:
+        super().__init__(name, log)
+        raise TypeError(f"{name} cannot be made")
+
+
+class BrokenStart(Child):
+    def on_start(self) -> None:
+        super().on_start()
+        raise RuntimeError(f"{self.name} cannot start")
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "error", "message"),
+    [
+        (BrokenInit, TypeError, "b cannot be made"),
+        (BrokenStart, RuntimeError, "b cannot start"),
+    ],
+)
+def test_a_child_that_cannot_start_fails_the_supervisor_s_start(
+    runtime: Runtime, behaviour: type[Child], error: type[Exception], message: str
+) -> None:
+    # Not a ref to a supervisor found dead at the next call: the child's
+    # own error, at once, with the children started before it stopped.
+    log = runtime.shared_list()
+    broken = ChildSpec("b", runtime.actor(behaviour), args=("b", log))
+    with pytest.raises(Exception, match=message) as raised:
+        Supervisor.start([*specs(runtime, log, "a"), broken, *specs(runtime, log, "c")])
+    # (An exception from another process arrives as a stand-in of its class.)
+    assert isinstance(raised.value, error)
+    assert ("stop", "a") in log
+    assert ("start", "c") not in log
+    assert limelight.ActorRegistry.get_by_class(Supervisor) == []
+
+
+def test_a_child_that_ends_normally_at_once_does_not_fail_the_start(
+    runtime: Runtime,
+) -> None:
+    actor_class = runtime.actor(Child)
+
+    def start_ended() -> limelight.ActorRef[Any]:
+        ref = actor_class.start("a", [])
+        ref.stop()
+        return ref
+
+    supervisor = Supervisor.start([ChildSpec("a", start_ended, restart="transient")])
+    assert child(supervisor, "a") is None  # ended normally: not restarted
+    supervisor.stop()
 
 
 def test_other_messages_are_unexpected(runtime: Runtime) -> None:
@@ -416,3 +476,110 @@ def test_a_child_may_take_as_long_as_it_needs_to_stop(runtime: Runtime) -> None:
     supervisor = Supervisor.start(specs(runtime, log, "a", shutdown_timeout=None))
     supervisor.stop()
     assert log == [("start", "a"), ("stop", "a")]
+
+
+def termination_callbacks(ref: limelight.ActorRef[Any]) -> int:
+    """How many callbacks wait for the end of `ref`'s actor: its bookkeeping."""
+    return len(ref.actor_stopped._on_terminated or {})
+
+
+def crash(
+    supervisor: limelight.ActorRef[Supervisor], name: str
+) -> limelight.ActorRef[Any]:
+    """Crash the running child `name` once; return its successor's ref."""
+    old = child(supervisor, name)
+    old.tell("fail")
+    return restarted(supervisor, name, old)
+
+
+def crash_weakly(
+    supervisor: limelight.ActorRef[Supervisor], name: str
+) -> weakref.ref[limelight.Actor]:
+    """Crash the running child `name` once; return a weak ref to the crashed actor.
+
+    (A function, so that no ref to the crashed child is left in the caller.)
+    """
+    old = child(supervisor, name)
+    crashed: weakref.ref[limelight.Actor] = old._actor_weakref
+    old.tell("fail")
+    restarted(supervisor, name, old)
+    return crashed
+
+
+def test_restarts_leave_the_supervisor_s_bookkeeping_constant(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Each restart links the supervisor to a new child: what it noted for
+    # the old one must go when the old one ends, not pile up.
+    caplog.set_level(logging.CRITICAL, logger="limelight")  # 100 crashes' logs
+    supervisor = Supervisor.start(
+        specs(runtime, [], "a", "b"), max_restarts=10**9, within=1.0
+    )
+    crash(supervisor, "a")  # (warm-up: whatever a first restart makes once)
+    before = termination_callbacks(supervisor)
+    for _ in range(100):
+        crash(supervisor, "a")
+    assert termination_callbacks(supervisor) == before == 2  # a link per child
+    assert supervisor.proxy().restarts.get(TIMEOUT) == 101
+    supervisor.stop()
+
+
+@pytest.mark.needs("local_actor_object")
+def test_a_crashed_child_is_freed(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A dead child's traceback holds it, with all its state: nothing the
+    # supervisor keeps may hold the dead child's ref once it is replaced.
+    caplog.set_level(logging.CRITICAL, logger="limelight")  # (a log holds tracebacks)
+    supervisor = Supervisor.start(specs(runtime, [], "a"), max_restarts=10**9)
+    crashed = [crash_weakly(supervisor, "a") for _ in range(200)]
+    gc.collect()
+    alive = [actor for actor in (ref() for ref in crashed) if actor is not None]
+    assert alive == []
+    supervisor.stop()
+
+
+def test_a_supervisor_stopped_while_its_children_start_fails_its_start() -> None:
+    entered, gate = threading.Event(), threading.Event()
+
+    class Slow(limelight.ThreadingActor):
+        def on_start(self) -> None:
+            entered.set()
+            gate.wait(TIMEOUT)
+
+    outcome: list[BaseException | limelight.ActorRef[Any]] = []
+
+    def start() -> None:
+        try:
+            outcome.append(Supervisor.start([ChildSpec("slow", Slow)]))
+        except limelight.ActorDeadError as error:
+            outcome.append(error)
+
+    starting = threading.Thread(target=start)
+    starting.start()
+    assert entered.wait(TIMEOUT)
+    assert only_supervisor().kill()
+    gate.set()
+    starting.join(TIMEOUT)
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], limelight.ActorDeadError)
+
+
+def test_a_supervisor_started_in_an_event_loop_does_not_block_it() -> None:
+    # Its children may be actors of that very loop: waiting for them there
+    # would wait forever. A failure shows in termination() instead.
+    class LoopChild(AsyncioActor):
+        def on_receive(self, message: Any) -> Any:
+            return message
+
+    async def main() -> tuple[Any, Terminated]:
+        supervisor = Supervisor.start([ChildSpec("a", LoopChild)])
+        a = await supervisor.proxy().child("a")
+        answer = await a.ask("ping", block=False)
+        broken = Supervisor.start([ChildSpec("b", BrokenInit, args=("b", []))])
+        return answer, await broken.termination()
+
+    answer, terminated = asyncio.run(asyncio.wait_for(main(), TIMEOUT))
+    assert answer == "ping"
+    assert isinstance(terminated.exception, TypeError)
+    limelight.ActorRegistry.stop_all()

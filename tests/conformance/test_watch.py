@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 from types import TracebackType
 from typing import Any
 
@@ -329,6 +330,45 @@ def test_a_dead_watcher_is_skipped(runtime: Runtime) -> None:
     assert watched.termination().get(TIMEOUT).reason == "normal"
 
 
+class ThreadEcho(Echo, limelight.ThreadingActor):
+    pass
+
+
+class SlowToStop(Watcher):
+    """A watcher whose ``on_stop()`` sets `stopping`, then waits for `gate`."""
+
+    def __init__(self, log: list[Any], stopping: Event, gate: Event) -> None:
+        super().__init__(log)
+        self.stopping = stopping
+        self.gate = gate
+
+    def on_stop(self) -> None:
+        self.stopping.set()
+        self.gate.wait(TIMEOUT)
+
+
+@pytest.mark.needs("local_logs")
+def test_a_watcher_that_is_stopping_is_not_told(
+    runtime: Runtime, limelight_logs: pytest.LogCaptureFixture
+) -> None:
+    # Stopped but not ended yet, it still has its watch: the news finds it
+    # refusing messages, and is dropped without an error. (The watched actor
+    # runs in a thread: an event loop's would wait for the blocked on_stop().)
+    stopping, gate = runtime.event_class(), runtime.event_class()
+    watcher = runtime.actor(SlowToStop).start(runtime.shared_list(), stopping, gate)
+    watched = ThreadEcho.start()
+    watcher.proxy().watch(watched).get(TIMEOUT)
+    watcher.stop(block=False)
+    assert stopping.wait(TIMEOUT)
+    watched.stop()
+    gate.set()
+    assert watcher.termination().get(TIMEOUT).reason == "normal"
+    news = Terminated(watched, "normal", None)
+    messages = [r.getMessage() for r in limelight_logs.records]
+    assert f"Not telling {watcher} of {news!r}: it has stopped" in messages
+    assert [r for r in limelight_logs.records if r.levelno >= logging.ERROR] == []
+
+
 def test_watch_and_link_take_only_refs(runtime: Runtime) -> None:
     proxy = runtime.actor(Watcher).start(runtime.shared_list()).proxy()
     with pytest.raises(TypeError, match=r"watch\(\) takes an ActorRef"):
@@ -446,3 +486,61 @@ def test_unwatching_an_actor_never_watched_is_harmless(runtime: Runtime) -> None
     watcher.proxy().unwatch(other).get(TIMEOUT)
     watcher.proxy().unlink(other).get(TIMEOUT)
     assert other.ask("fine") == "fine"
+
+
+def termination_callbacks(ref: limelight.ActorRef[Any]) -> int:
+    """How many callbacks wait for the end of `ref`'s actor: its bookkeeping."""
+    return len(ref.actor_stopped._on_terminated or {})
+
+
+# The next three look at the events of actors in the test's process: an
+# actor elsewhere keeps its bookkeeping on the event of its own process.
+
+
+@pytest.mark.needs("local_actor_object")
+def test_a_watcher_keeps_nothing_for_the_actors_it_outlived(runtime: Runtime) -> None:
+    log = runtime.shared_list()
+    watcher = runtime.actor(Watcher).start(log)
+    for ended_first in (False, True) * 25:
+        watched = runtime.actor(Echo).start()
+        if ended_first:
+            watched.stop()  # (then watch() tells at once)
+        watcher.proxy().watch(watched).get(TIMEOUT)
+        watched.stop()
+        assert watcher.ask("marker") == "ok"  # (after the news of its end)
+        assert log[-2:] == [Terminated(watched, "normal", None), "marker"]
+        assert termination_callbacks(watcher) == 0
+        assert termination_callbacks(watched) == 0
+
+
+@pytest.mark.needs("local_actor_object")
+def test_a_watched_actor_keeps_nothing_for_ended_watchers(runtime: Runtime) -> None:
+    watched = runtime.actor(Echo).start()
+    for _ in range(50):
+        watcher = runtime.actor(Watcher).start(runtime.shared_list())
+        watcher.proxy().watch(watched).get(TIMEOUT)
+        assert termination_callbacks(watched) == 1
+        watcher.stop()
+    assert termination_callbacks(watched) == 0
+    watched.stop()
+
+
+@pytest.mark.needs("local_actor_object")
+def test_a_survivor_keeps_nothing_for_the_actors_it_was_linked_to(
+    runtime: Runtime,
+) -> None:
+    survivor = runtime.actor(TrappingWatcher).start(runtime.shared_list())
+    proxy = survivor.proxy()
+    for already_ended in (False, True) * 25:
+        linked = runtime.actor(Echo).start()
+        if already_ended:
+            linked.stop()  # (then link() tells at once)
+        proxy.link(linked).get(TIMEOUT)
+        linked.stop()
+        assert survivor.ask("marker") == "ok"  # (after the news of its end)
+        assert termination_callbacks(survivor) == 0
+    ended = runtime.actor(Echo).start()
+    proxy.link(ended).get(TIMEOUT)
+    survivor.stop()
+    assert termination_callbacks(ended) == 0  # the survivor went first, this time
+    ended.stop()

@@ -13,7 +13,14 @@ from limelight._core import _bounded, _mailbox, _observe
 from limelight._core import _hooks_2011 as hooks_2011
 from limelight._core._dispatch import REPLY_WHEN_STOPPED
 from limelight._core._exceptions import ActorDeadError
-from limelight._core._links import SendLinkExit, TellTerminated
+from limelight._core._links import (
+    Forget,
+    SendLinkExit,
+    TellTerminated,
+    link_key,
+    watch_key,
+    watching_key,
+)
 from limelight._core._log import logger
 from limelight._core._ref import ActorRef
 from limelight._core._registry import ActorRegistry
@@ -307,18 +314,28 @@ class Actor(abc.ABC):
         stop, a failure (with the exception), or a kill. If it has already
         ended, the message is sent at once. Watching the same actor twice
         still sends one message; watching does not affect the watched actor.
+        Once either actor has ended, neither keeps anything for the watch.
 
         Raises:
             ValueError: if `actor_ref` is this actor's own ref.
         """
         me = self._limelight_own_ref_other_than(actor_ref, "watch")
-        actor_ref.actor_stopped.add_termination_callback(
-            ("watch", me.actor_urn), TellTerminated(me)
+        watched = actor_ref.actor_stopped
+        # This side's note first: if the watched actor has ended, the
+        # callback runs at once and removes it again.
+        me.actor_stopped.add_termination_callback(
+            watching_key(actor_ref.actor_urn), Forget(watched, watch_key(me.actor_urn))
+        )
+        watched.add_termination_callback(
+            watch_key(me.actor_urn), TellTerminated(me, actor_ref.actor_urn)
         )
 
     def unwatch(self, actor_ref: ActorRef[Any]) -> None:
         """Stop watching `actor_ref`; a message already sent stays in the inbox."""
-        actor_ref.actor_stopped.remove_termination_callback(("watch", self.actor_urn))
+        actor_ref.actor_stopped.remove_termination_callback(watch_key(self.actor_urn))
+        self.actor_stopped.remove_termination_callback(
+            watching_key(actor_ref.actor_urn)
+        )
 
     def link(self, actor_ref: ActorRef[Any]) -> None:
         """Tie this actor's fate to `actor_ref`'s, both ways.
@@ -333,23 +350,27 @@ class Actor(abc.ABC):
         message, so it is handled after the messages already queued.
 
         Linking to an actor that has already ended acts at once, as if it
-        had just ended.
+        had just ended. Once either actor has ended, the other keeps
+        nothing for the link: an actor that outlives many linked actors
+        (a supervisor) does not hold on to them.
 
         Raises:
             ValueError: if `actor_ref` is this actor's own ref.
         """
         me = self._limelight_own_ref_other_than(actor_ref, "link")
-        actor_ref.actor_stopped.add_termination_callback(
-            ("link", me.actor_urn), SendLinkExit(me)
-        )
+        # This side first: if the other has ended, its callback runs at once
+        # and removes this side's again (see _links).
         me.actor_stopped.add_termination_callback(
-            ("link", actor_ref.actor_urn), SendLinkExit(actor_ref)
+            link_key(actor_ref.actor_urn), SendLinkExit(actor_ref, me.actor_urn)
+        )
+        actor_ref.actor_stopped.add_termination_callback(
+            link_key(me.actor_urn), SendLinkExit(me, actor_ref.actor_urn)
         )
 
     def unlink(self, actor_ref: ActorRef[Any]) -> None:
         """Undo [`link()`][limelight.Actor.link], both ways."""
-        actor_ref.actor_stopped.remove_termination_callback(("link", self.actor_urn))
-        self.actor_stopped.remove_termination_callback(("link", actor_ref.actor_urn))
+        actor_ref.actor_stopped.remove_termination_callback(link_key(self.actor_urn))
+        self.actor_stopped.remove_termination_callback(link_key(actor_ref.actor_urn))
 
     def _limelight_own_ref_other_than(
         self, actor_ref: ActorRef[Any], verb: str

@@ -33,7 +33,7 @@ import queue
 import time
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
-from limelight._core import _awaiting, _dead_letters
+from limelight._core import _awaiting, _dead_letters, _timeouts
 from limelight._core._exceptions import ActorDeadError, MailboxFull
 from limelight._core._log import logger
 from limelight._core._ref import ActorRef
@@ -154,8 +154,11 @@ def bind(actor: Actor) -> ActorRef[Any]:
     check_settings(cls)  # again: the class attributes may have changed since
     capacity = cls.mailbox_capacity
     assert capacity is not None
+    block_timeout = cls.mailbox_block_timeout
+    if block_timeout is not None:  # (infinity waits for ever, as None does)
+        block_timeout = _timeouts.seconds(block_timeout, "mailbox_block_timeout")
     mailbox = Mailbox(
-        capacity, cls.mailbox_overflow, cls.mailbox_block_timeout, actor.actor_stopped
+        capacity, cls.mailbox_overflow, block_timeout, actor.actor_stopped
     )
     inbox = actor.actor_inbox
     use_queue = getattr(inbox, "use_queue", None)

@@ -15,11 +15,10 @@ import _thread
 import functools
 import queue
 import sys
-import time
 from collections.abc import Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from limelight._core import _awaiting, _wait_graph, _waiting
+from limelight._core import _awaiting, _timeouts, _wait_graph, _waiting
 from limelight._core._exceptions import Timeout
 from limelight._core._log import logger
 
@@ -49,17 +48,10 @@ DEADLOCK_CHECK_AFTER = 0.005
 _state_lock = _waiting.state_lock
 _allocate_lock = _waiting.allocate_lock
 _current_actor_weakref = _wait_graph.current_actor_weakref
+_seconds = _timeouts.seconds
 
 
 _UNSET: Any = object()  # no value yet (None is a value)
-
-
-def _deadline(timeout: float | None) -> float | None:
-    return None if timeout is None else time.monotonic() + timeout
-
-
-def _remaining(deadline: float | None) -> float | None:
-    return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 class Future(Generic[T]):
@@ -99,12 +91,17 @@ class Future(Generic[T]):
         blocks.
 
         Args:
-            timeout: seconds to wait; `None` waits forever.
+            timeout: seconds to wait; `None` (or infinity) waits forever,
+                and a negative number as 0: the value, if it is there now.
 
         Raises:
             Timeout: if the value did not arrive within `timeout` seconds.
+            TypeError: if `timeout` is not a number (nor `None`).
+            ValueError: if `timeout` is NaN.
             Exception: the exception the future was completed with.
         """
+        if timeout is not None:
+            timeout = _seconds(timeout)
         if self._hook is not None:
             return self._hook.run(timeout)
         msg = (
@@ -216,6 +213,7 @@ class Future(Generic[T]):
             ```
         """
         everything = (self, *futures)
+        _check_futures("join()", everything)
         return self._derive(
             lambda timeout: list(get_all(everything, timeout=timeout)), everything
         )
@@ -317,6 +315,8 @@ class SettableFuture(Future[T]):
         return f"<{self.__class__.__name__} {state}>"
 
     def get(self, timeout: float | None = None) -> T:
+        if timeout is not None:  # (checked even when the value is there)
+            timeout = _seconds(timeout)
         if self._state == _PENDING:
             if self._hook is not None:
                 return self._hook.run(timeout)
@@ -455,12 +455,12 @@ class _GetHook(Generic[T]):
         self.sources: tuple[Future[Any], ...] | None = None
 
     def run(self, timeout: float | None) -> T:
-        deadline = _deadline(timeout)
+        deadline = _timeouts.deadline(timeout)
         if not self.lock.acquire(True, -1 if timeout is None else max(timeout, 0.0)):
             raise Timeout(f"{timeout} seconds")
         try:
             if self.result is _UNSET:
-                self.result = self.func(_remaining(deadline))
+                self.result = self.func(_timeouts.remaining(deadline))
             return self.result
         finally:
             self.lock.release()
@@ -528,6 +528,33 @@ def get_all(
     Raises:
         Timeout: if a value did not arrive within `timeout` seconds of
             starting to wait for it.
+        TypeError: if an item of `futures` is not a future, or `timeout` is
+            not a number (nor `None`); before waiting for any.
+        ValueError: if `timeout` is NaN.
     """
+    if timeout is not None:
+        timeout = _seconds(timeout)
+    if isinstance(futures, Future):  # (iterable, for `yield from`: not a list)
+        msg = "get_all() takes an iterable of futures, not a future: get_all([future])"
+        raise TypeError(msg)
+    futures = list(futures)
+    _check_futures("get_all()", futures)
     # By keyword: a Future subclass may take `timeout` only so, as on Pykka.
     return [future.get(timeout=timeout) for future in futures]
+
+
+def _check_futures(caller: str, futures: Iterable[object]) -> None:
+    """Refuse what is not a future, before waiting for any of `futures`.
+
+    An object with a ``get()`` method passes, as on Pykka, which asks no
+    more of a future there (a test double, say).
+    """
+    for index, future in enumerate(futures):
+        if not isinstance(future, Future) and not callable(
+            getattr(future, "get", None)
+        ):
+            msg = (
+                f"{caller} takes futures, but item {index} is "
+                f"{future!r} ({type(future).__name__}), not a future"
+            )
+            raise TypeError(msg)

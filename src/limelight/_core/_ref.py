@@ -5,7 +5,7 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
-from limelight._core import _context, _dead_letters, _mailbox
+from limelight._core import _context, _dead_letters, _mailbox, _timeouts
 from limelight._core._exceptions import ActorDeadError
 from limelight._core._introspection import introspect
 from limelight._core._proxy import ActorProxy
@@ -218,7 +218,9 @@ class ActorRef(Generic[A]):
             message: the message; any object.
             block: wait for the reply (the default), or return a
                 [`Future`][limelight.Future] of it at once.
-            timeout: with `block`, seconds to wait; `None` waits forever.
+            timeout: with `block`, seconds to wait; `None` (or infinity)
+                waits forever. Checked before the message is sent, even
+                without `block`.
 
         Returns:
             The reply, or with ``block=False`` a future of it.
@@ -227,10 +229,14 @@ class ActorRef(Generic[A]):
             ActorDeadError: if the actor is not running (with
                 ``block=False``, set on the future instead).
             Timeout: if the reply did not arrive within `timeout` seconds.
+            TypeError: if `timeout` is not a number (nor `None`), and
+                ValueError if it is NaN: nothing is sent.
             MailboxFull: if the actor's bounded mailbox is full and its policy
                 says so (at once, even with ``block=False``); see
                 [`Actor.mailbox_overflow`][limelight.Actor.mailbox_overflow].
         """
+        if timeout is not None:  # (refused before anything is sent)
+            timeout = _timeouts.seconds(timeout)
         future: SettableFuture[Any] = self._create_future()
         future._producer = self  # who answers: for deadlock detection in get()
         if self.actor_stopped._flag or _context.propagating:
@@ -308,11 +314,24 @@ class ActorRef(Generic[A]):
         [`ActorDeadError`][limelight.ActorDeadError]. A stopped actor cannot
         be restarted.
 
+        Args:
+            block: wait for the actor to stop (the default), or return a
+                future at once.
+            timeout: with `block`, seconds to wait; `None` (or infinity)
+                waits forever.
+
         Returns:
             `True` if the actor was running (or already stopping) when asked,
             `False` if it had already stopped; with ``block=False``, a future
             of that.
+
+        Raises:
+            Timeout: if the actor had not stopped within `timeout` seconds.
+            TypeError: if `timeout` is not a number (nor `None`), and
+                ValueError if it is NaN: the actor is not asked to stop.
         """
+        if timeout is not None:
+            timeout = _timeouts.seconds(timeout)
         asked = self.ask(_STOP, False)
         result: Future[bool] = asked._derive(
             lambda timeout: _stopped_by_us(asked, timeout), (asked,)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast, overload
 
-from limelight._core._exceptions import ActorDeadError, MailboxFull
+from limelight._core import _awaiting, _timeouts
+from limelight._core._exceptions import ActorDeadError, DeadlockError, MailboxFull
 from limelight._core._fork import released_at_fork
 from limelight._core._future import Future, SettableFuture
 from limelight._core._log import logger
@@ -135,25 +136,89 @@ class ActorRegistry:
         For other dependencies, stop actors yourself in the order you need,
         or from each other's [`on_stop()`][limelight.Actor.on_stop].
 
+        In a coroutine, ``await``
+        [`stop_all_async()`][limelight.ActorRegistry.stop_all_async]
+        instead: blocking there holds up the event loop, and if an actor
+        runs on that loop, it could never stop (then this raises
+        [`DeadlockError`][limelight.DeadlockError], which says so).
+
         Args:
             block: wait for each stop (the default), or return futures.
-            timeout: with `block`, seconds to wait for *each* actor.
+            timeout: with `block`, seconds to wait for *each* actor; `None`
+                (or infinity) waits forever.
 
         Returns:
             What [`ActorRef.stop()`][limelight.ActorRef.stop] returned for
             each actor, in stop order.
+
+        Raises:
+            Timeout: if an actor had not stopped within `timeout` seconds.
+            DeadlockError: if called in the thread of an event loop on which
+                an actor it must wait for runs. The actors go on stopping,
+                in order, once the loop runs again.
+            TypeError: if `timeout` is not a number (nor `None`), and
+                ValueError if it is NaN: no actor is asked to stop.
         """
+        if timeout is not None:
+            timeout = _timeouts.seconds(timeout)
         refs = _owners_first(list(reversed(cls.get_all())))
         if not block:
             return [ref.stop(False) for ref in refs]
         chain = _StopChain(refs)
         chain.advance()
         results: list[bool] = []
-        for started in chain.started:
+        for index, started in enumerate(chain.started):
             # Each actor is asked to stop only once the one before it has
             # stopped, so waiting for the request to go out is part of the
             # per-actor timeout.
-            results.append(_result_of(started.get(timeout), timeout))
+            try:
+                results.append(_result_of(started.get(timeout), timeout))
+            except DeadlockError as error:
+                # No cycle of actors: the caller runs the loop that must
+                # stop this actor. Name the way that does not block it.
+                if error.cycle or not _awaiting.on_event_loop():
+                    raise
+                msg = (
+                    f"ActorRegistry.stop_all() would block the event loop that "
+                    f"must stop {refs[index]}, forever: in a coroutine, use "
+                    "`await ActorRegistry.stop_all_async()` instead (the "
+                    "actors go on stopping, in order, once the loop runs again)"
+                )
+                raise DeadlockError(msg) from error
+        return results
+
+    @classmethod
+    async def stop_all_async(cls) -> list[bool]:
+        """Stop every running actor from a coroutine, without blocking its loop.
+
+        In the order of [`stop_all()`][limelight.ActorRegistry.stop_all]
+        (newest first, each actor stopped before the next is asked to), but
+        the coroutine awaits each stop instead of blocking its event loop,
+        so actors on that very loop can stop meanwhile. Await it from any
+        event loop, whatever runtimes the actors run on:
+
+        ```python
+        await ActorRegistry.stop_all_async()
+        ```
+
+        For a time limit, wrap it, as any coroutine, in
+        ``asyncio.wait_for()`` (or ``asyncio.timeout()``): the limit is then
+        for all the actors together. Cancelling it only stops the waiting:
+        the actors go on stopping, in order.
+
+        Returns:
+            What [`ActorRef.stop()`][limelight.ActorRef.stop] returned for
+            each actor, in stop order.
+        """
+        chain = _StopChain(_owners_first(list(reversed(cls.get_all()))))
+        chain.advance()
+        results: list[bool] = []
+        for started in chain.started:
+            stopped: Any = await started
+            if isinstance(stopped, Future):
+                future: Future[Any] = stopped  # pyright: ignore[reportUnknownVariableType]
+                stopped = await future
+            results.append(stopped)
         return results
 
 

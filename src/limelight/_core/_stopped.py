@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING
 
-from limelight._core import _waiting
+from limelight._core import _timeouts, _waiting
 from limelight._core._log import logger
 
 if TYPE_CHECKING:
@@ -77,9 +77,14 @@ class StoppedEvent:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the actor has stopped or `timeout` seconds have passed.
 
+        `timeout` is read as everywhere (``_core/_timeouts.py``): `None` or
+        infinity waits for ever; a bad value raises at once.
+
         Returns:
             Whether the actor has stopped.
         """
+        if timeout is not None:
+            timeout = _timeouts.seconds(timeout)
         if self._flag:
             return True
         waiter = _waiting.new_waiter()

@@ -23,6 +23,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from limelight._core import _timeouts
 from limelight._core._actor import Actor
 from limelight._core._exceptions import DeadlockError, Timeout
 from limelight._core._future import _PENDING, SettableFuture
@@ -65,6 +66,8 @@ class ManualFuture(SettableFuture[T]):
     __slots__ = ()
 
     def get(self, timeout: float | None = None) -> T:
+        if timeout is not None:  # (read before the steps run, which it bounds)
+            timeout = _timeouts.seconds(timeout)
         if self._state == _PENDING and self._hook is None:
             RUNTIME.scheduler._run_until_done(self, timeout)
         return super().get(timeout)

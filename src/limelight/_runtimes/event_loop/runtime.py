@@ -15,6 +15,7 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from limelight._core import _timeouts
 from limelight._core._actor import Actor
 from limelight._core._exceptions import DeadlockError
 from limelight._core._future import _PENDING, SettableFuture
@@ -51,6 +52,8 @@ class AsyncioFuture(SettableFuture[T]):
         self._loop = loop
 
     def get(self, timeout: float | None = None) -> T:
+        if timeout is not None:  # (a bad one is refused before anything else)
+            timeout = _timeouts.seconds(timeout)
         if self._state == _PENDING and self._hook is None and self._blocks_its_loop():
             msg = (
                 "get() on this future would block the event loop that must "

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from greenlet import getcurrent
 
-from limelight._core import _waiting
+from limelight._core import _timeouts, _waiting
 from limelight._core._exceptions import DeadlockError
 from limelight._core._future import _PENDING, SettableFuture
 from limelight._core._log import logger
@@ -184,6 +184,8 @@ class GreenFuture(SettableFuture[T]):
         self._hub = hub
 
     def get(self, timeout: float | None = None) -> T:
+        if timeout is not None:  # (a bad one is refused before anything else)
+            timeout = _timeouts.seconds(timeout)
         if (
             self._state == _PENDING
             and self._hook is None

@@ -12,6 +12,7 @@ import queue
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from limelight._core import _timeouts
 from limelight._core._exceptions import ActorDeadError, Timeout
 from limelight._core._fork import register, released_at_fork
 from limelight._core._future import _PENDING, SettableFuture
@@ -87,6 +88,8 @@ class RayFuture(SettableFuture[T]):
         self._reply = reply
 
     def get(self, timeout: float | None = None) -> T:
+        if timeout is not None:  # (read before Ray is asked, which refuses less)
+            timeout = _timeouts.seconds(timeout)
         reply = self._reply
         if reply is not None and self._state == _PENDING:
             self._fetch(reply, timeout)
@@ -94,7 +97,10 @@ class RayFuture(SettableFuture[T]):
 
     def _fetch(self, reply: Any, timeout: float | None) -> None:
         try:
-            value = ray().get(reply, timeout=timeout)
+            # (Ray refuses a negative timeout: a deadline passed is 0 to it.)
+            value = ray().get(
+                reply, timeout=None if timeout is None else max(timeout, 0.0)
+            )
         except _ray_exceptions().GetTimeoutError:
             raise Timeout(f"{timeout} seconds") from None
         except Exception as exc:  # noqa: BLE001 -- handed on, whatever it is

@@ -41,7 +41,17 @@ if TYPE_CHECKING:
     from limelight._runtimes.ray_cluster._future import Outcome
     from limelight.messages import ExitReason
 
-__all__ = ["CONTROL", "RETIRE", "WAIT", "Here", "HostLink", "RayRef", "rebuild_ref"]
+__all__ = [
+    "CONTROL",
+    "RETIRE",
+    "WAIT",
+    "Here",
+    "HostLink",
+    "RayRef",
+    "UnsendableError",
+    "rebuild_ref",
+    "refusal",
+]
 
 # Calls that must not wait behind a long ask run in groups of their own
 # (both hosts have them, so that a caller need not know which it talks to).
@@ -114,9 +124,9 @@ class HostLink:
             # ended by the time stop() returns.
             when_done(reply, functools.partial(self._stopped, reply_to))
         elif isinstance(reply_to, RayFuture):
-            reply_to._await_reply(reply, functools.partial(complete, reply_to))
+            reply_to._await_reply(reply, functools.partial(_complete, reply_to))
         else:  # pragma: no cover -- asks of a RayRef make RayFutures
-            when_done(reply, functools.partial(complete, reply_to))
+            when_done(reply, functools.partial(_complete, reply_to))
 
     def _send(self, method: Any, *message: Any) -> Any:
         """Call `method` on the host with `message` (none for a stop request).
@@ -194,6 +204,19 @@ class HostLink:
             on_end()
 
 
+def _complete(future: SettableFuture[Any], outcome: Outcome) -> None:
+    """``complete()``; a reply refused as it left the host fails with the refusal.
+
+    The host's reply is pickled once the host's call has returned, so Ray
+    raises a refusal there (a future in the reply) as a task error of its
+    own, whose message is a traceback; the asker gets the refusal itself.
+    """
+    ok, value = outcome
+    if not ok:
+        value = refusal(value) or value
+    complete(future, (ok, value))
+
+
 class RayRef(RemoteRef):
     """A ref to a Limelight actor hosted by a Ray actor.
 
@@ -237,6 +260,28 @@ def _as_request(message: ProxyCall) -> list[Any]:
     return [list(attr_path), list(args), kwargs]
 
 
+class UnsendableError(TypeError):
+    """What Limelight refuses to let cross Ray: a local actor's ref, a future.
+
+    Raised by the serializers (``_serializers.py``) as Ray pickles; its
+    message says why and what to send instead. Ray raises an error of its
+    own from it, which `call()` unwraps.
+    """
+
+
+def refusal(exc: BaseException) -> UnsendableError | None:
+    """The `UnsendableError` that `exc`, an error of Ray's, was raised from, if any."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, UnsendableError):
+            # (A task error is of a class that is both Ray's and the error's,
+            # and holds the error itself as its `cause`.)
+            refused: UnsendableError = getattr(cause, "cause", cause)
+            return refused
+        cause = cause.__cause__
+    return None
+
+
 def call(method: Any, *args: Any, what: str | tuple[Any, ...]) -> Any:
     """``method.remote(*args)``, or a ``TypeError`` if an argument cannot be pickled.
 
@@ -248,8 +293,10 @@ def call(method: Any, *args: Any, what: str | tuple[Any, ...]) -> Any:
     try:
         return method.remote(*args)
     except Exception as exc:  # Ray's serializer raises many kinds of error
-        if isinstance(exc, TypeError) and "reaches a Ray actor" in str(exc):
-            raise  # a local actor's ref: that error says it all
+        refused = refusal(exc)
+        if refused is not None:
+            # (Its message says it all; Ray's wrapper adds a long report.)
+            raise refused from None
         if not isinstance(what, str):
             what = f"message {what[0]!r}"
         msg = f"{what} cannot be pickled, so it cannot reach a Ray actor: {exc}"
