@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import contextlib
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -206,6 +205,8 @@ class Supervisor(ThreadingActor):
         self.restarts = 0
         # How many times each child was started, by name (for introspection).
         self._limelight_starts: dict[str, int] = {}
+        # Whether the child started last ended before its on_start() was over.
+        self._limelight_start_failed = False
 
     # -- Public, through a proxy or from the actor itself ---------------------
 
@@ -288,9 +289,11 @@ class Supervisor(ThreadingActor):
         try:
             for spec in self._limelight_specs:
                 ref = self._limelight_start_child(spec)
-                if ref.actor_stopped.is_set():
+                if self._limelight_start_failed:
                     # It ended in its on_start(): if it failed, it cannot
-                    # start, and neither can its supervisor.
+                    # start, and neither can its supervisor. (Its end may
+                    # be learnt a little later than the refused ask: from
+                    # another process, say.)
                     failure = ref.termination().get().exception
                     if failure is not None:
                         raise failure
@@ -398,8 +401,12 @@ class Supervisor(ThreadingActor):
         self.link(ref)
         # Wait for its on_start() to be over, so that children start one
         # after another. If it fails there, the link tells, as for any end.
-        with contextlib.suppress(ActorDeadError):
+        try:
             ref.ask(_STARTED)
+        except ActorDeadError:
+            self._limelight_start_failed = True
+        else:
+            self._limelight_start_failed = False
         return ref
 
     def _limelight_stop_children(self, specs: Iterable[ChildSpec]) -> None:
