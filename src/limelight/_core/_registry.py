@@ -161,7 +161,7 @@ class ActorRegistry:
         """
         if timeout is not None:
             timeout = _timeouts.seconds(timeout)
-        refs = _owners_first(list(reversed(cls.get_all())))
+        refs = _stop_order(cls.get_all())
         if not block:
             return [ref.stop(False) for ref in refs]
         chain = _StopChain(refs)
@@ -210,7 +210,7 @@ class ActorRegistry:
             What [`ActorRef.stop()`][limelight.ActorRef.stop] returned for
             each actor, in stop order.
         """
-        chain = _StopChain(_owners_first(list(reversed(cls.get_all()))))
+        chain = _StopChain(_stop_order(cls.get_all()))
         chain.advance()
         results: list[bool] = []
         for started in chain.started:
@@ -220,6 +220,14 @@ class ActorRegistry:
                 stopped = await future
             results.append(stopped)
         return results
+
+
+def _stop_order(refs: list[ActorRef[Any]]) -> list[ActorRef[Any]]:
+    """The order `stop_all()` and `stop_all_async()` stop `refs` in.
+
+    Newest first, as Pykka does, but supervisors before what they supervise.
+    """
+    return _owners_first(list(reversed(refs)))
 
 
 def _owners_first(refs: list[ActorRef[Any]]) -> list[ActorRef[Any]]:
