@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from unittest import mock
 
@@ -162,6 +163,21 @@ def test_stop_all_stops_in_reverse_start_order(runtime: Runtime) -> None:
 
     assert results == [True, True, True, True]
     assert list(stopped) == ["d", "c", "b", "a"]
+    assert not any(ref.is_alive() for ref in refs)
+    assert ActorRegistry.get_all() == []
+
+
+def test_stop_all_async_stops_in_reverse_start_order(runtime: Runtime) -> None:
+    # Awaited from a coroutine on a loop of the test's own, whatever runtime
+    # the actors run on.
+    stopped = runtime.shared_list()
+    cls = runtime.actor(Stopper)
+    refs = [cls.start(name, stopped) for name in ("a", "b", "c")]
+
+    results = asyncio.run(asyncio.wait_for(ActorRegistry.stop_all_async(), TIMEOUT))
+
+    assert results == [True, True, True]
+    assert list(stopped) == ["c", "b", "a"]
     assert not any(ref.is_alive() for ref in refs)
     assert ActorRegistry.get_all() == []
 
