@@ -185,11 +185,36 @@ def soak(session: nox.Session) -> None:
 
     Not part of the default `nox` run: run it with `nox -s soak`, and
     before resolving anything about leaks. Its files are named
-    ``soak_*.py``, which a plain `pytest` does not collect.
-    ``LIMELIGHT_SOAK_RESTARTS`` (10,000 by default) sets the restarts per
-    runtime.
+    ``soak_*.py``, which a plain `pytest` does not collect. Each runs on
+    every runtime (threading, asyncio, gevent, eventlet, process, and Ray's
+    pooled hosts; some skip where they cannot look), warms up, then checks
+    that the test process's RSS, threads (Python's and the OS's), fds, live
+    objects and allocated blocks stay flat (tests/soak/_measure.py), and on
+    the process runtime its workers' too; and prints what it measured.
+    About four minutes in all, on two CPUs:
+
+    - soak_restarts.py: a supervised child crashed and restarted,
+      ``LIMELIGHT_SOAK_RESTARTS`` times (10,000; ``LIMELIGHT_SOAK_WARM_UP``,
+      a tenth, warm up);
+    - soak_churn.py: rounds of ``LIMELIGHT_SOAK_CHURN_ACTORS`` actors (50)
+      started, asked once and stopped, measured after a warm-up:
+      ``LIMELIGHT_SOAK_CHURN_ROUNDS`` (1,000),
+      ``LIMELIGHT_SOAK_CHURN_PROCESS_ROUNDS`` (400) on the process runtime,
+      ``LIMELIGHT_SOAK_CHURN_RAY_ROUNDS`` (100) on Ray; and crashed
+      actors must be freed in the process runtime's workers;
+    - soak_messages.py: tells and asks (three to one) to
+      ``LIMELIGHT_SOAK_MESSAGE_ACTORS`` actors (4), none lost:
+      ``LIMELIGHT_SOAK_MESSAGES`` (2,000,000),
+      ``LIMELIGHT_SOAK_PROCESS_MESSAGES`` (200,000) on the process runtime,
+      ``LIMELIGHT_SOAK_RAY_MESSAGES`` (20,000) on Ray;
+    - soak_endpoint.py: ``LIMELIGHT_SOAK_ENDPOINT_WAVES`` waves (40) of
+      clients that never read the observability endpoint's snapshot of
+      3,000 actors, while a good client's snapshots must stay prompt.
+
+    Pass pytest arguments after ``--``, such as one file, or
+    ``-m "not ray"`` to leave Ray out.
     """
-    session.install("-e", ".[gevent,eventlet]", *_group("tests"))
+    session.install("-e", ".[gevent,eventlet,ray]", *_group("tests"))
     session.run(
         "pytest",
         "-o",

@@ -11,7 +11,14 @@ import pytest
 
 import limelight
 from limelight._core import _waiting
-from tests.runtimes import CAPABILITIES, RUNTIMES, Runtime
+from tests.runtimes import (
+    CAPABILITIES,
+    RUNTIMES,
+    Runtime,
+    needed_by,
+    runtime_params,
+    skip_unless_capable,
+)
 
 CONFORMANCE = Path(__file__).parent / "conformance"
 """The conformance suite, which every runtime runs."""
@@ -20,16 +27,7 @@ STOP_ALL_TIMEOUT = 30.0
 """Seconds each actor left running gets to stop after a test; a hung one fails it."""
 
 
-@pytest.fixture(
-    params=[
-        pytest.param(
-            runtime,
-            id=runtime.name,
-            marks=[getattr(pytest.mark, mark) for mark in runtime.marks],
-        )
-        for runtime in RUNTIMES
-    ]
-)
+@pytest.fixture(params=runtime_params(RUNTIMES))
 def runtime(request: pytest.FixtureRequest) -> Runtime:
     """Each runtime in turn; conformance tests use only this to reach one.
 
@@ -44,18 +42,8 @@ def runtime(request: pytest.FixtureRequest) -> Runtime:
         pytest.skip(f"{param.name}: runs the conformance suite only")
     if param.only_marked and node.get_closest_marker(param.only_marked) is None:
         pytest.skip(f"{param.name}: {param.others_skipped}")
-    needed = [name for mark in node.iter_markers("needs") for name in mark.args]
-    unknown = [name for name in needed if name not in CAPABILITIES]
-    if unknown:
-        pytest.fail(
-            f"needs unknown capabilities {unknown}: see CAPABILITIES in "
-            "tests/runtimes.py",
-            pytrace=False,
-        )
-    lacked = param.lacked(needed)
-    if lacked is not None:
-        pytest.skip(f"{param.name} lacks {lacked}: {CAPABILITIES[lacked]}")
-    unreliable = param.unreliable(needed)
+    skip_unless_capable(node, param)
+    unreliable = param.unreliable(needed_by(node))
     if unreliable is not None:
         reason = (
             f"{param.name} has {unreliable} intermittently: {CAPABILITIES[unreliable]}"

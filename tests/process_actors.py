@@ -14,6 +14,7 @@ from typing import Any
 import limelight
 import limelight.messages
 from limelight.process import ProcessActor
+from tests.relays import Relaying
 
 
 class Counter(ProcessActor):
@@ -189,3 +190,10 @@ class SlowToUnpickle:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return _slowly, (self.seconds,)
+
+
+class Relay(Relaying, ProcessActor):
+    """A relay (tests/relays.py) in a process of its own each, so that a ring
+    of them spans processes."""
+
+    dedicated_process = True

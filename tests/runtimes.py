@@ -620,3 +620,42 @@ RAY = _ray_runtime(pooled=True)
 RAY_DEDICATED = _ray_runtime(pooled=False)
 """limelight.ray with a host per actor, or None without Ray."""
 RUNTIMES.extend(ray for ray in (RAY, RAY_DEDICATED) if ray is not None)
+
+
+def runtime_params(runtimes: Iterable[Runtime]) -> list[Any]:
+    """The params of a `runtime` fixture over `runtimes`: one each, with its marks."""
+    import pytest  # noqa: PLC0415 -- (this module is imported by workers too)
+
+    return [
+        pytest.param(
+            runtime,
+            id=runtime.name,
+            marks=[getattr(pytest.mark, mark) for mark in runtime.marks],
+        )
+        for runtime in runtimes
+    ]
+
+
+def skip_unless_capable(node: Any, runtime: Runtime) -> None:
+    """Skip the test `node` if `runtime` lacks a capability it ``needs``.
+
+    Fails it if it names a capability that `CAPABILITIES` does not know.
+    """
+    import pytest  # noqa: PLC0415 -- (as above)
+
+    needed = needed_by(node)
+    unknown = [name for name in needed if name not in CAPABILITIES]
+    if unknown:
+        pytest.fail(
+            f"needs unknown capabilities {unknown}: see CAPABILITIES in "
+            "tests/runtimes.py",
+            pytrace=False,
+        )
+    lacked = runtime.lacked(needed)
+    if lacked is not None:
+        pytest.skip(f"{runtime.name} lacks {lacked}: {CAPABILITIES[lacked]}")
+
+
+def needed_by(node: Any) -> list[str]:
+    """The capabilities that the test `node` ``needs`` (its marks say)."""
+    return [name for mark in node.iter_markers("needs") for name in mark.args]

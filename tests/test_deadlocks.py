@@ -345,14 +345,14 @@ def test_a_stale_cycle_elsewhere_does_not_make_the_walk_loop() -> None:
     # a walk from a into it must end, and a is not part of it.
     a, b, c = Node.start(), Node.start(), Node.start()
     b_waits, c_waits, a_waits = pending(), pending(), pending()
-    _wait_graph._waits[id(b)] = (b, c, b_waits, None)
-    _wait_graph._waits[id(c)] = (c, b, c_waits, None)
+    _wait_graph._waits[b.actor_urn] = (b, c, b_waits, None)
+    _wait_graph._waits[c.actor_urn] = (c, b, c_waits, None)
     try:
         begin_wait(a, b, a_waits)
         assert waits() == {a: b, b: c, c: b}
         end_wait(a, a_waits)
     finally:
-        del _wait_graph._waits[id(b)], _wait_graph._waits[id(c)]
+        del _wait_graph._waits[b.actor_urn], _wait_graph._waits[c.actor_urn]
 
 
 # -- Races -----------------------------------------------------------------------

@@ -54,6 +54,8 @@ PUBLIC_API = {
         "workers",
     ],
     limelight.ray: [
+        "ActorUnavailableError",
+        "PlacementTimeout",
         "RayActor",
         "RayFuture",
         "RayRef",

@@ -118,6 +118,19 @@ def test_rates_count_messages_over_the_recent_window() -> None:
         _observe._samples.pop(urn, None)
 
 
+def test_snapshots_in_quick_succession_keep_few_rate_samples() -> None:
+    # A client that snapshots in a loop must not make the memory of rates
+    # grow with its speed: a sample is kept at most every RATE_WINDOW / 20.
+    urn = "urn:test:rate"
+    step = _observe.RATE_WINDOW / 1000
+    try:
+        for i in range(1000):
+            _observe._rate(urn, 100.0 + i * step, i, 100.0)
+        assert len(_observe._samples[urn]) == 20
+    finally:
+        _observe._samples.pop(urn, None)
+
+
 def test_rate_samples_of_ended_actors_are_dropped() -> None:
     ref = Child.start([])
     wait_for_info(ref, lambda info: True)

@@ -377,6 +377,196 @@ def test_a_pooled_host_that_dies_leaves_the_pool() -> None:
     again.stop(timeout=TIMEOUT)
 
 
+# -- A host Ray cannot reach for now is not dead --------------------------------
+
+
+def _unavailable() -> BaseException:
+    """Ray's error for a call to an actor it holds alive but could not reach."""
+    error: BaseException = ray.exceptions.ActorUnavailableError("connection lost", None)
+    return error
+
+
+def _cut_off() -> NoReturn:
+    raise _unavailable()
+
+
+cut_off: Any = ray.remote(_cut_off)
+
+
+def test_a_call_cut_off_from_its_host_fails_as_unavailable_not_dead() -> None:
+    error = _future.from_ray(_unavailable())
+    assert isinstance(error, limelight.ray.ActorUnavailableError)
+    assert isinstance(error, ConnectionError)
+    assert not isinstance(error, limelight.ActorDeadError)
+    assert isinstance(error.__cause__, ray.exceptions.ActorUnavailableError)
+    died = ray.exceptions.ActorDiedError()
+    assert isinstance(_future.from_ray(died), limelight.ActorDeadError)
+
+    # As Ray raises it from a reply: an error of its own, of the same class too.
+    future: ray_cluster.RayFuture[Any] = ray_cluster.RayFuture()
+    future._await_reply(
+        cut_off.remote(), functools.partial(_future.complete_plain, future)
+    )
+    with pytest.raises(limelight.ray.ActorUnavailableError, match="connection lost"):
+        future.get(TIMEOUT)
+
+
+def test_a_ref_whose_end_notice_was_cut_off_asks_again_and_stays_alive(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_refs, "POLL_AGAIN_AFTER", 0.0)
+    asked_again = threading.Event()
+    subscribe = _refs.HostLink.subscribe
+
+    def recording(link: _refs.HostLink, ref: Any) -> None:
+        asked_again.set()
+        subscribe(link, ref)
+
+    ref = Pooled.start(5)
+    assert isinstance(ref, RayRef)
+    host = ref.ray_actor
+    monkeypatch.setattr(_refs.HostLink, "subscribe", recording)
+
+    # What the completions thread hands the ref when Ray cuts its poll off.
+    ref._link._ended((False, _future.from_ray(_unavailable())))
+
+    assert asked_again.wait(TIMEOUT)
+    assert ref.is_alive()
+    assert ref.proxy().add(1).get(TIMEOUT) == 6  # (its state intact)
+    ref.stop(timeout=TIMEOUT)
+    assert ref.termination().get(TIMEOUT).reason == "normal"
+    pool = _cluster.Cluster.pool
+    assert pool is not None
+    assert host in pool.hosts  # (given back alive, not dropped as dead)
+
+
+def test_a_poll_due_again_is_not_made_for_a_ref_that_ended_meanwhile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ref = RayRef(None, "urn:test:ended-before-polling-again", Counter, pooled=False)
+    ref._terminate("normal", None)
+
+    def fail(_link: Any, _ref: Any) -> NoReturn:
+        raise AssertionError("polled again")
+
+    monkeypatch.setattr(_refs.HostLink, "subscribe", fail)
+
+    ref._link._poll_again()
+
+
+# -- A start that Ray cannot place fails in time --------------------------------
+
+
+@pytest.fixture
+def placement_timeout() -> Iterator[float]:
+    """Dedicated hosts that Ray has not placed within a second fail their start."""
+    limelight.ray.configure(placement_timeout=1.0)
+    yield 1.0
+    limelight.ray.configure(placement_timeout=_cluster.DEFAULT_PLACEMENT_TIMEOUT)
+
+
+def _recording_killed_hosts(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The hosts that ``start()`` kills from now on."""
+    killed: list[Any] = []
+    kill_host = _cluster.kill_host
+
+    def recording(host: Any) -> None:
+        killed.append(host)
+        kill_host(host)
+
+    monkeypatch.setattr(_cluster, "kill_host", recording)
+    return killed
+
+
+def test_a_start_that_ray_cannot_place_fails_in_time_and_leaves_nothing(
+    placement_timeout: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    killed = _recording_killed_hosts(monkeypatch)
+    started = time.monotonic()
+
+    with pytest.raises(limelight.ray.PlacementTimeout) as raised:
+        Counter.options(resources={"nonexistent": 1}).start()
+
+    assert time.monotonic() - started < placement_timeout + 10
+    assert isinstance(raised.value, limelight.Timeout)
+    message = str(raised.value)
+    assert "Counter did not start" in message
+    assert "'nonexistent': 1" in message
+    assert f"within {placement_timeout} seconds" in message
+    assert "configure(placement_timeout=...)" in message
+    # The Ray actor waiting for a node was withdrawn.
+    (host,) = killed
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(host.count.remote(), timeout=TIMEOUT)
+
+
+def _pinned_after_first(resource: str) -> Any:
+    """A child's start function: a counter; from the second start on, pinned.
+
+    Pinned to `resource`, which no node has: it cannot be placed. (The
+    first is pooled, so that its start is not timed: starting a Ray worker
+    process can take more than a second on a loaded machine.)
+    """
+    starts = iter(range(1_000))
+
+    def start() -> limelight.ActorRef[Any]:
+        if next(starts) == 0:
+            return Pooled.start()
+        return Counter.options(resources={resource: 1}).start()
+
+    return start
+
+
+@pytest.mark.usefixtures("placement_timeout")
+def test_a_supervisor_gives_up_on_a_child_that_cannot_be_placed() -> None:
+    spec = limelight.ChildSpec("pinned", _pinned_after_first("nonexistent"))
+    supervisor = limelight.Supervisor.start([spec], max_restarts=2, within=TIMEOUT)
+    first = supervisor.proxy().child("pinned").get(TIMEOUT)
+
+    first.kill()
+
+    # Each restart fails in a second: the restart limit applies, as it
+    # would to a child whose __init__() fails.
+    terminated = supervisor.termination().get(TIMEOUT)
+    assert isinstance(terminated.exception, limelight.TooManyRestartsError)
+
+
+@pytest.mark.usefixtures("placement_timeout")
+def test_a_supervisor_answers_again_once_a_child_it_adds_could_not_be_placed() -> None:
+    supervisor = limelight.Supervisor.start([])
+    spec = limelight.ChildSpec(
+        "pinned", Counter.options(resources={"nonexistent": 1}).start
+    )
+
+    with pytest.raises(limelight.ray.PlacementTimeout):
+        supervisor.proxy().start_child(spec).get(TIMEOUT)
+
+    assert supervisor.proxy().which_children().get(TIMEOUT) == []
+    supervisor.stop(timeout=TIMEOUT)
+
+
+def _placement_timeout() -> float | None:
+    return _cluster.Cluster.placement_timeout
+
+
+def test_configure_checks_and_keeps_the_placement_timeout() -> None:
+    try:
+        limelight.ray.configure(placement_timeout=2.5)
+        assert _placement_timeout() == 2.5
+        limelight.ray.configure()  # (what is left out keeps its value)
+        assert _placement_timeout() == 2.5
+        limelight.ray.configure(placement_timeout=None)
+        assert _placement_timeout() is None
+        limelight.ray.configure(placement_timeout=float("inf"))
+        assert _placement_timeout() is None
+        with pytest.raises(ValueError, match="placement_timeout must be positive"):
+            limelight.ray.configure(placement_timeout=0)
+        with pytest.raises(TypeError, match="placement_timeout must be a number"):
+            limelight.ray.configure(placement_timeout="soon")  # type: ignore[arg-type]
+    finally:
+        limelight.ray.configure(placement_timeout=_cluster.DEFAULT_PLACEMENT_TIMEOUT)
+
+
 # -- A dedicated host retires once its actor has ended --------------------------
 
 
@@ -849,6 +1039,9 @@ def test_a_threaded_host_retires_once_its_running_calls_returned(
     class Context:
         current_actor = "the host's Ray handle"
 
+        def get_actor_id(self) -> None:
+            return None  # (made in-process: it reports no waits)
+
     class Exiting(Exception):  # noqa: N818 -- what Ray's exit_actor() raises, here
         pass
 
@@ -1052,3 +1245,10 @@ def test_a_reply_that_comes_once_its_future_was_settled_is_dropped() -> None:
     future._settle_once((True, 2))
 
     assert future.get(0) == 1
+
+
+@pytest.mark.parametrize("bad", ["x", float("nan")])
+def test_shutdown_reads_its_timeout_before_stopping_anything(bad: object) -> None:
+    # (The stops swallow their errors: a bad timeout would stop nothing.)
+    with pytest.raises((TypeError, ValueError), match="timeout must be"):
+        limelight.ray.shutdown(timeout=bad)  # type: ignore[arg-type]

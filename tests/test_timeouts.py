@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import limelight
+import limelight.observe
 from limelight._core import _timeouts
 from limelight._core._stopped import StoppedEvent
 from limelight.testing import ManualActor, ManualFuture, Probe, no_leaks
@@ -66,6 +67,13 @@ def test_seconds_refuses_nan() -> None:
         _timeouts.seconds(math.nan)
     with pytest.raises(ValueError, match="not NaN"):
         _timeouts.seconds(Fraction(1, 2) * math.nan)
+
+
+def test_optional_seconds_reads_none_as_no_limit() -> None:
+    assert _timeouts.optional_seconds(None) is None
+    assert _timeouts.optional_seconds(2) == 2
+    with pytest.raises(TypeError, match="within must be"):
+        _timeouts.optional_seconds("x", "within")
 
 
 def test_deadline_and_remaining() -> None:
@@ -218,3 +226,23 @@ def test_an_endless_mailbox_block_timeout_waits_for_room() -> None:
     ref.tell("waits for room")  # (raised OverflowError)
 
     assert ref.stop() is True
+
+
+@pytest.mark.parametrize("bad", ["x", True, float("nan")])
+def test_a_snapshot_reads_its_timeout(bad: object) -> None:
+    with pytest.raises((TypeError, ValueError), match="timeout must be"):
+        limelight.observe.snapshot(timeout=bad)  # type: ignore[arg-type]
+
+
+def test_a_snapshot_of_workers_may_wait_without_a_limit() -> None:
+    assert limelight.observe.snapshot(include_workers=True, timeout=math.inf) == []
+    assert limelight.observe.snapshot(include_workers=True, timeout=None) == []
+
+
+@pytest.mark.parametrize("bad", ["x", float("nan")])
+def test_shutting_down_the_worker_processes_reads_its_timeout(bad: object) -> None:
+    import limelight.process  # noqa: PLC0415
+
+    with pytest.raises((TypeError, ValueError), match="timeout must be"):
+        limelight.process.shutdown(timeout=bad)  # type: ignore[arg-type]
+    limelight.process.shutdown(timeout=math.inf)  # (none running: nothing to wait for)

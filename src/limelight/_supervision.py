@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, cast, get_args
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast, get_args
 
 from limelight._core import _awaiting
 from limelight._core._actor import Actor
@@ -32,6 +32,17 @@ Strategy = Literal["one_for_one", "one_for_all", "rest_for_one"]
 
 # Answered by any actor once it has started: it reads an attribute every actor has.
 _STARTED = ProxyGetAttr(("actor_urn",))
+
+
+class _Restart(NamedTuple):
+    """Try again to start these children, in order (told by a supervisor itself).
+
+    A restart that fails is tried again as a message of its own, not in a
+    loop in the handler: meanwhile, the supervisor answers what is queued.
+    """
+
+    specs: tuple[ChildSpec, ...]
+
 
 _RESTART_TYPES: tuple[str, ...] = get_args(RestartType)
 _STRATEGIES: tuple[str, ...] = get_args(Strategy)
@@ -316,6 +327,17 @@ class Supervisor(ThreadingActor):
         if isinstance(message, Terminated):
             self._limelight_child_ended(message)
             return None
+        if isinstance(message, _Restart):
+            # (Those stopped, or started, since: not again.)
+            self._limelight_restart(
+                [
+                    spec
+                    for spec in message.specs
+                    if spec in self._limelight_specs
+                    and spec.name not in self._limelight_refs
+                ]
+            )
+            return None
         return super().on_receive(message)
 
     # -- Restarting -------------------------------------------------------------
@@ -355,17 +377,24 @@ class Supervisor(ThreadingActor):
         # One restart, however many children it takes; each failed attempt
         # to start one counts as one more.
         self._limelight_count_restart()
-        for other in to_restart:
-            while True:
-                try:
-                    self._limelight_start_child(other)
-                except Exception:
-                    logger.exception(
-                        "Restarting child %r of %s failed", other.name, self
-                    )
-                    self._limelight_count_restart()
-                else:
-                    break
+        self._limelight_restart(to_restart)
+
+    def _limelight_restart(self, specs: list[ChildSpec]) -> None:
+        """Start these children in order; if one fails, try it (and the rest) again.
+
+        Again as a message of its own (`_Restart`): a start may take long to
+        fail (a Ray actor that no node can place), and the supervisor must
+        answer meanwhile. Each failed attempt counts as a restart, so a
+        child that cannot start makes the supervisor give up in the end.
+        """
+        for index, spec in enumerate(specs):
+            try:
+                self._limelight_start_child(spec)
+            except Exception:
+                logger.exception("Restarting child %r of %s failed", spec.name, self)
+                self._limelight_count_restart()
+                self.actor_ref.tell(_Restart(tuple(specs[index:])))
+                return
 
     def _limelight_count_restart(self) -> None:
         """Note one more restart; give up if that is too many."""
@@ -405,6 +434,13 @@ class Supervisor(ThreadingActor):
             ref.ask(_STARTED)
         except ActorDeadError:
             self._limelight_start_failed = True
+        except BaseException:
+            # Whether it started is unknown (its Ray host was cut off, say):
+            # end it, so that the next start does not run a second beside it.
+            # (Its end, as a child no longer held, is ignored.)
+            del self._limelight_refs[spec.name]
+            ref.kill()
+            raise
         else:
             self._limelight_start_failed = False
         return ref

@@ -16,6 +16,8 @@ See the [Ray](../ray.md) guide.
 """
 
 from limelight._runtimes.ray_cluster import (
+    ActorUnavailableError,
+    PlacementTimeout,
     RayActor,
     RayFuture,
     RayRef,
@@ -27,6 +29,8 @@ from limelight._runtimes.ray_cluster import (
 )
 
 __all__ = [
+    "ActorUnavailableError",
+    "PlacementTimeout",
     "RayActor",
     "RayFuture",
     "RayRef",

@@ -117,7 +117,6 @@ def test_stopping_itself_and_waiting_gets_deadlock_error_yet_stops(
     assert ref.actor_stopped.wait(TIMEOUT)
 
 
-@pytest.mark.needs("local_introspection")
 def test_two_actors_asking_each_other_both_get_deadlock_error(
     runtime: Runtime,
 ) -> None:
@@ -132,7 +131,6 @@ def test_two_actors_asking_each_other_both_get_deadlock_error(
     assert b.ask("b", timeout=TIMEOUT) == "b"
 
 
-@pytest.mark.needs("local_introspection")
 def test_a_ring_of_three_gets_deadlock_error_and_goes_on(runtime: Runtime) -> None:
     refs = ring(runtime, 3)
 

@@ -38,10 +38,11 @@ class DeadlockError(RuntimeError):
 
     - an actor would block in ``get()`` (or a blocking
       [`ask()`][limelight.ActorRef.ask], proxy call or
-      [`stop()`][limelight.ActorRef.stop]) for a reply that must come from
-      itself, or from an actor that is itself blocked waiting, directly or
-      through others, for the first one: a cycle of actors each waiting for
-      the next. The message names the cycle, and
+      [`stop()`][limelight.ActorRef.stop]), or an asyncio actor's handler
+      would ``await``, a reply that must come from itself, or from an actor
+      that is itself waiting, directly or through others, for the first
+      one: a cycle of actors each waiting for the next, in one process or
+      across the program's processes. The message names the cycle, and
       [`cycle`][limelight.DeadlockError.cycle] holds it. Keep the future and
       let the handler return (``ask(block=False)``, a proxy call without
       ``get()``), send a ``tell()``, or restructure so that replies flow one
@@ -59,9 +60,11 @@ class DeadlockError(RuntimeError):
 
     Each waits for the next, and the last for the first; ``(ref,)`` for an
     actor that waits for itself. Empty when no cycle of actors is involved
-    (a ``get()`` on an event loop's own thread), and when the error comes
-    from a Ray actor's handler whose cycle holds a ref that cannot leave
-    its Ray worker (a local actor there): the message names the actors.
+    (a ``get()`` on an event loop's own thread), and when a cycle that runs
+    through other processes holds an actor that this process has no ref to
+    (through several Ray hosts, say), or when the error comes from a Ray
+    actor's handler whose cycle holds a ref that cannot leave its Ray worker
+    (a local actor there): the message names the actors.
     """
 
     def __init__(self, *args: object, cycle: tuple[ActorRef[Any], ...] = ()) -> None:

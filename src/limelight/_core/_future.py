@@ -45,6 +45,13 @@ DoneCallback = Callable[[], None]
 DEADLOCK_CHECK_AFTER = 0.005
 """Seconds an actor waits for a reply before checking the wait for a deadlock."""
 
+CONFIRM_CYCLE_AFTER = 0.1
+"""Seconds a wait that closes a cycle through another process's wait waits on.
+
+Long enough for the end of that wait, if it has ended, to arrive (see
+``_wait_graph.begin_wait()``); the cycle is refused only if it still holds.
+"""
+
 _state_lock = _waiting.state_lock
 _allocate_lock = _waiting.allocate_lock
 _current_actor_weakref = _wait_graph.current_actor_weakref
@@ -351,13 +358,45 @@ class SettableFuture(Future[T]):
                 timeout -= DEADLOCK_CHECK_AFTER
         # (None in a thread that copied a since collected actor's context.)
         waiter = _wait_graph.ref_of(in_actor)
-        if waiter is not None:
-            _wait_graph.begin_wait(waiter, producer, self)
+        if waiter is None:
+            self._wait(timeout)
+        else:
+            self._wait_recorded(waiter, producer, timeout)
+
+    def _wait_recorded(
+        self, waiter: ActorRef[Any], producer: ActorRef[Any], timeout: float | None
+    ) -> None:
+        """Wait as `waiter`, recorded in the graph (and reported, if kept elsewhere)."""
+        confirm = _wait_graph.begin_wait(waiter, producer, self)
         try:
+            if confirm is None:  # (the report, once the wait has lasted)
+                confirm = _wait_graph.report(waiter, producer, self)
+            if confirm is not None:
+                timeout = self._confirm(confirm, timeout)
             self._wait(timeout)
         finally:
-            if waiter is not None:
-                _wait_graph.end_wait(waiter, self)
+            _wait_graph.end_wait(waiter, self)
+
+    def _confirm(
+        self, confirm: _wait_graph.Confirm, timeout: float | None
+    ) -> float | None:
+        """Wait a moment for the value; if none comes, raise the deadlock if it holds.
+
+        The wait closed a cycle through a wait of another process, which may
+        have ended there already (see ``_wait_graph.begin_wait()``). Returns
+        what is left of `timeout`.
+        """
+        moment = (
+            CONFIRM_CYCLE_AFTER
+            if timeout is None
+            else min(timeout, CONFIRM_CYCLE_AFTER)
+        )
+        if self._wait_for(moment):
+            return timeout
+        error = confirm()
+        if error is not None:
+            raise error
+        return None if timeout is None else timeout - moment
 
     def _wait(self, timeout: float | None) -> None:
         if not self._wait_for(timeout):

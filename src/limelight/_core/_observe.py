@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from limelight._core import _timeouts
 from limelight._core._fork import released_at_fork
 from limelight._core._registry import ActorRegistry
 from limelight._core._wait_graph import waits
@@ -157,15 +158,17 @@ class ActorInfo:
 # Where the actors of this program's other processes are found (a process
 # runtime's workers): each source returns theirs, waiting at most the
 # timeout it is given.
-_sources: list[Callable[[float], list[ActorInfo]]] = []
+_sources: list[Callable[[float | None], list[ActorInfo]]] = []
 
 
-def add_source(source: Callable[[float], list[ActorInfo]]) -> None:
+def add_source(source: Callable[[float | None], list[ActorInfo]]) -> None:
     """Have ``snapshot(include_workers=True)`` add what `source(timeout)` returns."""
     _sources.append(source)
 
 
-def snapshot(*, include_workers: bool = False, timeout: float = 1.0) -> list[ActorInfo]:
+def snapshot(
+    *, include_workers: bool = False, timeout: float | None = 1.0
+) -> list[ActorInfo]:
     """An :class:`ActorInfo` for each live actor, oldest first.
 
     Safe to call from any thread, any time: it reads what the actors publish
@@ -176,9 +179,13 @@ def snapshot(*, include_workers: bool = False, timeout: float = 1.0) -> list[Act
             ``limelight.process``) for theirs, and add them after this
             process's actors; their ``runtime`` says which process.
         timeout: with `include_workers`, how long to wait for the workers,
-            in all, in seconds; a worker that does not answer in time is
-            left out.
+            in all, in seconds (None or infinity: as long as they take); a
+            worker that does not answer in time is left out.
+
+    Raises:
+        TypeError, ValueError: if `timeout` is not a number of seconds.
     """
+    timeout = _timeouts.optional_seconds(timeout)  # (even without workers)
     infos = _local_snapshot()
     if include_workers:
         for source in list(_sources):
@@ -280,7 +287,10 @@ def _rate(urn: str, now: float, handled: int, born: float) -> float:
         while len(samples) > 1 and samples[1][0] <= now - RATE_WINDOW:
             samples.popleft()
         then, count = samples[0] if samples else (born, 0)
-        samples.append((now, handled))
+        # (Not one per snapshot, but some twenty per window: a client
+        # snapshotting in a loop would make the memory grow with its speed.)
+        if not samples or now - samples[-1][0] >= RATE_WINDOW / 20:
+            samples.append((now, handled))
     elapsed = now - then
     return (handled - count) / elapsed if elapsed > 0 else 0.0
 

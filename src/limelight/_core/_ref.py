@@ -347,8 +347,10 @@ class ActorRef(Generic[A]):
         its inbox are not handled (asks among them fail with
         [`ActorDeadError`][limelight.ActorDeadError]) and ``on_stop()`` does
         not run. Python cannot interrupt a running handler, so one that is
-        running finishes first. Watchers learn that it was ``"killed"``, and
-        linked actors crash with it. Does not wait.
+        running finishes first; but an ``async def`` handler (or hook) of an
+        asyncio actor that is suspended in an ``await`` is cancelled, since
+        what it awaits may never come. Watchers learn that it was
+        ``"killed"``, and linked actors crash with it. Does not wait.
 
         Returns:
             `True` if the actor was running, `False` if it had already stopped.

@@ -25,7 +25,7 @@ import math
 import numbers
 import time
 
-__all__ = ["MAX", "deadline", "remaining", "seconds"]
+__all__ = ["MAX", "deadline", "optional_seconds", "remaining", "seconds"]
 
 MAX: float = _thread.TIMEOUT_MAX
 """The longest wait an OS lock takes: anything longer waits for ever."""
@@ -65,6 +65,11 @@ def seconds(timeout: object, name: str = "timeout") -> float | None:
         msg = f"{name} must be a number of seconds or None, not NaN"
         raise ValueError(msg)
     return value
+
+
+def optional_seconds(timeout: object, name: str = "timeout") -> float | None:
+    """:func:`seconds` of `timeout`, or None for None: for calls off the hot paths."""
+    return None if timeout is None else seconds(timeout, name)
 
 
 def deadline(timeout: float | None) -> float | None:

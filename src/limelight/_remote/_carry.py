@@ -12,6 +12,7 @@ in it may be one that cannot leave its process).
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, TypeVar
 
 from limelight._core._exceptions import DeadlockError
@@ -19,7 +20,7 @@ from limelight._core._exceptions import DeadlockError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["carried", "stand_in"]
+__all__ = ["carried", "detached", "stand_in"]
 
 T = TypeVar("T")
 
@@ -41,3 +42,23 @@ def stand_in(exc: BaseException) -> BaseException:
     if isinstance(exc, DeadlockError):
         return DeadlockError(*exc.args)
     return RuntimeError(f"{exc!r} (could not be pickled)")
+
+
+def detached(exc: BaseException, depth: int = 8) -> BaseException:
+    """A copy of `exc` without its traceback: what a host keeps of an actor's end.
+
+    Kept for long, `exc` itself would keep every frame of its traceback
+    alive, and through them the actor that raised it, with all its state.
+    The copy is what would reach another process anyway: the exception's
+    class, arguments and attributes, and its cause, detached likewise; or
+    its stand-in if it cannot be copied so. (Causes deeper than `depth`
+    are left out: a chain of causes may loop.)
+    """
+    try:
+        copied = copy.copy(exc)
+    except Exception:  # noqa: BLE001 -- an __init__() that takes other arguments
+        return stand_in(exc)
+    cause = exc.__cause__
+    if cause is not None and depth > 0:
+        copied.__cause__ = detached(cause, depth - 1)
+    return copied

@@ -23,6 +23,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from limelight._core._future import SettableFuture
+from limelight._remote._carry import detached
 from limelight._remote._ended import End, EndedActors
 from limelight._remote._late import answer_late, ask_here
 
@@ -74,8 +75,12 @@ class Hosting:
         urn = ref.actor_urn
         self._report(urn, terminated)
         with self._lock:
-            # (Remembered before it stops running: whoever looks finds it.)
-            end = End(str(ref), terminated.reason, terminated.exception)
+            # (Remembered before it stops running: whoever looks finds it.
+            # Its exception detached: its frames would keep the actor alive.)
+            exception = terminated.exception
+            if exception is not None:
+                exception = detached(exception)
+            end = End(str(ref), terminated.reason, exception)
             self.ended.remember(urn, end)
             self.running.pop(urn, None)
             held = self._held.pop(urn, ())

@@ -34,6 +34,8 @@ from limelight._core._log import logger
 from limelight._core._runtime import DequeInbox
 from limelight._core._wait_graph import enter_actor
 from limelight._core._waiting import state_lock
+from limelight._runtimes.event_loop.awaiting import actor_task
+from limelight.messages import _ActorKilled
 
 if TYPE_CHECKING:
     from limelight._core._actor import Actor
@@ -120,6 +122,10 @@ class LoopInbox(DequeInbox):
             # The loop closed with a drain (or the actor's task) pending,
             # which will never run: nothing would answer this message.
             self._loop_closed()
+        elif self._task is not None and envelope[0].__class__ is _ActorKilled:
+            # Killed while a handler awaits: the await may never end (a
+            # reply that will not come), so the handler is cancelled.
+            self._call_on_loop(self._cancel_task)
 
     def get(self) -> Envelope:
         """Not supported: an event loop's actor is driven by callbacks."""
@@ -145,17 +151,27 @@ class LoopInbox(DequeInbox):
         self._schedule_drain()
 
     def _schedule_drain(self) -> None:
+        self._call_on_loop(self._drain)
+
+    def _call_on_loop(self, callback: Callable[[], object]) -> None:
+        """Have the loop call `callback()` in the actor's context; from any thread."""
         loop = self.loop
         # (Whether this thread is running the loop, rather than whether it is
         # the thread that ran it when the actor started: a loop can be run by
         # one thread, then by another.)
         if _get_running_loop() is loop:
-            loop.call_soon(self._drain, context=self._context)
+            loop.call_soon(callback, context=self._context)
             return
         try:
-            loop.call_soon_threadsafe(self._drain, context=self._context)
+            loop.call_soon_threadsafe(callback, context=self._context)
         except RuntimeError:  # the only reason it raises: the loop is closed
             self._loop_closed()
+
+    def _cancel_task(self) -> None:
+        # (On the loop, so that _task is the task, not _TASK_STARTING.)
+        task = self._task
+        if task is not None:
+            task.cancel()
 
     def call_later(self, delay: float, callback: Callable[[], object]) -> LoopCall:
         """Call `callback()` on the loop `delay` seconds from now; any thread."""
@@ -198,6 +214,8 @@ class LoopInbox(DequeInbox):
                 self._task = task
 
     async def _run_task(self, work: _Work) -> None:
+        # (In this task's own context: see awaiting.actor_task.)
+        actor_task.set(asyncio.current_task())
         next_work: _Work | None = work
         try:
             while next_work is not None:
@@ -293,7 +311,10 @@ class LoopInbox(DequeInbox):
             result = await coroutine
         except asyncio.CancelledError:
             if reply_to is not None:
-                error = ActorDeadError(f"{self._actor.actor_ref} was cancelled")
+                error = ActorDeadError(
+                    f"{self._actor.actor_ref} was cancelled (killed, or its "
+                    "event loop shut down) while handling this message"
+                )
                 reply_to.set_exception(error)
             raise
         except Exception:  # noqa: BLE001 -- user code may raise anything

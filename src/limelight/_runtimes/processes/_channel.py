@@ -27,6 +27,7 @@ from limelight._core._registry import ActorRegistry
 from limelight._remote._hosting import Hosting
 from limelight._remote._late import answer_late, ask_here, dropped, tell_here
 from limelight._remote._ref import RemoteRef
+from limelight._runtimes.processes import _waits as waits
 from limelight._runtimes.processes import _wire as wire
 from limelight._runtimes.processes._future import ProcessFuture
 from limelight._runtimes.processes._pickling import (
@@ -285,6 +286,9 @@ class Channel(Reading):
         wire.TELL_PLAIN: _on_tell_plain,
         wire.ASK_PLAIN: _on_ask_plain,
         wire.REPLY_PLAIN: Reading._on_reply_plain,
+        wire.WAIT: waits.on_wait,
+        wire.CONFIRM: waits.on_confirm,
+        wire.WAIT_END: waits.on_wait_end,
     }
 
     def close(self, death: BaseException | None = None) -> None:
@@ -316,3 +320,4 @@ class Channel(Reading):
             future.set_exception(self.death)
         for ref in remotes:
             ref._terminate("failure", self.death)
+        waits.KEPT.forget(self)  # (the waits its worker reported: over)

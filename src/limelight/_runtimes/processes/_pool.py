@@ -7,10 +7,9 @@ import contextlib
 import itertools
 import os
 import threading
-import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from limelight._core import _observe
+from limelight._core import _observe, _timeouts
 from limelight._core._exceptions import ActorDeadError, Timeout
 from limelight._core._fork import released_at_fork
 from limelight._core._registry import ActorRegistry
@@ -181,7 +180,7 @@ class Pool:
         with contextlib.suppress(ActorDeadError):
             worker.channel.send((wire.SHUTDOWN,))
 
-    def close(self, timeout: float = 10.0) -> None:
+    def close(self, timeout: float | None = 10.0) -> None:
         """Stop every worker's actors and end the workers, waiting for them."""
         with self._lock:
             workers, self._workers = self._workers, []
@@ -234,8 +233,12 @@ _pool_settings: dict[str, Any] = {}
 _pool_lock = released_at_fork(threading.Lock())
 
 
-def workers_snapshot(timeout: float) -> list[ActorInfo]:
-    """The actors of the pool's workers, from those that answer within `timeout`."""
+def workers_snapshot(timeout: float | None) -> list[ActorInfo]:
+    """The actors of the pool's workers, from those that answer within `timeout`.
+
+    (`timeout` as read by ``_timeouts.seconds()``: None waits as long as
+    they take.)
+    """
     pool = _pool
     if pool is None:  # (never made one: asking would start it)
         return []
@@ -243,11 +246,11 @@ def workers_snapshot(timeout: float) -> list[ActorInfo]:
         channel.request(lambda rid: (wire.SNAPSHOT, rid), ProcessFuture())
         for channel in pool.channels()
     ]
-    deadline = time.monotonic() + timeout
+    deadline = _timeouts.deadline(timeout)
     infos: list[ActorInfo] = []
     for future in futures:
         try:
-            infos.extend(future.get(max(0.0, deadline - time.monotonic())))
+            infos.extend(future.get(_timeouts.remaining(deadline)))
         except (Timeout, ActorDeadError):  # too slow, or gone: left out
             continue
     return infos
@@ -296,13 +299,18 @@ def configure(*, processes: int | None = None, start_method: str | None = None) 
         _pool_settings.update(settings)
 
 
-def shutdown(timeout: float = 10.0) -> None:
+def shutdown(timeout: float | None = 10.0) -> None:
     """Stop every process actor and end the worker processes.
 
     Each worker stops its actors (``on_stop()`` runs) and exits; a worker
-    still running after `timeout` seconds is killed. Process actors started
-    afterwards get new workers. Runs by itself at interpreter exit.
+    still running after `timeout` seconds (None or infinity: no limit) is
+    killed. Process actors started afterwards get new workers. Runs by
+    itself at interpreter exit.
+
+    Raises:
+        TypeError, ValueError: if `timeout` is not a number of seconds.
     """
+    timeout = _timeouts.optional_seconds(timeout)
     with _pool_lock:
         pool = _pool
     if pool is not None:

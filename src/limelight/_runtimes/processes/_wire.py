@@ -50,6 +50,11 @@ SNAPSHOT = 10  # (SNAPSHOT, request id): the worker's limelight.observe.snapshot
 TELL_PLAIN = 11  # (TELL_PLAIN, urn, message)
 ASK_PLAIN = 12  # (ASK_PLAIN, urn, request id, message)
 REPLY_PLAIN = 13  # (REPLY_PLAIN, request id, value)
+# A worker's waits, reported to the parent, which keeps the program's
+# wait-for graph (see _waits.py).
+WAIT = 14  # (WAIT, request id, token, (urn, name), (urn, name)): a cycle?
+CONFIRM = 15  # (CONFIRM, request id, token): the DeadlockError, or None
+WAIT_END = 16  # (WAIT_END, token)
 
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 

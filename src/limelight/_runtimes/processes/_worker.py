@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, ClassVar, NoReturn
 
+from limelight._core import _wait_graph
 from limelight._core._registry import ActorRegistry
+from limelight._remote._waits import Upstream
 from limelight._runtimes.processes._channel import Channel
+from limelight._runtimes.processes._waits import ChannelLink
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -25,9 +28,14 @@ def worker_main(conn: Connection) -> None:
     """Run a worker process: serve the parent until it closes the pipe or dies."""
     channel = Channel(conn, f"parent process {os.getppid()}")
     Worker.channel = channel
+    # The parent keeps the program's wait-for graph: report our waits there.
+    link = ChannelLink(channel)
+    _wait_graph.report_to(Upstream(link))
     if channel.serve():
         # The parent asked us to stop: stop our actors (their ends are
-        # reported to it), then exit.
+        # reported to it), then exit. (It reads our channel no more: no
+        # answer to a report would come.)
+        link.close()
         ActorRegistry.stop_all(timeout=Worker.stop_timeout)
         channel.close()
         return

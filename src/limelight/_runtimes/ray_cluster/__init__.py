@@ -25,12 +25,19 @@ from limelight._runtimes.ray_cluster._actor import (
     lookup,
     shutdown,
 )
-from limelight._runtimes.ray_cluster._future import Failure, RayFuture
+from limelight._runtimes.ray_cluster._cluster import PlacementTimeout
+from limelight._runtimes.ray_cluster._future import (
+    ActorUnavailableError,
+    Failure,
+    RayFuture,
+)
 from limelight._runtimes.ray_cluster._host import RayHost, RayThreadHost
 from limelight._runtimes.ray_cluster._refs import RayRef
 
 __all__ = [
+    "ActorUnavailableError",
     "Failure",
+    "PlacementTimeout",
     "RayActor",
     "RayFuture",
     "RayHost",

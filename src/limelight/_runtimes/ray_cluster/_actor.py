@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+import enum
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
+from limelight._core import _timeouts
 from limelight._core._registry import ActorRegistry
 from limelight._runtimes.ray_cluster._cluster import (
-    DEFAULT_POOL_SIZE,
     Cluster,
     ensure_ray,
     kill_host,
@@ -16,6 +17,7 @@ from limelight._runtimes.ray_cluster._cluster import (
 from limelight._runtimes.ray_cluster._future import get, ray
 from limelight._runtimes.ray_cluster._inline import RAY_ACTOR_RUNTIME
 from limelight._runtimes.ray_cluster._refs import CONTROL, RayRef, in_group, rebuild_ref
+from limelight._runtimes.ray_cluster._waits import kill_keeper
 from limelight._runtimes.threads import ThreadingActor
 
 if TYPE_CHECKING:
@@ -104,6 +106,10 @@ class RayActor(ThreadingActor):
             TypeError: if the class or an argument cannot be pickled, or an
                 option is unknown.
             ActorDeadError: if the Ray actor died while starting it.
+            PlacementTimeout: if Ray did not place the actor's own Ray actor
+                in time (see [`configure()`][limelight.ray.configure]).
+            ActorUnavailableError: if Ray lost its connection to the Ray
+                actor while starting it.
             Exception: whatever ``__init__()`` raised, in the Ray worker.
         """
         return start(cls, args, kwargs, {})
@@ -122,24 +128,57 @@ def init(address: str | None = None, **ray_init_kwargs: Any) -> None:
         ensure_ray()
 
 
-def configure(*, pool_size: int = DEFAULT_POOL_SIZE) -> None:
-    """Set how many Ray actors the pool of pooled actors (``ray_pool``) has.
+class _Keep(enum.Enum):
+    """A setting left out of ``configure()``: it keeps its value."""
+
+    KEEP = "keep"
+
+
+def configure(
+    *,
+    pool_size: int | None = None,
+    placement_timeout: float | Literal[_Keep.KEEP] | None = _Keep.KEEP,
+) -> None:
+    """Change this process's Ray settings; those left out keep their values.
+
+    Args:
+        pool_size: how many Ray actors the pool of pooled actors
+            (``ray_pool``) has; 2 unless set.
+        placement_timeout: seconds that Ray may take to place and start the
+            Ray actor of an actor with a host of its own (the default), 60
+            unless set; `None` (or infinity) waits for ever. A ``start()``
+            that Ray has not placed by then raises
+            [`PlacementTimeout`][limelight.ray.PlacementTimeout]. The
+            actor's ``__init__()`` is not timed.
 
     Raises:
-        RuntimeError: if the pool has hosts; call
+        RuntimeError: if the pool has hosts and `pool_size` is given; call
             [`shutdown()`][limelight.ray.shutdown] first.
-        ValueError: if `pool_size` is not a positive int.
+        ValueError: if `pool_size` is not a positive int, or
+            `placement_timeout` is not a positive number of seconds.
+        TypeError: if `placement_timeout` is not a number.
     """
     size = cast("object", pool_size)
-    if not isinstance(size, int) or size < 1:
+    if size is not None and (not isinstance(size, int) or size < 1):
         msg = f"pool_size must be a positive int, not {pool_size!r}"
         raise ValueError(msg)
+    if placement_timeout is not _Keep.KEEP and placement_timeout is not None:
+        seconds = _timeouts.seconds(placement_timeout, "placement_timeout")
+        if seconds is not None and not seconds > 0:
+            msg = f"placement_timeout must be positive, not {placement_timeout!r}"
+            raise ValueError(msg)
+        placement_timeout = seconds
     with Cluster.lock:
-        if Cluster.pool is not None and Cluster.pool.hosts:
-            msg = "pooled Ray actors are running: call limelight.ray.shutdown() first"
-            raise RuntimeError(msg)
-        Cluster.pool = None
-        Cluster.pool_size = pool_size
+        if pool_size is not None:
+            if Cluster.pool is not None and Cluster.pool.hosts:
+                msg = (
+                    "pooled Ray actors are running: call limelight.ray.shutdown() first"
+                )
+                raise RuntimeError(msg)
+            Cluster.pool = None
+            Cluster.pool_size = pool_size
+        if placement_timeout is not _Keep.KEEP:
+            Cluster.placement_timeout = placement_timeout
 
 
 def lookup(name: str, namespace: str | None = None) -> ActorRef[Any]:
@@ -159,16 +198,22 @@ def lookup(name: str, namespace: str | None = None) -> ActorRef[Any]:
     return rebuild_ref(host, urn, actor_class, None, False)  # (named: dedicated)
 
 
-def shutdown(timeout: float = 10.0) -> None:
+def shutdown(timeout: float | None = 10.0) -> None:
     """Stop this process's Ray actors, end their hosts, and disconnect.
 
-    The pool's hosts, and the dedicated hosts that have not yet retired (see
-    [Ray](../ray.md)), are killed.
+    Each actor is given `timeout` seconds to stop (None or infinity: no
+    limit). The pool's hosts, and the dedicated hosts that have not yet
+    retired (see [Ray](../ray.md)), are killed.
 
     Calls ``ray.shutdown()`` only if ``limelight.ray`` connected to Ray (not
     if your program called ``ray.init()`` itself). Actors started afterwards
     connect again.
+
+    Raises:
+        TypeError, ValueError: if `timeout` is not a number of seconds.
     """
+    # (Read first: the stops below swallow their errors.)
+    timeout = _timeouts.optional_seconds(timeout)
     for ref in ActorRegistry.get_all():
         if isinstance(ref, RayRef):
             with contextlib.suppress(Exception):  # a dead or hung one: killed below
@@ -180,6 +225,7 @@ def shutdown(timeout: float = 10.0) -> None:
     # period for late questions: nothing will ask any more.)
     for host in [*(pool.close() if pool is not None else []), *retiring]:
         kill_host(host)
+    kill_keeper()
     if Cluster.started_ray:
         Cluster.started_ray = False
         ray().shutdown()

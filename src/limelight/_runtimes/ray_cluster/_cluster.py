@@ -7,6 +7,10 @@ class with ``ray_pool = True`` shares a small pool of hosts instead
 than a process start. Once a dedicated host's actor has ended, its owner
 tells it to retire: it answers what is still owed, and late questions for a
 grace period, then exits.
+
+A dedicated host that Ray cannot place (no node has, or frees, what its
+options ask for) fails its start after ``Cluster.placement_timeout``
+seconds, and is withdrawn, rather than leaving its starter waiting for good.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from limelight._core._actor import new_actor_urn
-from limelight._core._exceptions import ActorDeadError
+from limelight._core._exceptions import ActorDeadError, Timeout
 from limelight._core._fork import released_at_fork
 from limelight._core._registry import ActorRegistry
 from limelight._runtimes.ray_cluster._future import Completions, get, ray, when_done
@@ -31,11 +35,19 @@ from limelight._runtimes.ray_cluster._refs import (
     know,
 )
 from limelight._runtimes.ray_cluster._serializers import register_serializers
+from limelight._runtimes.ray_cluster._waits import start_keeper
 
 if TYPE_CHECKING:
     from limelight._runtimes.ray_cluster._actor import RayActor
 
-__all__ = ["RAY_OPTION_NAMES", "Cluster", "ensure_ray", "host_class", "start"]
+__all__ = [
+    "RAY_OPTION_NAMES",
+    "Cluster",
+    "PlacementTimeout",
+    "ensure_ray",
+    "host_class",
+    "start",
+]
 
 RAY_OPTION_NAMES = frozenset(
     {
@@ -55,6 +67,14 @@ RAY_OPTION_NAMES = frozenset(
 """The ``ray.remote()`` options a Limelight actor may set for its host."""
 
 DEFAULT_POOL_SIZE = 2
+
+DEFAULT_PLACEMENT_TIMEOUT = 60.0
+"""Seconds a dedicated host may take to be placed and started, by default.
+
+Long enough for a Ray worker process to start on a loaded machine (seconds),
+short enough that a supervisor restarting a child that no node can take
+goes on before long.
+"""
 
 _host_classes: dict[bool, Any] = {}
 
@@ -134,6 +154,22 @@ class Cluster:
     """
     retiring: ClassVar[set[Any]] = set()
     """Dedicated hosts told to retire, until they have: shutdown() kills them."""
+    placement_timeout: ClassVar[float | None] = DEFAULT_PLACEMENT_TIMEOUT
+    """Seconds a dedicated host may take to run, once asked for (None: no limit)."""
+
+
+class PlacementTimeout(Timeout):
+    """Ray did not place a ``RayActor``'s Ray actor in time, so it did not start.
+
+    Raised by ``start()`` when no node of the cluster took the Ray actor
+    that would host the actor within
+    [`configure(placement_timeout=...)`][limelight.ray.configure] seconds:
+    no node has what its options ask for (a custom resource, GPUs), or none
+    has it free. That Ray actor has been withdrawn (killed), so nothing is
+    left waiting for a node. Its message names the options.
+
+    A [`Supervisor`][limelight.Supervisor] counts it as any failed restart.
+    """
 
 
 def ensure_ray() -> None:
@@ -146,6 +182,7 @@ def ensure_ray() -> None:
                 Cluster.started_ray = True
     register_serializers()
     Completions.start()
+    start_keeper()  # (of the waits its hosts report: see _waits.py)
 
 
 def _pool() -> Pool:
@@ -165,6 +202,7 @@ def start(
     ensure_ray()
     pooled = actor_class.ray_pool and not options
     pool = _pool() if pooled else None
+    settings: dict[str, Any] = {}
     if pool is not None:
         host = pool.take()
     else:
@@ -181,6 +219,8 @@ def start(
             ref.actor_urn,
             what=f"{actor_class.__name__} or its arguments",
         )
+        if pool is None:
+            _wait_placed(host, actor_class, settings)
         failure = get(started)
         if failure is not None:
             raise failure
@@ -198,6 +238,28 @@ def start(
         ref._link.on_end = lambda: _retire(host)
     ref._subscribe()
     return ref
+
+
+def _wait_placed(host: Any, actor_class: type[Any], settings: dict[str, Any]) -> None:
+    """Return once the dedicated `host` runs; raise `PlacementTimeout` if it does not.
+
+    Only its placement and its process's start are timed, not the actor's
+    ``__init__()``, which may take long (loading a model, say): the host
+    answers a call of its control group, which runs beside the start, as
+    soon as it runs. (Pooled hosts ask for nothing: every node takes them.)
+    """
+    timeout = Cluster.placement_timeout
+    running = in_group(host.count, CONTROL).remote()
+    ready, _ = ray().wait([running], timeout=timeout)
+    if not ready:
+        msg = (
+            f"{actor_class.__name__} did not start: Ray placed no Ray actor "
+            f"with {settings} within {timeout} seconds. No node of the cluster "
+            "has what these options ask for, or none has it free (see `ray "
+            "status`): change the options, add such a node, or allow more "
+            "time with limelight.ray.configure(placement_timeout=...)"
+        )
+        raise PlacementTimeout(msg)
 
 
 def _retire(host: Any) -> None:

@@ -15,15 +15,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from limelight._core import _timeouts
 from limelight._core._exceptions import ActorDeadError, Timeout
 from limelight._core._fork import register, released_at_fork
-from limelight._core._future import _PENDING, SettableFuture
+from limelight._core._future import _PENDING, DEADLOCK_CHECK_AFTER, SettableFuture
 from limelight._core._log import logger
 from limelight._core._runtime import mark_service_thread
+from limelight._core._wait_graph import current_actor_weakref as _current_actor_weakref
 
 if TYPE_CHECKING:
     import concurrent.futures
     from collections.abc import Callable
 
 __all__ = [
+    "ActorUnavailableError",
     "Completions",
     "Failure",
     "Outcome",
@@ -92,22 +94,32 @@ class RayFuture(SettableFuture[T]):
             timeout = _timeouts.seconds(timeout)
         reply = self._reply
         if reply is not None and self._state == _PENDING:
-            self._fetch(reply, timeout)
+            if _current_actor_weakref() is None:  # (a plain thread: no graph)
+                if not self._fetch(reply, timeout):
+                    raise Timeout(f"{timeout} seconds")
+            elif self._fetch(reply, _moment(timeout)):
+                pass  # (most replies come within the moment)
+            else:
+                # The wait lasts: an actor's, in the wait-for graph (see
+                # SettableFuture.get()), until Ray's callback completes it.
+                self._add_done_callback(_nothing)
         return super().get(timeout)
 
-    def _fetch(self, reply: Any, timeout: float | None) -> None:
+    def _fetch(self, reply: Any, timeout: float | None) -> bool:
+        """Read the reply with ``ray.get()``; False if it did not come in time."""
         try:
             # (Ray refuses a negative timeout: a deadline passed is 0 to it.)
             value = ray().get(
                 reply, timeout=None if timeout is None else max(timeout, 0.0)
             )
         except _ray_exceptions().GetTimeoutError:
-            raise Timeout(f"{timeout} seconds") from None
+            return False
         except Exception as exc:  # noqa: BLE001 -- handed on, whatever it is
             outcome: Outcome = (False, from_ray(exc))
         else:
             outcome = (True, value)
         self._settle_once(outcome)
+        return True
 
     def _settle_once(self, outcome: Outcome) -> None:
         # (Not contextlib.suppress(): this runs for every reply read, and
@@ -123,6 +135,17 @@ class RayFuture(SettableFuture[T]):
         if reply is not None:
             when_done(reply, self._settle_once)
         return super()._add_done_callback(callback)
+
+
+def _moment(timeout: float | None) -> float:
+    """How long an actor waits for a reply before its wait joins the graph."""
+    return (
+        DEADLOCK_CHECK_AFTER if timeout is None else min(timeout, DEADLOCK_CHECK_AFTER)
+    )
+
+
+def _nothing() -> None:
+    """A done callback that only makes Ray's callback complete the future."""
 
 
 def when_done(object_ref: Any, callback: Callable[[Outcome], None]) -> None:
@@ -188,13 +211,41 @@ class Completions:
 register(Completions)
 
 
+class ActorUnavailableError(ConnectionError):
+    """The Ray actor hosting the actor could not be reached, for now.
+
+    Ray raises its own ``ActorUnavailableError`` when a call could not reach
+    a Ray actor that it still holds alive: the connection to it was lost
+    (a network blip, a restarted proxy), and may come back. The call may or
+    may not have been handled. The actor has not ended: its ref stays alive,
+    and a later call may well succeed. If the Ray actor has in fact died,
+    Ray says so soon after, and the ref ends as failed
+    ([`ActorDeadError`][limelight.ActorDeadError]).
+
+    Retry an ask that is safe to repeat; otherwise ask the actor what it
+    did. Its ``__cause__`` is Ray's error.
+    """
+
+
 def from_ray(exc: BaseException) -> BaseException:
-    """The exception to raise for Ray's `exc`: a dead host is a dead actor."""
-    if isinstance(exc, _ray_exceptions().RayActorError):
+    """The exception to raise for Ray's `exc`: a dead host is a dead actor.
+
+    A host Ray cannot reach *for now* (Ray's ``ActorUnavailableError``, a
+    subclass of its ``RayActorError``) is not dead: the call failed, not
+    the actor (`ActorUnavailableError`).
+    """
+    exceptions = _ray_exceptions()
+    error: BaseException
+    if isinstance(exc, exceptions.ActorUnavailableError):
+        error = ActorUnavailableError(
+            f"the Ray actor hosting it cannot be reached for now: {exc}"
+        )
+    elif isinstance(exc, exceptions.RayActorError):
         error = ActorDeadError(f"the Ray actor hosting it has died: {exc}")
-        error.__cause__ = exc
-        return error
-    return exc
+    else:
+        return exc
+    error.__cause__ = exc
+    return error
 
 
 def complete(future: SettableFuture[Any], outcome: Outcome) -> None:

@@ -35,6 +35,7 @@ from limelight._runtimes.ray_cluster._serializers import (
     picklable,
     register_serializers,
 )
+from limelight._runtimes.ray_cluster._waits import report_from_host
 from limelight.messages import ProxyCall, _ActorStop
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class _HostBase:
     def __init__(self) -> None:
         Here.host = self
         register_serializers()
+        report_from_host()  # (the waits of its actors: see _waits.py)
         self.hosting = Hosting(("ray", "host"), self._reported)
 
     @property

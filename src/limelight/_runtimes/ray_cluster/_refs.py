@@ -7,7 +7,8 @@ completes its ``RayFuture``; a stop's reply also says how the actor ended,
 so that the ref has ended by the time ``stop()`` returns. Every ref asks its
 host once, with a long poll (``wait_terminated``), to be told when the actor
 ends; if the host dies, that call fails with Ray's actor-died error, which
-ends the ref.
+ends the ref. If Ray only lost its connection to the host, which it still
+holds alive, the poll is made again: the actor has not ended.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from limelight._core._exceptions import ActorDeadError
 from limelight._core._fork import released_at_fork
 from limelight._core._ref import ActorRef, ended_reason
+from limelight._core._scheduler import Scheduler
 from limelight._remote._ref import RemoteRef, dead_on_arrival
 from limelight._runtimes.ray_cluster._future import (
+    ActorUnavailableError,
     Completions,
     RayFuture,
     complete,
@@ -58,6 +61,16 @@ __all__ = [
 CONTROL = "limelight-control"  # kill, introspect, describe
 WAIT = "limelight-wait"  # the long polls of wait_terminated
 RETIRE = "limelight-retire"  # a dedicated host's retire(), which ends it
+
+POLL_AGAIN_AFTER = 0.2
+"""Seconds before a long poll that could not reach its host is made again.
+
+Not at once: while Ray cannot reach a host (a node it has not yet found
+dead, say), each call fails at once, and the polls would spin.
+"""
+
+# When the long polls are made again (one thread, started when first needed).
+_polls = Scheduler()
 
 
 class _Hosts(Protocol):
@@ -190,8 +203,18 @@ class HostLink:
         if ok:
             reason, exception = value
             self.ref._terminate(reason, exception)
+        elif isinstance(value, ActorUnavailableError):
+            # The poll was cut off, not the actor: ask again (the host
+            # remembers an end that came meanwhile). If the host has died,
+            # Ray says so to the next poll.
+            _polls.call_later(POLL_AGAIN_AFTER, self._poll_again)
         else:
             self.ref._terminate("failure", value)
+
+    def _poll_again(self) -> None:
+        ref = self.ref
+        if ref.actor_stopped.terminated is None:  # (not if it ended meanwhile)
+            self.subscribe(ref)
 
     def ended(self, ref: RemoteRef, /) -> None:
         """Forget the ref (see `rebuild_ref`), and let go of the host."""
