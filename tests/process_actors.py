@@ -197,3 +197,13 @@ class Relay(Relaying, ProcessActor):
     of them spans processes."""
 
     dedicated_process = True
+
+
+class Asker(ProcessActor):
+    """Asks another process actor to hold, in a worker process of its own."""
+
+    dedicated_process = True
+
+    def call_hold(self, ref: limelight.ActorRef[Any], entered: Any, gate: Any) -> str:
+        ref.proxy().hold(entered, gate).get(60)
+        return "held"

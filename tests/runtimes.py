@@ -21,6 +21,7 @@ marked ``xfail(strict=False)`` there, with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import multiprocessing
@@ -146,13 +147,6 @@ CAPABILITIES: Mapping[str, str] = {
         "the watcher learns of the ends of two linked actors from their hosts, "
         "by calls from two hosts, which can arrive in either order (failed once "
         "in a full run)"
-    ),
-    # -- Had, but with a known intermittent failure.
-    "nested_restarts": (
-        "failed once, under load, in about six runs of the whole suite: the "
-        "restarted inner supervisor sees a failure of its new process child and "
-        "gives up; a known bug of the process runtime, under investigation "
-        "(see docs/processes.md)"
     ),
 }
 """What a conformance test may need that some runtime lacks: why it may lack it.
@@ -399,6 +393,31 @@ class SharedList(ListProxy):  # type: ignore[type-arg]  # noqa: PLW1641 # pyrigh
     list and showing it in an assertion work as for a plain list.
     """
 
+    def _callmethod(
+        self, methodname: str, args: tuple[Any, ...] = (), kwds: Any = None
+    ) -> Any:
+        """As a proxy does, again if this thread's connection was closed under it.
+
+        CPython's proxies share one connection per thread, and the finalizer
+        of any proxy to the same list (an ended actor's, collected at any
+        allocation of this thread) closes it once it counts no proxy left to
+        the list, though others remain: the call then fails before anything
+        was sent (``TypeError``, ``OSError``), and is made again on a new
+        connection.
+        """
+        kwds = {} if kwds is None else kwds
+        try:
+            return super()._callmethod(methodname, args, kwds)
+        except (TypeError, OSError):
+            # (The proxy's per-thread state: not in the stubs.)
+            tls: Any = getattr(self, "_tls")  # noqa: B009
+            connection = getattr(tls, "connection", None)
+            if connection is not None and not connection.closed:
+                raise  # (not that: a real error)
+            with contextlib.suppress(AttributeError):
+                del tls.connection
+            return super()._callmethod(methodname, args, kwds)
+
     def _copy(self) -> list[Any]:
         copy: list[Any] = self[:]  # pyright: ignore[reportUnknownVariableType] -- (untyped proxy)
         return copy
@@ -477,7 +496,6 @@ def _process_runtime() -> Runtime:
         shared_list=_process_list,
         lacks=_ACROSS_PROCESSES
         | {"local_classes", "refs_in_shared_lists", "steady_thread_count"},
-        intermittent=frozenset({"nested_restarts"}),
     )
 
 

@@ -310,36 +310,3 @@ def test_two_actors_waiting_on_one_future_are_two_reported_waits() -> None:
     assert {node.actor_urn for node in waits()} == {b.actor_urn}
     upstream.ended(b, shared)
     assert waits() == {}
-
-
-class SilentChannel:
-    """A channel whose other side reads nothing any more (a worker shutting down)."""
-
-    def __init__(self) -> None:
-        self.frames: list[tuple[Any, ...]] = []
-        self.requested = threading.Event()
-
-    def request(self, frame: Any, future: limelight.ThreadingFuture[Any]) -> None:
-        self.frames.append(frame(1))
-        self.requested.set()  # (and no answer ever comes)
-
-
-def test_a_worker_shutting_down_fails_its_reports_and_makes_no_more() -> None:
-    channel = SilentChannel()
-    link = process_waits.ChannelLink(channel)  # type: ignore[arg-type]
-    answers: list[bool] = []
-    reporting = threading.Thread(
-        target=lambda: answers.append(
-            link.began(1, ("urn:test:a", "a"), ("urn:test:b", "b"))
-        )
-    )
-    reporting.start()
-    assert channel.requested.wait(TIMEOUT)
-
-    link.close()
-
-    reporting.join(TIMEOUT)
-    assert answers == [False]  # (not a wait stuck for good)
-    assert link.began(2, ("urn:test:a", "a"), ("urn:test:b", "b")) is False
-    assert link.confirm(2) is None
-    assert len(channel.frames) == 1  # (nothing sent once closed)

@@ -34,6 +34,7 @@ from limelight._runtimes import processes
 from limelight._runtimes.processes import _classes, _pickling, _wire
 from limelight._runtimes.processes import _pool as pool_module
 from tests.process_actors import (
+    Asker,
     Counter,
     Dedicated,
     Doubler,
@@ -284,6 +285,31 @@ def test_a_kill_in_the_channels_reader_does_not_wait_for_the_reply() -> None:
     first.stop(block=False)
     assert killed.wait(TIMEOUT)
     assert second.termination().get(TIMEOUT).reason == "killed"
+
+
+def test_a_worker_that_shuts_down_still_reads_the_replies_its_actors_await(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asker, holder = Asker.start(), Counter.start()
+    entered, gate = PROCESS.event_class(), PROCESS.event_class()
+    asked = asker.proxy().call_hold(holder, entered, gate)
+    assert entered.wait(TIMEOUT)
+    retired: list[Any] = []
+    retire = pool_module.Pool._retire
+
+    def release_once_both_retire(pool: Any, worker: Any) -> None:
+        retire(pool, worker)
+        retired.append(worker)
+        if len(retired) == 2:  # (both workers were told to shut down)
+            gate.set()
+
+    monkeypatch.setattr(pool_module.Pool, "_retire", release_once_both_retire)
+
+    limelight.process.shutdown(timeout=TIMEOUT)
+
+    # The holder's reply reached the asker in its worker, which was shutting
+    # down (without reading on, it would wait until the worker was killed).
+    assert asked.get(TIMEOUT) == "held"
 
 
 def test_stop_all_in_the_parent_stops_process_actors() -> None:

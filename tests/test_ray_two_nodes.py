@@ -262,3 +262,17 @@ def test_a_cycle_of_asks_across_the_nodes_is_refused_within_a_second(
     assert str(there) in str(info.value)
     here.stop()
     there.stop()
+
+
+def test_a_future_sent_to_an_actor_on_node_b_is_refused_at_the_send() -> None:
+    ref = Counter.options(resources={NODE_B: 1}).start()
+    pending: limelight.ThreadingFuture[Any] = limelight.ThreadingFuture()
+    refused = r"^<\w+Future pending> is a future: futures cannot be sent to Ray actors"
+
+    with pytest.raises(TypeError, match=refused):
+        ref.tell(pending)
+    with pytest.raises(TypeError, match=refused):
+        ref.proxy().echo_args(pending).get(TIMEOUT)
+
+    assert ref.proxy().add(1).get(TIMEOUT) == 1  # (nothing was sent: it answers)
+    ref.stop(timeout=TIMEOUT)

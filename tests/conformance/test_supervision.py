@@ -207,7 +207,6 @@ def test_restarts_older_than_the_period_do_not_count(runtime: Runtime) -> None:
     assert supervisor.is_alive()
 
 
-@pytest.mark.needs("nested_restarts")
 def test_supervisors_nest(runtime: Runtime) -> None:
     log = runtime.shared_list()
     inner = ChildSpec(

@@ -9,9 +9,6 @@ meet, and answers whether it closes a cycle.
 
 from __future__ import annotations
 
-import contextlib
-import queue
-import threading
 from typing import TYPE_CHECKING, Any
 
 from limelight._core._exceptions import ActorDeadError, DeadlockError
@@ -31,18 +28,10 @@ KEPT = ReportedWaits()
 
 
 class ChannelLink:
-    """A worker's way to the parent's graph: frames on its channel (a ``Link``).
-
-    Once the parent has asked the worker to shut down, its channel is read
-    no more, and no answer would come: :meth:`close` then fails the waits for
-    answers, and nothing more is reported.
-    """
+    """A worker's way to the parent's graph: frames on its channel (a ``Link``)."""
 
     def __init__(self, channel: Requests) -> None:
         self._channel = channel
-        self._answers: set[ProcessFuture[Any]] = set()
-        self._lock = threading.Lock()
-        self._closed = False
 
     def began(
         self, token: int, waiter: tuple[str, str], producer: tuple[str, str], /
@@ -55,35 +44,19 @@ class ChannelLink:
         return error
 
     def _ask(self, frame: Callable[[int], tuple[Any, ...]]) -> Any:
-        """The parent's answer to ``frame(rid)``; None if it cannot come."""
+        """The parent's answer to ``frame(rid)``; None if the parent has gone."""
         answer: ProcessFuture[Any] = ProcessFuture()
-        with self._lock:
-            if self._closed:
-                return None
-            self._answers.add(answer)
+        self._channel.request(frame, answer)
         try:
-            self._channel.request(frame, answer)
             return answer.get()
-        except ActorDeadError:  # the parent has gone, or stopped reading
+        except ActorDeadError:
             return None
-        finally:
-            with self._lock:
-                self._answers.discard(answer)
 
     def ended(self, token: int, /) -> None:
         try:  # noqa: SIM105 -- (as the channel's other sends)
             self._channel.send((wire.WAIT_END, token))
         except ActorDeadError:
             pass
-
-    def close(self) -> None:
-        """Report nothing more, and fail the waits for answers (see above)."""
-        with self._lock:
-            self._closed = True
-            answers, self._answers = self._answers, set()
-        for answer in answers:
-            with contextlib.suppress(queue.Full):  # (answered meanwhile)
-                answer.set_exception(ActorDeadError("the worker is shutting down"))
 
 
 def on_wait(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import TYPE_CHECKING, ClassVar, NoReturn
 
 from limelight._core import _wait_graph
@@ -29,13 +30,16 @@ def worker_main(conn: Connection) -> None:
     channel = Channel(conn, f"parent process {os.getppid()}")
     Worker.channel = channel
     # The parent keeps the program's wait-for graph: report our waits there.
-    link = ChannelLink(channel)
-    _wait_graph.report_to(Upstream(link))
+    _wait_graph.report_to(Upstream(ChannelLink(channel)))
     if channel.serve():
         # The parent asked us to stop: stop our actors (their ends are
-        # reported to it), then exit. (It reads our channel no more: no
-        # answer to a report would come.)
-        link.close()
+        # reported to it), then exit. The channel is read on meanwhile: an
+        # actor may be waiting for a reply (from an actor of another worker,
+        # say), which must reach it for it to stop.
+        reading = threading.Thread(
+            target=channel.serve, name="limelight-worker-reader", daemon=True
+        )
+        reading.start()
         ActorRegistry.stop_all(timeout=Worker.stop_timeout)
         channel.close()
         return
