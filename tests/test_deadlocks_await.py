@@ -55,13 +55,19 @@ class Awaiter(AsyncioActor):
         assert self.next is not None
         return await self.next.ask("hello", block=False)
 
-    def ask_myself_in_a_task(self) -> None:
-        # (The task copies the actor's context, but is not the actor.)
-        self.background = asyncio.get_running_loop().create_task(self.ask_myself())
+    def ask_myself_in_a_task(self, done: limelight.ThreadingFuture[Any]) -> None:
+        """Start a task that asks this actor, and sets `done` with the reply.
 
-    async def background_result(self) -> Any:
-        assert self.background is not None
-        return await self.background
+        (The task copies the actor's context, but is not the actor.)
+        """
+
+        async def in_a_task() -> None:
+            try:
+                done.set(await self.actor_ref.ask("me", block=False))
+            except Exception as exc:  # noqa: BLE001 -- handed to the test
+                done.set_exception(exc)
+
+        self.background = asyncio.get_running_loop().create_task(in_a_task())
 
     async def hang(self, entered: threading.Event) -> None:
         entered.set()
@@ -155,13 +161,14 @@ def test_an_awaited_chain_without_a_cycle_is_answered() -> None:
 def test_a_task_the_handler_starts_may_await_the_actor() -> None:
     # The handler has returned: the actor is free to answer its own task.
     ref = Awaiter.start()
+    done: limelight.ThreadingFuture[Any] = limelight.ThreadingFuture()
 
-    ref.proxy().ask_myself_in_a_task().get(TIMEOUT)
+    ref.proxy().ask_myself_in_a_task(done).get(TIMEOUT)
 
-    assert ref.proxy().background_result().get(TIMEOUT) == "me"
+    assert done.get(TIMEOUT) == "me"  # (not a DeadlockError)
 
 
-def test_an_await_is_in_the_graph_while_it_lasts() -> None:
+def test_an_await_is_in_the_graph_while_it_lasts(recorded: threading.Event) -> None:
     awaiter, blocker = Awaiter.start(), Blocker.start()
     awaiter.proxy().point_at(blocker).get(TIMEOUT)
     entered, gate = threading.Event(), threading.Event()
@@ -170,10 +177,7 @@ def test_an_await_is_in_the_graph_while_it_lasts() -> None:
 
     asked = awaiter.proxy().ask_next()
     try:
-        # (The await is recorded before the handler suspends: once the
-        # actor answers nothing, its edge is there.)
-        with pytest.raises(limelight.Timeout):
-            awaiter.ask("busy?", timeout=0.05)
+        assert recorded.wait(TIMEOUT)  # (recorded as the handler suspends)
         assert waits() == {awaiter: blocker}
     finally:
         gate.set()
@@ -326,7 +330,12 @@ def test_a_suspected_cycle_is_confirmed_within_a_short_timeout(
     assert held.get(TIMEOUT) == "held"
 
 
-def test_a_quick_await_is_not_reported(reporter: list[FakeReporter]) -> None:
+def test_a_quick_await_is_not_reported(
+    reporter: list[FakeReporter], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (Quick: within the moment before a report, made long here so that a
+    # loaded machine cannot make the reply late.)
+    monkeypatch.setattr(awaiting, "DEADLOCK_CHECK_AFTER", 60.0)
     fake = install(reporter, None)
     a, b = Awaiter.start(), Awaiter.start()
     a.proxy().point_at(b).get(TIMEOUT)
