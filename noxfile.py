@@ -304,6 +304,43 @@ def mopidy(session: nox.Session) -> None:
 
 
 @nox.session(python=TOOLS_PYTHON)
+def package(session: nox.Session) -> None:
+    """Build the sdist and the wheel as a release would, and use the wheel.
+
+    The wheel is built from the sdist, so a file the sdist leaves out fails
+    here; `twine check --strict` holds both to what PyPI accepts, and the
+    README's blocks then run against the installed wheel, not `src/`.
+    """
+    session.install("build>=1.2", "twine>=6.1", *_group("tests"))
+    dist = Path(session.create_tmp()) / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", str(dist), str(HERE))
+    built = sorted(str(path) for path in dist.iterdir())
+    session.run("twine", "check", "--strict", *built)
+    (wheel,) = (path for path in built if path.endswith(".whl"))
+    session.install("--force-reinstall", "--no-deps", wheel)
+    # The README's blocks (its quick start), run by tests/test_docs.py
+    # against the installed wheel: this checkout's `src/` is on no path.
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        str(HERE / "tests" / "test_docs.py"),
+        "-k",
+        "README",
+    )
+    session.run(
+        "python",
+        "-c",
+        "import limelight, pathlib; "
+        "assert 'site-packages' in pathlib.Path(limelight.__file__).parts, "
+        "limelight.__file__",
+    )
+
+
+@nox.session(python=TOOLS_PYTHON)
 def coverage(session: nox.Session) -> None:
     """Combine the per-version data and require 100% coverage."""
     session.install("coverage>=7.10")
@@ -323,9 +360,33 @@ def coverage(session: nox.Session) -> None:
     session.run("coverage", "report", "--fail-under=100")
 
 
+def _install_chromium(session: nox.Session) -> str | None:
+    """Return Chromium's path, installing Debian's with apt-get if root; else None.
+
+    The docs session's layout check runs it headless; without it, the check
+    is skipped, saying why.
+    """
+    for name in ("chromium", "chromium-browser"):
+        if found := shutil.which(name):
+            return found
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        session.run("apt-get", "update", "-qq", external=True)
+        session.run("apt-get", "install", "-y", "-qq", "chromium", external=True)
+        return shutil.which("chromium")
+    return None
+
+
 @nox.session(python=TOOLS_PYTHON)
 def docs(session: nox.Session) -> None:
-    """Build the documentation, treating every warning as an error."""
+    """Build the documentation strictly, then check its layout in a browser.
+
+    Every warning of the build is an error. Then
+    tools/check_docs_layout.py opens each built page that has a table (the
+    runtimes page's among them) in headless Chromium, 1280 px wide, and
+    fails if a table is wider than the page or breaks a name in code
+    mid-word (its docstring says how to check by hand).
+    The docs' code blocks are run by the tests (tests/test_docs.py).
+    """
     session.install(*_group("docs"))
     session.run(
         "mkdocs",
@@ -333,4 +394,21 @@ def docs(session: nox.Session) -> None:
         "--strict",
         *session.posargs,
         env={"NO_MKDOCS_2_WARNING": "1"},  # mkdocs-material's end-of-life banner
+    )
+    if session.posargs:  # (the site may be built elsewhere, or not at all)
+        session.log("arguments given: run tools/check_docs_layout.py yourself")
+        return
+    chromium = _install_chromium(session)
+    if chromium is None:
+        session.warn("chromium is missing: the docs' layout check is skipped")
+        return
+    session.run(
+        "python",
+        str(HERE / "tools" / "check_docs_layout.py"),
+        "--site",
+        str(HERE / "site"),
+        "--chromium",
+        chromium,
+        "--screenshots",
+        session.create_tmp(),
     )

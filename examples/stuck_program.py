@@ -10,6 +10,11 @@ another terminal:
 
     python examples/stuck_program.py --serve /tmp/stuck.sock
     limelight top --socket /tmp/stuck.sock
+
+``--idle N`` adds N idle actors (on asyncio: they cost no thread), for a
+table to scroll and filter:
+
+    python examples/stuck_program.py --serve /tmp/stuck.sock --idle 1000
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import time
 from typing import Any
 
 import limelight
+import limelight.asyncio
 import limelight.observe
 
 
@@ -45,6 +51,10 @@ class BackloggedSink(limelight.ThreadingActor):
         self.release.wait(0.05)
 
 
+class Idle(limelight.asyncio.AsyncioActor):
+    """Does nothing: one of many."""
+
+
 def feed(sink: limelight.ActorRef[Any], release: threading.Event) -> None:
     """Tell the sink 100 messages a second until released."""
     number = 0
@@ -61,6 +71,9 @@ def main() -> None:
     feeder = threading.Thread(target=feed, args=(sink, release))
     feeder.start()
     print("Started StuckWorker and BackloggedSink")
+    if sys.argv[3:4] == ["--idle"]:
+        for _ in range(int(sys.argv[4])):
+            Idle.start()
     try:
         if sys.argv[1:2] == ["--serve"]:
             with limelight.observe.serve(sys.argv[2]) as endpoint:

@@ -7,6 +7,7 @@ the top level of a module, rather than inside the tests.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from types import TracebackType
 from typing import Any
@@ -207,3 +208,42 @@ class Asker(ProcessActor):
     def call_hold(self, ref: limelight.ActorRef[Any], entered: Any, gate: Any) -> str:
         ref.proxy().hold(entered, gate).get(60)
         return "held"
+
+
+class Where(ProcessActor):
+    """Says which thread handles each message (in a worker of its own)."""
+
+    dedicated_process = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened = threading.Event()
+        self.gate = Gate.start(self.opened)  # (here, in this worker)
+
+    def on_receive(self, message: Any) -> Any:
+        if message == "wait for the gate":
+            # Opened by a tell to the gate, which arrives through the pipe
+            # that this ask came through.
+            return self.opened.wait(60), threading.current_thread().name
+        return threading.current_thread().name
+
+    def gate_ref(self) -> limelight.ActorRef[Any]:
+        return self.gate
+
+
+class WhereInItsOwnThread(Where):
+    """Keeps thread-local state: every message goes through its own thread."""
+
+    reuse_thread = False
+
+
+class Gate(ProcessActor):
+    """Sets an event when told to open."""
+
+    def __init__(self, opened: threading.Event) -> None:
+        super().__init__()
+        self.opened = opened
+
+    def on_receive(self, message: Any) -> None:
+        if message == "open":
+            self.opened.set()

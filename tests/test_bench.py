@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import importlib.metadata
 import importlib.util
 import io
 import json
 import math
+import os
+import shutil
+import subprocess
 import sys
 import threading
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +24,14 @@ import pytest
 
 import limelight
 import limelight.process
+from limelight import _cli
 from limelight._bench import asyncio_workloads as aw
 from limelight._bench import (
+    command,
     competitors,
     fresh,
     harness,
+    machine,
     raw,
     raw_asyncio,
     raw_eventlet,
@@ -33,6 +41,7 @@ from limelight._bench import (
 from limelight._bench import eventlet_workloads as ew
 from limelight._bench import gevent_workloads as gw
 from limelight._bench import process_workloads as pw
+from limelight._bench import ray_workloads as rw
 from limelight._bench import threading_workloads as tw
 from limelight._bench.harness import (
     PYKKA,
@@ -276,31 +285,18 @@ def test_fixed_targets_compare_with_a_set_figure() -> None:
     ]
 
 
-def test_workload_notes_are_in_the_table_once() -> None:
-    first = fake_workload({}, name="a", notes=("shared note", "a's note"))
-    second = fake_workload({}, name="b", notes=("shared note",))
-    run = Report(Settings(), [SUBJECT], {PYKKA: "Pykka is not installed"})
-    run.results.append(result_with(first, {SUBJECT: 1.0}))
-    run.results.append(result_with(second, {SUBJECT: 1.0}))
-    data = report.table_data(run, VERSIONS, ["given"])
-    assert data.notes[:4] == [
-        "given",
-        "Pykka is not installed",
-        "shared note",
-        "a's note",
-    ]
-
-
 # -- Workloads, selection and settings -----------------------------------------
 
 
-def test_settings_pick_quick_full_or_overridden_sizes() -> None:
+def test_settings_pick_default_full_or_overridden_sizes() -> None:
     workload = fake_workload({})
-    assert (Settings().size_of(workload), Settings().samples_of(workload)) == (100, 3)
-    quick = Settings(quick=True)
-    assert (quick.size_of(workload), quick.samples_of(workload)) == (10, 2)
-    forced = Settings(quick=True, size=7, repeat=9)
+    # The default run uses the quick sizes (it was --quick); --full the others.
+    assert (Settings().size_of(workload), Settings().samples_of(workload)) == (10, 2)
+    full = Settings(full=True)
+    assert (full.size_of(workload), full.samples_of(workload)) == (100, 3)
+    forced = Settings(full=True, size=7, repeat=9)
     assert (forced.size_of(workload), forced.samples_of(workload)) == (7, 9)
+    assert Settings().pin
 
 
 def test_select_matches_name_runtime_or_label_in_any_case() -> None:
@@ -313,6 +309,23 @@ def test_select_matches_name_runtime_or_label_in_any_case() -> None:
     assert harness.select([ask, tell], ["nothing"]) == []
 
 
+def test_select_takes_the_default_set_or_all_and_opt_ins_only_when_asked() -> None:
+    main = fake_workload({}, name="main")
+    extra = fake_workload({}, name="extra", full_only=True)
+    heavy = fake_workload({}, name="heavy", opt_in="Heavy", label="proxy")
+    everything = [main, extra, heavy]
+    assert harness.select(everything, []) == [main]
+    assert harness.select(everything, [], full=True) == [main, extra]
+    assert harness.select(everything, [], full=True, opt_ins=["heavy"]) == everything
+    assert harness.select(everything, [], opt_ins=["HEAVY"]) == [main, heavy]
+    # A filter picks from every row, the full run's too; an opt-in row only
+    # if the filter names it.
+    assert harness.select(everything, ["extra"]) == [extra]
+    assert harness.select(everything, ["proxy"]) == []
+    assert harness.select(everything, ["heavy"]) == [heavy]
+    assert harness.select(everything, ["proxy"], opt_ins=["heavy"]) == [heavy]
+
+
 def threading_workloads() -> list[Workload]:
     return [w for w in harness.discover_workloads() if w.runtime == tw.RUNTIME_NAME]
 
@@ -322,6 +335,7 @@ def test_threading_workloads_are_discovered_with_all_three_implementations() -> 
     names = [w.name for w in found]
     assert names == [
         "ask",
+        "ask_inline",
         "ask_observed",
         "actor_ask",
         "proxy",
@@ -335,7 +349,7 @@ def test_threading_workloads_are_discovered_with_all_three_implementations() -> 
     for workload in found:
         expected = (
             [SUBJECT, RAW]
-            if workload.name == "ask_observed"
+            if workload.name in {"ask_inline", "ask_observed"}
             else [
                 SUBJECT,
                 PYKKA,
@@ -349,6 +363,7 @@ def test_threading_workloads_are_discovered_with_all_three_implementations() -> 
     # Rows compared with each other are sampled together.
     assert [w.name for w in found if w.group] == [
         "ask",
+        "ask_inline",
         "ask_observed",
         "actor_ask",
         "proxy",
@@ -364,6 +379,8 @@ def test_threading_workloads_are_discovered_with_all_three_implementations() -> 
     assert goals["proxy"] == [(PYKKA, 2.0), (RAW, 0.6667)]
     assert goals["traversable"] == [(SUBJECT, 0.9091)]
     assert by_name["traversable"].targets[0].workload == "proxy"
+    # Asks in the caller's thread cost at most half a thread switch's round trip.
+    assert goals["ask_inline"] == [(RAW, 2.0)]
     # Watching with snapshots costs at most 5% of an ask round trip.
     assert goals["ask_observed"] == [(SUBJECT, 0.9524)]
     assert by_name["ask_observed"].targets[0].workload == "ask"
@@ -372,6 +389,17 @@ def test_threading_workloads_are_discovered_with_all_three_implementations() -> 
     assert goals["spawn"] == [(PYKKA, 2.0)]
     assert goals["stop_all"] == [(PYKKA, 2.0)]
     assert goals["rss"] == []
+    # The default run has the main rows; thread hand-overs are pinned.
+    assert [w.name for w in found if not w.full_only] == [
+        "ask",
+        "ask_inline",
+        "proxy",
+        "tell",
+        "spawn",
+        "rss",
+    ]
+    assert [w.name for w in found if not w.pin] == ["stop_all", "rss"]
+    assert not any(w.opt_in for w in found)
 
 
 # -- The runner ----------------------------------------------------------------
@@ -425,7 +453,9 @@ def test_run_interleaves_the_workloads_of_a_group() -> None:
         {SUBJECT: constant(4.0, calls, "d-ll")}, name="d", group="pair"
     )
     progress = RecordingProgress()
-    result = harness.run([first, second, alone, third], Settings(), progress=progress)
+    result = harness.run(
+        [first, second, alone, third], Settings(full=True), progress=progress
+    )
     assert [name for name, _n in calls] == [
         *["a-ll", "a-raw"],  # warm-up
         *["a-ll", "a-raw", "b-ll"],  # round 1: both workloads
@@ -445,9 +475,7 @@ def test_run_leaves_out_unavailable_implementations() -> None:
     workload = fake_workload(
         {SUBJECT: constant(1.0, calls, SUBJECT), PYKKA: constant(2.0, calls, PYKKA)}
     )
-    result = harness.run(
-        [workload], Settings(quick=True), unavailable={PYKKA: "not installed"}
-    )
+    result = harness.run([workload], Settings(), unavailable={PYKKA: "not installed"})
     assert calls == [(SUBJECT, 10), (SUBJECT, 10)]
     assert result.implementations == [SUBJECT]
     assert result.unavailable == {PYKKA: "not installed"}
@@ -493,7 +521,7 @@ def test_run_stops_at_a_workload_that_leaves_actors_behind() -> None:
     )
     never = fake_workload({SUBJECT: constant(1.0, calls, "never")}, name="never")
     result = harness.run([leaky, never], Settings(repeat=1))
-    assert result.problems == ["fake of 100: 2 actors still registered"]
+    assert result.problems == ["fake of 10: 2 actors still registered"]
     assert [r.workload.name for r in result.results] == ["fake"]
     assert ("never", 100) not in calls
 
@@ -546,7 +574,7 @@ def test_run_reports_threads_a_workload_left_running(
         release.set()
         for thread in started:
             thread.join()
-    assert result.problems == ["leaky of 100: thread 'leaked-thread' is still running"]
+    assert result.problems == ["leaky of 10: thread 'leaked-thread' is still running"]
 
 
 def test_run_ends_the_progress_display_when_interrupted() -> None:
@@ -559,6 +587,295 @@ def test_run_ends_the_progress_display_when_interrupted() -> None:
             [fake_workload({SUBJECT: interrupted})], Settings(), progress=progress
         )
     assert progress.events[-1] == ("end", None)
+
+
+# -- Pinning and the machine's load --------------------------------------------
+
+needs_affinity = pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity"), reason="the OS cannot pin threads"
+)
+
+
+@needs_affinity
+def test_pinned_runs_every_thread_and_child_process_on_one_cpu() -> None:
+    before = os.sched_getaffinity(0)
+    done = threading.Event()
+    older = threading.Thread(target=done.wait, name="older")
+    older.start()
+    child = None
+    try:
+        with machine.pinned() as cpu:
+            assert cpu == max(before)
+            assert older.native_id is not None
+            assert os.sched_getaffinity(older.native_id) == {cpu}
+            assert os.sched_getaffinity(0) == {cpu}
+            child = subprocess.Popen(
+                [sys.executable, "-c", "import sys; sys.stdin.read()"],
+                stdin=subprocess.PIPE,
+            )
+            assert os.sched_getaffinity(child.pid) == {cpu}
+            # What pin_to finds again, for those a fork server starts.
+            assert child.pid in machine._children(os.getpid())
+        assert os.sched_getaffinity(0) == before
+        assert os.sched_getaffinity(older.native_id) == before
+        assert os.sched_getaffinity(child.pid) == before
+    finally:
+        done.set()
+        older.join()
+        if child is not None:
+            child.communicate(b"")
+
+
+def test_pinned_changes_nothing_where_the_os_cannot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delattr(os, "sched_setaffinity", raising=False)
+    with machine.pinned() as cpu:
+        assert cpu is None
+
+
+def test_thread_ids_without_proc_are_the_python_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(machine, "_PROC", Path("/nonexistent-proc"))
+    ids = machine.thread_ids()
+    assert threading.get_native_id() in ids
+    assert len(ids) == len(threading.enumerate())
+
+
+def test_thread_ids_skip_a_thread_that_ended(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Task 0 never exists: reading its children fails, as for an ended thread.
+    def task_zero(_pid: int) -> list[str]:
+        return ["0"]
+
+    monkeypatch.setattr(machine, "_tasks", task_zero)
+    assert machine.thread_ids() == [0]
+
+
+def test_pin_to_skips_threads_that_ended(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[int, set[int]]] = []
+
+    def refuse(thread_id: int, cpus: set[int]) -> None:
+        calls.append((thread_id, cpus))
+        raise ProcessLookupError(thread_id)
+
+    monkeypatch.setattr(machine, "thread_ids", lambda: [1, 2])
+    monkeypatch.setattr(os, "sched_setaffinity", refuse, raising=False)
+    machine.pin_to({0})
+    assert calls == [(1, {0}), (2, {0})]
+
+
+def test_load_average_when_the_os_tells_it_or_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 1.0, 0.5), raising=False)
+    assert machine.load_average() == 1.5
+
+    def unknown() -> tuple[float, float, float]:
+        raise OSError
+
+    monkeypatch.setattr(os, "getloadavg", unknown, raising=False)
+    assert machine.load_average() is None
+    monkeypatch.delattr(os, "getloadavg", raising=False)
+    assert machine.load_average() is None
+
+
+def test_cpu_times_read_the_stolen_share(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    stat = tmp_path / "stat"
+    monkeypatch.setattr(machine, "_STAT", stat)
+    # user nice system idle iowait irq softirq steal guest guest_nice
+    stat.write_text("cpu  10 0 10 70 0 0 0 10 5 0\ncpu0 1 2 3\n")
+    assert machine.cpu_times() == (10, 100)
+    stat.write_text("cpu  10 0 10 80\n")  # an old kernel: no steal
+    assert machine.cpu_times() == (0, 100)
+    stat.write_text("")
+    assert machine.cpu_times() is None
+    stat.unlink()
+    assert machine.cpu_times() is None
+
+
+def test_watch_measures_the_stolen_share_over_the_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    times = iter([(10, 1000), (30, 1200), None, (0, 0), (5, 50), (5, 50)])
+    monkeypatch.setattr(machine, "cpu_times", lambda: next(times))
+    monkeypatch.setattr(machine, "load_average", lambda: 0.5)
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    assert machine.Watch().finish() == machine.Conditions(4, 0.5, 0.5, 0.1)
+    assert machine.Watch().finish().stolen is None  # not known at the start
+    assert machine.Watch().finish().stolen is None  # no time went by
+
+
+def test_run_pins_the_workloads_that_ask_and_records_where(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pins: list[set[int]] = []
+    monkeypatch.setattr(machine, "pin_to", pins.append)
+
+    @contextlib.contextmanager
+    def pinned() -> Generator[int | None, None, None]:
+        yield 7
+
+    monkeypatch.setattr(machine, "pinned", pinned)
+    calls: list[tuple[str, int]] = []
+    pinning = fake_workload({SUBJECT: constant(1.0, calls, "a")}, pin=True)
+    roaming = fake_workload({SUBJECT: constant(1.0, calls, "b")}, name="roam")
+    result = harness.run([pinning, roaming], Settings(repeat=3))
+    assert [r.pinned for r in result.results] == [7, None]
+    assert pins == [{7}] * 3  # again before each round
+    assert result.conditions is not None
+    unpinned = harness.run([pinning], Settings(repeat=1, pin=False))
+    assert unpinned.results[0].pinned is None
+    assert pins == [{7}] * 3
+
+
+@needs_affinity
+def test_a_pinned_sample_runs_on_one_cpu() -> None:
+    seen: list[set[int]] = []
+
+    def where(_n: int) -> float:
+        seen.append(os.sched_getaffinity(0))
+        return 1.0
+
+    before = os.sched_getaffinity(0)
+    result = harness.run([fake_workload({SUBJECT: where}, pin=True)], Settings())
+    assert seen == [{max(before)}] * 2
+    assert result.results[0].pinned == max(before)
+    assert os.sched_getaffinity(0) == before
+
+
+# -- The command -----------------------------------------------------------------
+
+
+def fake_workloads(*workloads: Workload) -> Callable[[], list[Workload]]:
+    return lambda: list(workloads)
+
+
+def quick_workloads() -> list[Workload]:
+    return [
+        fake_workload({SUBJECT: lambda n: 1.0, RAW: lambda n: 2.0}, name="main"),
+        fake_workload({SUBJECT: lambda n: 1.0}, name="extra", full_only=True),
+        fake_workload(
+            {SUBJECT: lambda n: 1.0}, name="heavy", label="ray row", opt_in="ray"
+        ),
+        fake_workload({SUBJECT: lambda n: 1.0}, name="pinned", pin=True),
+    ]
+
+
+def run_json(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[list[dict[str, Any]], str]:
+    monkeypatch.setattr(harness, "discover_workloads", quick_workloads)
+    monkeypatch.setattr(command, "detect_pykka", lambda: competitors.Availability(None))
+    assert _cli.main(["bench", "--json", *args]) == 0
+    captured = capsys.readouterr()
+    records: list[dict[str, Any]] = json.loads(captured.out)
+    return records, captured.err
+
+
+def test_command_runs_the_default_set_or_the_full_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records, err = run_json(monkeypatch, capsys)
+    assert [r["name"] for r in records] == ["main", "main", "pinned"]
+    assert {r["n"] for r in records} == {10}
+    assert "Default run: the main rows (--full adds the rest)." in err
+    records, _err = run_json(monkeypatch, capsys, "--full")
+    assert [r["name"] for r in records] == ["main", "main", "extra", "pinned"]
+    assert {r["n"] for r in records} == {100}
+    # --quick is the default run, under its old name.
+    records, _err = run_json(monkeypatch, capsys, "--quick")
+    assert [r["name"] for r in records] == ["main", "main", "pinned"]
+
+
+def test_command_runs_opt_in_rows_only_when_asked(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(rw, "installed", lambda: True)
+    records, _err = run_json(monkeypatch, capsys, "--ray")
+    assert [r["name"] for r in records] == ["main", "main", "heavy", "pinned"]
+    records, _err = run_json(monkeypatch, capsys, "-k", "fake/")
+    assert "heavy" not in [r["name"] for r in records]
+    records, _err = run_json(monkeypatch, capsys, "-k", "ray")
+    assert [r["name"] for r in records] == ["heavy"]
+
+
+def test_command_pins_unless_told_not_to(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records, _err = run_json(monkeypatch, capsys, "-k", "pinned")
+    assert records[0]["pinned"] is hasattr(os, "sched_setaffinity")
+    records, _err = run_json(monkeypatch, capsys, "-k", "pinned", "--no-pin")
+    assert records[0]["pinned"] is False
+
+
+def test_command_prints_warnings_with_json(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def loaded(_watch: machine.Watch) -> machine.Conditions:
+        return machine.Conditions(1, 5.0)
+
+    monkeypatch.setattr(machine.Watch, "finish", loaded)
+    _records, err = run_json(monkeypatch, capsys, "-k", "main")
+    assert "warning: the machine was busy as the run began" in err
+
+
+def test_command_refuses_ray_rows_without_ray(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(rw, "installed", lambda: False)
+    assert _cli.main(["bench", "--ray"]) == command.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "limelight bench: error: --ray needs Ray" in err
+    assert "pip install 'limelight[ray]'" in err
+
+
+def test_command_lists_which_rows_need_full_or_an_opt_in(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(harness, "discover_workloads", quick_workloads)
+    assert _cli.main(["bench", "--list"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "fake/main: main of 10 [s]; raw: a fake",
+        "fake/extra: extra of 10 [s]; raw: a fake (--full only)",
+        "fake/heavy: ray row [s]; raw: a fake (--ray only)",
+        "fake/pinned: pinned of 10 [s]; raw: a fake",
+    ]
+
+
+def test_command_fits_the_table_to_the_width(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(harness, "discover_workloads", quick_workloads)
+    monkeypatch.setattr(command, "detect_pykka", lambda: competitors.Availability(None))
+    assert _cli.main(["bench", "--plain", "--width", "50"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 50
+    # A terminal: its width; elsewhere, 100 columns.
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+
+    def terminal(_fallback: tuple[int, int]) -> os.terminal_size:
+        return os.terminal_size((64, 24))
+
+    monkeypatch.setattr(shutil, "get_terminal_size", terminal)
+    args = argparse.Namespace(width=None)
+    assert command._width(args) == 64
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    assert command._width(args) == report.PLAIN_WIDTH
+    assert command._width(argparse.Namespace(width=33)) == 33
+
+
+def test_command_help_states_the_durations(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _cli.main(["bench", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for option in ("--full", "--ray", "--no-pin", "--width", "--quick"):
+        assert option in out
+    # As measured on two shared cores: 21-31 s, and 310 s.
+    assert "By default the main rows: about half a minute" in out
+    assert "--full measures every row" in out
+    assert "about five minutes" in out
 
 
 # -- The real workloads, tiny --------------------------------------------------
@@ -773,10 +1090,14 @@ def test_asyncio_workloads_without_uvloop(monkeypatch: pytest.MonkeyPatch) -> No
     assert [w.name for w in found] == IN_LOOP_NAMES
     assert {w.runtime for w in found} == {"asyncio"}
     by_name = {w.name: w for w in found}
-    for name in ("ask", "proxy", "thread_ask", "tell", "spawn"):
-        assert list(by_name[name].implementations) == [SUBJECT, PYKKA, RAW]
-    for name in ("thread_ask_floor", "start", "rss"):
-        assert list(by_name[name].implementations) == [SUBJECT, RAW]
+    # Pykka has no asyncio actors: only the ask from a plain thread has a
+    # Pykka column, the same call to a Pykka thread actor.
+    assert list(by_name["thread_ask"].implementations) == [SUBJECT, PYKKA, RAW]
+    for name in IN_LOOP_NAMES:
+        if name != "thread_ask":
+            assert list(by_name[name].implementations) == [SUBJECT, RAW]
+    assert [w.name for w in found if not w.full_only] == ["ask", "spawn"]
+    assert [w.name for w in found if not w.pin] == ["start", "rss"]
     # Both thread rows measure the same ask, against two floors.
     floor_row = by_name["thread_ask_floor"]
     assert floor_row.implementations[SUBJECT] is aw.thread_ask
@@ -793,8 +1114,8 @@ def test_asyncio_workloads_without_uvloop(monkeypatch: pytest.MonkeyPatch) -> No
         for w in found
     }
     assert goals == {
-        "ask": [(RAW, 0.6667, None), (PYKKA, 10.0, None)],
-        "proxy": [(RAW, 0.6667, None), (PYKKA, 10.0, None)],
+        "ask": [(RAW, 0.6667, None)],
+        "proxy": [(RAW, 0.6667, None)],
         "thread_ask": [(RAW, 0.6667, None)],
         "thread_ask_floor": [(RAW, 0.6667, None)],
         "tell": [("", 1.0, 1e6)],
@@ -809,8 +1130,19 @@ def test_asyncio_workloads_without_uvloop(monkeypatch: pytest.MonkeyPatch) -> No
         assert workload.raw_meaning
         assert workload.quick_size <= workload.size
         assert "ask round" not in workload.label  # (the CLI tests' filter)
-        assert workload.notes == (aw.PYKKA_NOTE, aw.XOSCAR_NOTE, aw.find_uvloop()[1])
-    assert "uvloop is not installed" in aw.find_uvloop()[1]
+    # Each note goes to the rows it is about.
+    uvloop_note = aw.find_uvloop()[1]
+    assert {w.name: w.notes for w in found} == {
+        "ask": (uvloop_note, aw.XOSCAR_NOTE),
+        "proxy": (uvloop_note,),
+        "thread_ask": [aw.PYKKA_NOTE],
+        "thread_ask_floor": (),
+        "tell": (uvloop_note,),
+        "spawn": (uvloop_note, aw.XOSCAR_NOTE),
+        "start": (),
+        "rss": (),
+    }
+    assert "uvloop is not installed" in uvloop_note
     assert "36.6 µs" in aw.XOSCAR_NOTE
     assert "13.5k spawn + stop/s" in aw.XOSCAR_NOTE
 
@@ -847,9 +1179,11 @@ def test_asyncio_workloads_with_uvloop_run_the_in_loop_rows_on_it_too(
         assert PYKKA not in {t.against for t in on_uvloop.targets}
         assert on_uvloop.implementations[SUBJECT](3) > 0
         assert on_uvloop.implementations[RAW](3) > 0
-    assert found[0].notes[-1] == (
-        "[uvloop] rows: the same on uvloop 0.99.1's event loop, raw included."
+    assert by_name["ask"].notes == (aw.XOSCAR_NOTE,)
+    assert by_name["ask_uvloop"].notes == (
+        "The same, on uvloop 0.99.1's event loop, raw included.",
     )
+    assert [w.name for w in found if not w.full_only] == ["ask", "spawn"]
     assert limelight.ActorRegistry.get_all() == []
 
 
@@ -877,6 +1211,12 @@ def test_workloads_are_discovered_in_module_order_those_starting_processes_last(
     # (Ray's rows, when Ray is installed, come after the process rows.)
     assert set(runtimes[first_process:]) <= {"process", "ray"}
     assert runtimes[-1] in {"process", "ray"}
+
+
+def test_only_the_process_ask_is_in_the_default_run_and_pinned() -> None:
+    found = pw.workloads()
+    assert [w.name for w in found if not w.full_only] == ["ask"]
+    assert [w.name for w in found if w.pin] == ["ask"]
 
 
 def test_process_rows_let_the_pool_threads_linger() -> None:
@@ -1041,8 +1381,7 @@ def test_asyncio_pykka_columns_are_pykka_thread_actors(pykka_here: bool) -> None
     import pykka  # noqa: PLC0415
 
     by_name = {w.name: w for w in aw.workloads()}
-    for name in ("ask", "proxy", "thread_ask", "tell", "spawn"):
-        assert by_name[name].implementations[PYKKA](3) > 0
+    assert by_name["thread_ask"].implementations[PYKKA](3) > 0
     assert pykka.ActorRegistry.get_all() == []
 
 
@@ -1289,7 +1628,13 @@ def test_pykka_without_metadata_has_an_unknown_version(
 @pytest.mark.parametrize(
     ("value", "text"),
     [
-        (1234567.8, "1,234,568"),
+        (1234567.8, "1.23M"),
+        (999_999.0, "1.00M"),
+        (84_742.0, "84.7k"),
+        (173_845.0, "174k"),
+        (10_000.0, "10.0k"),
+        (-25_000.0, "-25.0k"),
+        (3.2e9, "3.20G"),
         (-2500.0, "-2,500"),
         (123.4, "123"),
         (27.25, "27.2"),
@@ -1301,6 +1646,45 @@ def test_pykka_without_metadata_has_an_unknown_version(
 )
 def test_format_figure(value: float, text: str) -> None:
     assert report.format_figure(value) == text
+
+
+@pytest.mark.parametrize(
+    ("spread", "text"),
+    [(None, ""), (0.004, "±<1%"), (0.031, "±3%"), (0.5, "±50%"), (1.5, "±150%")],
+)
+def test_format_spread(spread: float | None, text: str) -> None:
+    assert report.format_spread(spread) == text
+
+
+def test_figure_quartiles_and_spread() -> None:
+    figure = Figure(SUBJECT, (1.0, 2.0, 3.0, 4.0, 5.0))
+    assert figure.quartiles == (2.0, 4.0)
+    # Half the interquartile range, as a share of the median: 1 / 3.
+    assert figure.spread == pytest.approx(1 / 3)
+    assert Figure(SUBJECT, (7.0,)).quartiles == (7.0, 7.0)
+    assert Figure(SUBJECT, (7.0,)).spread == 0.0
+    assert Figure(SUBJECT, (0.0, 0.0)).spread is None
+    assert Figure(SUBJECT, (math.inf, math.inf)).spread is None
+    assert Figure(SUBJECT, (-4.0, -2.0)).spread == pytest.approx(0.5 / 3)
+
+
+@pytest.mark.parametrize(
+    ("samples", "expected"),
+    [
+        # Two groups, 5 µs and 57 µs (threads on one CPU, or on two).
+        ((5.0, 5.1, 5.2, 57.0, 58.0, 59.0), True),
+        ((5.0, 5.1, 5.2, 5.3, 5.4, 7.0, 7.1, 7.2), False),  # 1.3× apart: noise
+        ((5.0, 5.1, 5.2, 5.3, 5.4, 5.5, 5.6, 50.0), False),  # one outlier
+        ((5.0, 5.1, 5.2, 5.3, 5.4, 5.5, 50.0, 51.0), True),  # a quarter apart
+        ((5.0, 50.0, 51.0), False),  # too few samples to tell
+        ((0.0, 0.0, 5.0, 5.0), False),
+        ((1.0, 1.0, 5.0, math.inf), False),
+        ((1.0, 1.0, 2.0, 2.0), True),
+    ],
+)
+def test_bimodal_samples(samples: tuple[float, ...], expected: bool) -> None:
+    assert harness.bimodal(samples) is expected
+    assert Figure(SUBJECT, samples).bimodal is expected
 
 
 @pytest.mark.parametrize(
@@ -1338,6 +1722,7 @@ def test_format_target_marks_and_ratio() -> None:
 
 
 VERSIONS = {SUBJECT: "0.1.0", PYKKA: "4.5.0", RAW: "Python 3.x"}
+NBSP = "\u00a0"
 
 
 def sample_report(*, with_pykka: bool = True) -> Report:
@@ -1357,7 +1742,7 @@ def sample_report(*, with_pykka: bool = True) -> Report:
     )
     columns = [SUBJECT, PYKKA, RAW] if with_pykka else [SUBJECT, RAW]
     unavailable = {} if with_pykka else {PYKKA: "Pykka is not installed"}
-    run = Report(Settings(quick=True), columns, unavailable)
+    run = Report(Settings(), columns, unavailable)
     run.results.append(
         Result(
             ask,
@@ -1367,6 +1752,7 @@ def sample_report(*, with_pykka: bool = True) -> Report:
                 **({PYKKA: Figure(PYKKA, (30.0, 27.0, 33.0))} if with_pykka else {}),
                 RAW: Figure(RAW, (8.0, 8.0, 8.0)),
             },
+            pinned=1,
         )
     )
     run.results.append(
@@ -1384,7 +1770,7 @@ def sample_report(*, with_pykka: bool = True) -> Report:
     return run
 
 
-def test_table_data_shows_medians_ratios_and_targets() -> None:
+def test_table_data_shows_medians_spreads_ratios_and_targets() -> None:
     data = report.table_data(sample_report(), VERSIONS, ["a note"])
     assert data.columns == [
         "workload",
@@ -1398,17 +1784,18 @@ def test_table_data_shows_medians_ratios_and_targets() -> None:
         "raw is",
     ]
     assert data.numeric == [False, False, True, True, True, True, True, False, False]
-    assert "Limelight 0.1.0 vs Pykka 4.5.0 vs raw primitives" in data.heading
-    assert "quick run" in data.heading
+    assert data.ratio_columns == [5, 6]
+    assert "Limelight 0.1.0 vs Pykka 4.5.0 vs raw · Python" in data.heading
     [(runtime, rows)] = data.sections
     assert runtime == "fake"
     # Medians 11 µs, 30 µs and 8 µs: 30/11 = 2.73× faster, 11/8 = 1.38× slower.
+    # Quartiles 10.5 and 11.5: ±0.5 is 5% of 11. Pinned, so marked.
     assert rows[0] == [
-        "ask of 1,000",
+        f"ask of 1,000{NBSP}*",
         "s",
-        "11.0",
-        "30.0",
-        "8.00",
+        "11.0 ±5%",
+        "30.0 ±5%",
+        "8.00 ±<1%",
         "2.73× faster",
         "1.38× slower",
         "✓ ≥2× pykka; ✓ ≤1.5× raw",
@@ -1416,29 +1803,57 @@ def test_table_data_shows_medians_ratios_and_targets() -> None:
     ]
     # Throughput: 1M/s against 100k/s is 10× faster; against inf, no ratio.
     assert rows[1][2:8] == [
-        "1,000,000",
-        "100,000",
+        "1.00M ±<1%",
+        "100k ±<1%",
         "inf",
         "10.0× faster",
         "n/a",
         "✓ ≥5× pykka",
     ]
     assert data.notes[0] == "a note"
-    assert "median of 1-3 samples" in data.notes[1]
-    assert data.notes[2] == "Targets met: 3 of 3."
+    assert "median of 1-3 samples ± half their interquartile range" in data.notes[1]
+    assert data.notes[2:4] == report._LEGEND
+    assert data.notes[4].startswith("* pinned: all threads ran on one CPU (1)")
+    assert "--no-pin" in data.notes[4]
+    assert data.notes[5] == "Default run: the main rows (--full adds the rest)."
+    assert data.notes[6] == "Targets met: 3 of 3."
+    assert data.warnings == []
 
 
 def test_table_data_without_pykka_says_why_and_marks_targets_na() -> None:
     run = sample_report(with_pykka=False)
-    run.settings = Settings(repeat=4, size=20)
+    run.settings = Settings(full=True, repeat=4, size=20)
     data = report.table_data(run, VERSIONS)
     assert PYKKA not in data.columns
     assert "vs pykka" not in data.columns
-    assert "full run, 4 samples each, size 20" in data.heading
+    assert "Full run (--full): every row, 4 samples each, size 20." in data.notes
     rows = data.sections[0][1]
     assert rows[0][-2] == "n/a ≥2× pykka; ✓ ≤1.5× raw"
     assert data.notes[0] == "Pykka is not installed"
     assert data.notes[-1] == "Targets met: 1 of 3 (2 n/a)."
+
+
+def test_workload_notes_are_numbered_footnotes_of_their_rows() -> None:
+    first = fake_workload({}, name="a", notes=("shared note", "a's note"))
+    second = fake_workload({}, name="b", notes=("shared note",))
+    third = fake_workload({}, name="c")
+    run = Report(Settings(), [SUBJECT], {PYKKA: "Pykka is not installed"})
+    for workload in (first, second, third):
+        run.results.append(result_with(workload, {SUBJECT: 1.0}))
+    data = report.table_data(run, VERSIONS, ["given"])
+    assert data.notes[:4] == [
+        "[1] shared note",
+        "[2] a's note",
+        "given",
+        "Pykka is not installed",
+    ]
+    labels = [row[0] for row in data.sections[0][1]]
+    assert labels == [
+        f"a of 1,000{NBSP}[1]{NBSP}[2]",
+        f"b of 1,000{NBSP}[1]",
+        "c of 1,000",
+    ]
+    assert not any(note.startswith("* pinned") for note in data.notes)
 
 
 def test_table_data_lists_errors_and_problems() -> None:
@@ -1447,7 +1862,7 @@ def test_table_data_lists_errors_and_problems() -> None:
     run.results.append(result_with(workload, {SUBJECT: 1.0}, {PYKKA: "ValueError: x"}))
     run.problems.append("w of 1,000: thread 'x' is still running")
     data = report.table_data(run, VERSIONS)
-    assert data.sections[0][1][0][2:5] == ["1.00", "error", "n/a"]
+    assert data.sections[0][1][0][2:5] == ["1.00 ±<1%", "error", "n/a"]
     assert data.notes[-2:] == [
         "w of 1,000: pykka failed: ValueError: x",
         "Problem: w of 1,000: thread 'x' is still running",
@@ -1457,7 +1872,44 @@ def test_table_data_lists_errors_and_problems() -> None:
 def test_table_data_of_an_empty_run() -> None:
     data = report.table_data(Report(Settings(), [], {}), VERSIONS)
     assert data.sections == []
-    assert data.notes == []
+    assert data.notes == ["Default run: the main rows (--full adds the rest)."]
+
+
+def test_table_data_warns_of_bimodal_samples_and_a_loaded_machine() -> None:
+    workload = fake_workload({}, name="split")
+    run = Report(Settings(), [SUBJECT, RAW], {})
+    run.results.append(
+        Result(
+            workload,
+            10,
+            {
+                SUBJECT: Figure(SUBJECT, (5.0, 5.0, 5.0, 50.0, 50.0, 50.0)),
+                RAW: Figure(RAW, (1.0, 1.1, 1.2, 1.3)),
+            },
+        )
+    )
+    run.conditions = machine.Conditions(2, 1.5, 3.2, 0.2)
+    warnings = report.table_data(run, VERSIONS).warnings
+    assert warnings[0].startswith(
+        "warning: split of 10 (limelight): the samples fall in two groups, "
+        "1.5× or more apart"
+    )
+    assert warnings[1] == (
+        "warning: the machine was busy as the run began (load average 1.50 on "
+        "2 CPUs): figures are noisier than on a quiet machine; compare ratios, "
+        "and run again to check them."
+    )
+    assert "busy as the run ended (load average 3.20 on 2 CPUs" in warnings[2]
+    assert "the hypervisor took 20% of the CPU time (steal)" in warnings[3]
+    assert len(warnings) == 4
+
+
+def test_machine_conditions_warn_only_above_their_thresholds() -> None:
+    # On 2 CPUs: busy from a load of 1 at the start, 2 at the end (the
+    # run's own 1 taken off), and when over 5% of the time was stolen.
+    assert machine.Conditions(2, 1.0, 2.0, 0.05).warnings() == []
+    assert machine.Conditions(2).warnings() == []
+    assert len(machine.Conditions(2, 1.01, 2.01, 0.051).warnings()) == 3
 
 
 def test_records_have_the_fields_and_the_ratios() -> None:
@@ -1516,11 +1968,17 @@ def test_records_have_the_fields_and_the_ratios() -> None:
             "met": True,
         },
     ]
+    # Added keys: the quartiles, bimodality and pinning.
+    assert (ours["q1"], ours["q3"]) == (10.5, 11.5)
+    assert ours["bimodal"] is False
+    assert ours["pinned"] is True
+    assert records[3]["pinned"] is False
     assert "speedup_vs_pykka" not in records[1]
     assert records[2]["raw_meaning"] == "ping-pong"
     # A figure that is not finite is null: JSON has no infinity.
     assert records[5]["median"] is None
     assert records[5]["samples"] == [None]
+    assert (records[5]["q1"], records[5]["q3"]) == (None, None)
     assert records[3]["speedup_vs_raw"] is None
     json.dumps(records, allow_nan=False)
 
@@ -1541,13 +1999,28 @@ def test_records_of_failed_and_unmeasured_implementations() -> None:
     assert "speedup_vs_raw" not in records[0]  # w has no raw implementation
     assert records[1]["median"] is None
     assert records[1]["samples"] == []
+    assert (records[1]["q1"], records[1]["q3"], records[1]["bimodal"]) == (
+        None,
+        None,
+        False,
+    )
     assert records[1]["error"] == "ValueError: x"
 
 
-def test_print_plain_aligns_the_table() -> None:
+def plain(data: report.TableData, width: int) -> list[str]:
     out = io.StringIO()
-    report.print_plain(report.table_data(sample_report(), VERSIONS), out)
-    lines = out.getvalue().splitlines()
+    report.print_plain(data, out, width)
+    return out.getvalue().splitlines()
+
+
+def table_lines(lines: list[str]) -> list[str]:
+    """The lines of the table itself: from the header to the blank line after."""
+    start = next(i for i, line in enumerate(lines) if line.startswith("workload"))
+    return lines[start : lines.index("", start)]
+
+
+def test_print_plain_puts_everything_on_one_line_when_it_fits() -> None:
+    lines = plain(report.table_data(sample_report(), VERSIONS), 200)
     assert lines[0].startswith("limelight bench: ")
     header, rule = lines[2], lines[3]
     assert header.split() == [
@@ -1567,29 +2040,116 @@ def test_print_plain_aligns_the_table() -> None:
     assert set(rule) == {"-", " "}
     assert lines[4] == "[fake runtime]"
     row = lines[5]
-    assert row.startswith("ask of 1,000")
+    assert row.startswith(f"ask of 1,000{NBSP}*")
     assert "2.73× faster" in row
-    assert "✓ ≥2× pykka" in row
+    assert "✓ ≥2× pykka; ✓ ≤1.5× raw" in row
+    assert row.endswith("ping-pong")
     # Numbers are right-aligned under their heading.
-    assert header.index(PYKKA) + len(PYKKA) == row.index("30.0") + len("30.0")
+    end = row.index("30.0 ±5%") + len("30.0 ±5%")
+    assert header.index(PYKKA) + len(PYKKA) == end
+    assert lines[6].startswith("tell of 10,000")
     assert "Targets met: 3 of 3." in lines
+
+
+def test_print_plain_moves_targets_then_ratios_under_the_rows_to_fit() -> None:
+    data = report.table_data(sample_report(), VERSIONS)
+    for width in (100, 80, 60):
+        assert all(len(line) <= width for line in plain(data, width))
+    # 100 columns: the targets and what raw means go on a line under the row.
+    lines = table_lines(plain(data, 100))
+    assert "target" not in lines[0]
+    assert lines[0].split()[-4:] == ["vs", "pykka", "vs", "raw"]
+    assert "2.73× faster" in lines[3]
+    assert lines[4] == "    ✓ ≥2× pykka, ✓ ≤1.5× raw · raw: ping-pong"
+    # 60: the ratios too.
+    lines = table_lines(plain(data, 60))
+    assert lines[0].split() == ["workload", "unit", SUBJECT, PYKKA, RAW]
+    assert lines[4] == ("    vs pykka: 2.73× faster · vs raw: 1.38× slower · ✓ ≥2×")
+    assert lines[5] == "    pykka, ✓ ≤1.5× raw · raw: ping-pong"
+    # A missing ratio is left out.
+    assert lines[7] == "    vs pykka: 10.0× faster · ✓ ≥5× pykka"
+
+
+def test_print_plain_wraps_labels_between_words_only() -> None:
+    label = "a rather long label with words of 1,000 actors"
+    long_label = fake_workload({}, name="long", label=label.replace("1,000", "{n:,}"))
+    solo = fake_workload({}, name="solo", raw_meaning="")
+    run = Report(Settings(), [SUBJECT], {})
+    run.results.append(result_with(long_label, {SUBJECT: 1.0}))
+    run.results.append(result_with(solo, {SUBJECT: 2.0}))
+    data = report.table_data(run, VERSIONS)
+    for width in (40, 30, 10):
+        plan = report.layout(data, width)
+        lines = table_lines(plain(data, width))
+        if width >= 30:
+            assert all(len(line) <= width for line in lines)
+        else:
+            # Too narrow for the longest word (or 12): wider than asked.
+            assert plan.label_width == 12
+        # The label's lines, up to the line under the row, rebuild it.
+        fragments: list[str] = []
+        for line in lines[3:]:
+            if line.startswith("    "):
+                break
+            fragments.append(line[: plan.label_width].strip())
+        assert " ".join(fragments) == label
+
+
+def test_print_plain_wraps_notes_and_warnings() -> None:
+    data = report.TableData(
+        "heading",
+        ["workload", "unit", SUBJECT, "target", "raw is"],
+        [False, False, True, False, False],
+        [],
+        [
+            "[12] a footnote that is long enough to wrap",
+            "a plain note, long too",
+            "[x] not a footnote, though",
+        ],
+        ["warning: something happened to this run"],
+    )
+    lines = plain(data, 24)
+    notes = lines[lines.index("", 3) + 1 :]
+    assert notes == [
+        "[12] a footnote that is",
+        "     long enough to wrap",
+        "a plain note, long too",
+        "[x] not a footnote,",
+        "  though",
+        "warning: something",
+        "  happened to this run",
+    ]
 
 
 def test_print_plain_falls_back_to_ascii() -> None:
     out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
-    report.print_plain(report.table_data(sample_report(), VERSIONS), out)
+    report.print_plain(report.table_data(sample_report(), VERSIONS), out, 200)
     out.seek(0)
     text = out.read()
     assert "2.73x faster" in text
     assert "ok >=2x pykka; ok <=1.5x raw" in text
+    assert "ask of 1,000 *" in text
+    assert "11.0 +-5%" in text
     assert "✓" not in text
+
+
+def test_layout_for_rich_leaves_the_unit_and_raw_aside() -> None:
+    data = report.table_data(sample_report(), VERSIONS)
+    wide = report.layout(data, 200, gap=3, frame=1, aside=[1, 8])
+    assert wide.inline == [0, 2, 3, 4, 5, 6, 7]
+    assert wide.below == []
+    narrow = report.layout(data, 80, gap=3, frame=1, aside=[1, 8])
+    assert narrow.inline == [0, 2, 3, 4]
+    assert narrow.below == [5, 6, 7]
 
 
 def test_print_rich_draws_the_table() -> None:
     from rich.console import Console  # noqa: PLC0415
 
     out = io.StringIO()
-    data = report.table_data(sample_report(), VERSIONS, ["a note"])
+    run = sample_report()
+    run.conditions = machine.Conditions(2, 9.0)
+    data = report.table_data(run, VERSIONS, ["a note"])
     report.print_rich(data, Console(file=out, width=200))
     text = out.getvalue()
     assert "fake runtime" in text
@@ -1599,6 +2159,13 @@ def test_print_rich_draws_the_table() -> None:
     assert "✓ ≥2× pykka" in text
     assert "✓ ≤1.5× raw" in text
     assert "a note" in text
+    assert "warning: the machine was busy" in text
+    # Narrow: the ratios and targets go under the label, in words.
+    out = io.StringIO()
+    report.print_rich(data, Console(file=out, width=80))
+    text = out.getvalue()
+    assert "vs pykka: 2.73× faster" in text
+    assert max(len(line) for line in text.splitlines()) <= 80
 
 
 def test_plain_progress_on_a_log_prints_a_line_per_workload() -> None:

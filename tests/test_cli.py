@@ -16,7 +16,7 @@ from limelight._bench import threading_workloads as tw
 from limelight._bench.harness import PYKKA, RAW, SUBJECT, Kind, Target, Workload
 
 # Small and quick: ask round trips only, 3 per sample, 2 samples each.
-TINY = ["bench", "--size", "3", "--repeat", "2", "--filter", "ask round"]
+TINY = ["bench", "--size", "3", "--repeat", "2", "--filter", "threading/ask "]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -195,7 +195,7 @@ def test_plain_table_and_progress(
     assert lines[4] == "[threading runtime]"
     assert lines[5].startswith("ask round trip")
     assert "faster" in lines[5] or "slower" in lines[5]
-    assert "2 threads ping-pong via SimpleQueue" in lines[5]
+    assert "2 threads ping-pong via SimpleQueue" in lines[6]  # under the row
     samples = 6 if pykka_here else 4
     assert captured.err.endswith(f"[0/{samples}] ask round trip\n")
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -12,11 +16,113 @@ import limelight
 import limelight.debug
 from limelight._core._log import log_as, logger
 
+SRC = Path(limelight.__file__).resolve().parent.parent
 
-def test_the_limelight_logger_has_a_null_handler() -> None:
-    handlers = logging.getLogger("limelight").handlers
 
-    assert any(isinstance(handler, logging.NullHandler) for handler in handlers)
+def test_the_limelight_logger_has_no_handler_of_its_own() -> None:
+    # Not even a NullHandler, which would hide crashes from a program that
+    # configured no logging (docs/logging.md).
+    assert logging.getLogger("limelight").handlers == []
+
+
+CRASH_WITHOUT_LOGGING_CONFIGURED = """
+import limelight
+
+class Worker(limelight.ThreadingActor):
+    def on_receive(self, message):
+        raise ValueError(f"cannot handle {message!r}")
+
+ref = Worker.start()
+ref.tell("boom")
+ref.stop()  # the crash, and so its record, comes first
+print("done")
+"""
+
+
+def test_a_crash_reaches_stderr_when_the_program_configured_no_logging() -> None:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(SRC), *filter(None, [env.get("PYTHONPATH")])]
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", CRASH_WITHOUT_LOGGING_CONFIGURED],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "done\n"
+    assert "Unhandled exception in Worker (urn:uuid:" in result.stderr
+    assert "Traceback (most recent call last):" in result.stderr
+    assert "ValueError: cannot handle 'boom'" in result.stderr
+
+
+class _Crashing(limelight.ThreadingActor):
+    def on_receive(self, message: object) -> object:
+        raise ValueError(message)
+
+
+class _AwaitedRecord(logging.Handler):
+    """Sets `seen` when a record whose message contains `text` arrives."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(logging.INFO)
+        self.text = text
+        self.seen = threading.Event()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.records.append(record)
+            self.seen.set()
+
+
+def _supervisor_decision(spec: limelight.ChildSpec, text: str) -> logging.LogRecord:
+    """Crash `spec`'s child once; the supervisor's record that contains `text`."""
+    awaited = _AwaitedRecord(text)
+    limelight_logger = logging.getLogger("limelight")
+    level = limelight_logger.level
+    limelight_logger.addHandler(awaited)
+    limelight_logger.setLevel(logging.INFO)
+    supervisor = limelight.Supervisor.start([spec], max_restarts=5, within=60)
+    try:
+        child = supervisor.proxy().child(spec.name).get()
+        assert child is not None
+        child.tell("boom")
+        assert awaited.seen.wait(10)
+    finally:
+        supervisor.stop()
+        limelight_logger.removeHandler(awaited)
+        limelight_logger.setLevel(level)
+    (record,) = awaited.records
+    return record
+
+
+def test_a_supervisor_logs_each_restart_as_a_warning() -> None:
+    record = _supervisor_decision(
+        limelight.ChildSpec("worker", _Crashing), "restarting"
+    )
+
+    assert record.levelno == logging.WARNING
+    assert record.getMessage().startswith("Child 'worker' of Supervisor (urn:")
+    assert record.getMessage().endswith(
+        "ended (failure): restarting 'worker' (one_for_one; restart 1 of at most 5 "
+        "within 60 s)"
+    )
+
+
+def test_a_child_that_is_not_restarted_is_logged_at_info() -> None:
+    record = _supervisor_decision(
+        limelight.ChildSpec("once", _Crashing, restart="temporary"), "not restarted"
+    )
+
+    assert record.levelno == logging.INFO
+    assert record.getMessage().endswith(
+        "ended (failure): not restarted, as a temporary child"
+    )
 
 
 def test_log_thread_tracebacks_logs_one_critical_record_per_thread(

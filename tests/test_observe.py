@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -28,7 +29,8 @@ from limelight import _endpoint
 from limelight._core import _observe
 from limelight._core._context import InContext, run_coroutine_in, unwrap, wrap
 from limelight._core._timers import Timer, TimerTick
-from limelight.messages import _ActorStop
+from limelight.messages import ProxyCall, ProxyGetAttr, ProxySetAttr, _ActorStop
+from limelight.testing import ManualActor
 from tests.conformance.actors import TIMEOUT, Recorder
 from tests.conformance.test_observe import request_id, wait_for_info
 from tests.test_examples import python
@@ -460,7 +462,8 @@ def test_clients_that_never_read_delay_no_other_client(
     with contextlib.ExitStack() as idle_clients:
         for _ in range(3):
             idle = idle_clients.enter_context(socket.socket(socket.AF_UNIX))
-            idle.connect(str(endpoint.path))  # and never reads
+            idle.connect(str(endpoint.path))
+            idle.sendall(b'{"request": "snapshot"}\n')  # and never reads
         started = time.monotonic()
         document = _endpoint.fetch(endpoint.path, timeout=_endpoint.SEND_TIMEOUT / 2)
         elapsed = time.monotonic() - started
@@ -530,6 +533,242 @@ def test_the_send_timeout_is_checked_and_infinity_is_no_limit(
         idle.connect(str(endpoint.path))  # and never reads, for as long as it likes
 
         assert len(_endpoint.fetch(endpoint.path)["padding"]) == LARGE
+
+
+# -- Requests: the current message, stacks -----------------------------------------
+
+
+class Blocked(limelight.ThreadingActor):
+    """Handles `play()` by waiting for `release`, once it has set `entered`."""
+
+    def __init__(self, entered: threading.Event, release: threading.Event) -> None:
+        super().__init__()
+        self.entered = entered
+        self.release = release
+
+    def play(self) -> None:
+        self.entered.set()
+        self.release.wait(TIMEOUT)
+
+
+class BlockedOnALoop(limelight.asyncio.AsyncioActor):
+    """`wait_async()` awaits an asyncio event; `wait_blocking()` blocks the loop."""
+
+    def __init__(self, entered: threading.Event, release: threading.Event) -> None:
+        super().__init__()
+        self.entered = entered
+        self.release = release
+        self.awaited = asyncio.Event()
+
+    async def wait_async(self) -> None:
+        # (Said once suspended on the event, so that the stack read from
+        # another thread is the suspended one: the callback runs only after
+        # this task has yielded to the loop.)
+        asyncio.get_running_loop().call_soon(self.entered.set)
+        await self.awaited.wait()
+
+    def wait_blocking(self) -> None:
+        self.entered.set()
+        self.release.wait(TIMEOUT)
+
+
+@pytest.fixture
+def events() -> Iterator[tuple[threading.Event, threading.Event]]:
+    entered, release = threading.Event(), threading.Event()
+    yield entered, release
+    release.set()
+
+
+def test_a_snapshot_names_the_message_being_handled(
+    events: tuple[threading.Event, threading.Event],
+) -> None:
+    entered, release = events
+    ref = Blocked.start(entered, release)
+    ref.proxy().play()
+    assert entered.wait(TIMEOUT)
+
+    (info,) = [i for i in limelight.observe.snapshot() if i.urn == ref.actor_urn]
+
+    assert info.current_message == "ask: play()"
+    release.set()
+    wait_for_info(ref, lambda info: info.current_message is None)
+
+
+def test_messages_are_described_by_kind_and_class() -> None:
+    describe = _observe.describe_message
+    assert describe(None) is None
+    assert describe("bare") == "tell: str"
+    assert describe(({"a": 1}, None)) == "tell: dict"
+    assert describe((3, limelight.ThreadingFuture[int]())) == "ask: int"
+    call = ProxyCall(attr_path=("player", "play"), args=(), kwargs={})
+    assert describe((call, None)) == "tell: player.play()"
+    assert describe(ProxyGetAttr(attr_path=("volume",))) == "tell: get volume"
+    set_volume = ProxySetAttr(attr_path=("volume",), value=3)
+    assert describe((set_volume, object())) == "ask: set volume"
+
+
+def test_a_stuck_thread_actors_stack_is_served(
+    endpoint: limelight.observe.Endpoint,
+    events: tuple[threading.Event, threading.Event],
+) -> None:
+    entered, release = events
+    ref = Blocked.start(entered, release)
+    ref.proxy().play()
+    assert entered.wait(TIMEOUT)
+
+    answer = _endpoint.fetch_stack(endpoint.path, ref.actor_urn)
+
+    assert answer["urn"] == ref.actor_urn
+    assert answer["pid"] == os.getpid()
+    assert answer["note"].startswith("thread ")
+    assert "in play\n    self.release.wait(TIMEOUT)" in answer["stack"]
+
+
+def test_an_async_handlers_stack_is_its_tasks(
+    events: tuple[threading.Event, threading.Event],
+) -> None:
+    entered, _ = events
+    ref = BlockedOnALoop.start(entered, threading.Event())
+    proxy = ref.proxy()
+    waiting = proxy.wait_async()
+    assert entered.wait(TIMEOUT)
+
+    stack, note = _endpoint.actor_stack(ref.actor_urn)
+
+    assert note == "its task"
+    assert stack is not None
+    assert "in wait_async\n    await self.awaited.wait()" in stack
+    # (Not a message: the actor handles none while its handler awaits.)
+    actor = cast("BlockedOnALoop", ref._actor_weakref())
+    actor.actor_inbox.loop.call_soon_threadsafe(actor.awaited.set)  # type: ignore[attr-defined]
+    waiting.get(TIMEOUT)
+    ref.stop()
+
+
+def test_a_handler_blocking_its_loop_shows_the_loops_thread(
+    events: tuple[threading.Event, threading.Event],
+) -> None:
+    entered, release = events
+    ref = BlockedOnALoop.start(entered, release)
+    waiting = ref.proxy().wait_blocking()
+    assert entered.wait(TIMEOUT)
+
+    stack, note = _endpoint.actor_stack(ref.actor_urn)
+
+    assert note.startswith("its event loop's thread")
+    assert stack is not None
+    assert "in wait_blocking" in stack
+    release.set()
+    waiting.get(TIMEOUT)
+    ref.stop()
+
+
+def test_stacks_that_cannot_be_shown_say_why() -> None:
+    ref = ManualActor.start()
+    assert _endpoint.actor_stack("urn:uuid:nobody") == (
+        None,
+        "no live actor urn:uuid:nobody in this process",
+    )
+    assert _endpoint.actor_stack(ref.actor_urn) == (
+        None,
+        "stacks are shown for thread and asyncio actors only",
+    )
+    actor = ref._actor_weakref()
+    assert actor is not None
+    actor._limelight_thread_ident = -1  # a thread that is no more
+    assert _endpoint.actor_stack(ref.actor_urn) == (None, "its thread has ended")
+    stopped_loop = SimpleNamespace(_task=None, loop=SimpleNamespace())
+    assert _endpoint._loop_stack(stopped_loop) == (
+        None,
+        "its event loop is not running",
+    )
+    ref.stop()
+
+
+def _exchange(path: Path, request: bytes, *, shut: bool = False) -> Any:
+    with socket.socket(socket.AF_UNIX) as client:
+        client.connect(str(path))
+        client.sendall(request)
+        if shut:
+            client.shutdown(socket.SHUT_WR)
+        return json.loads(_read_to_the_end(client))
+
+
+def test_requests_that_are_not_understood_are_answered_with_an_error(
+    endpoint: limelight.observe.Endpoint,
+) -> None:
+    def error(request: bytes) -> str:
+        answer = _exchange(endpoint.path, request)
+        assert answer["pid"] == os.getpid()
+        return cast("str", answer["error"])
+
+    assert error(b"{oops\n") == "the request is not JSON"
+    assert error(b"[1]\n") == "the request is not a JSON object"
+    assert error(b'{"request": "stack"}\n') == 'not a request: {"request": "stack"}'
+    assert error(b"x" * (_endpoint.MAX_REQUEST + 1)) == "the request is too long"
+
+
+def test_clients_of_the_first_protocol_still_get_the_snapshot(
+    endpoint: limelight.observe.Endpoint,
+) -> None:
+    # Sending nothing at all, or shutting down without a request.
+    assert _exchange(endpoint.path, b"")["pid"] == os.getpid()
+    assert "actors" in _exchange(endpoint.path, b"", shut=True)
+    # A request never finished: the snapshot, once the endpoint stops waiting.
+    assert "actors" in _exchange(endpoint.path, b'{"request": ')
+
+
+@contextlib.contextmanager
+def one_connection(path: Path, answer: bytes) -> Generator[None]:
+    """Within: an endpoint at `path` that sends `answer` and reads nothing.
+
+    It keeps the connection until the client's request is there, unread,
+    and then hangs up: the client's reads end in ECONNRESET, not at the end
+    of the stream.
+    """
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(path))
+        listener.listen()
+
+        def serve_once() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.sendall(answer)
+                select.select([connection], [], [], TIMEOUT)
+
+        server = threading.Thread(target=serve_once)
+        server.start()
+        try:
+            yield
+        finally:
+            server.join()
+
+
+def test_an_endpoint_of_the_first_protocol_is_still_read(tmp_path: Path) -> None:
+    # As Limelight's endpoints were: answer at once, read nothing, hang up.
+    path = tmp_path / "old.sock"
+    with one_connection(path, b'{"pid": 1, "actors": []}\n'):
+        document = _endpoint.fetch(path)
+
+    assert document == {"pid": 1, "actors": []}
+
+
+def test_a_reset_before_any_answer_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "rude.sock"
+    with one_connection(path, b""), pytest.raises(ConnectionResetError):
+        _endpoint.fetch(path)
+
+
+def test_an_endpoint_that_answers_no_stacks_is_an_error(
+    endpoint: limelight.observe.Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def only_snapshots(_line: bytes) -> bytes:
+        return _endpoint.encode_snapshot()
+
+    monkeypatch.setattr(_endpoint, "answer", only_snapshots)
+
+    with pytest.raises(OSError, match="answers no stack requests"):
+        _endpoint.fetch_stack(endpoint.path, "urn:uuid:anyone")
 
 
 def test_the_endpoint_is_closed_at_exit(tmp_path: Path) -> None:

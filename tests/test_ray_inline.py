@@ -1,8 +1,8 @@
 """A dedicated Ray host's actor: an idle actor handles a blocking ask in its thread.
 
-What ``_runtimes/ray_cluster/_inline.py`` does, run in this process: Ray is not
-needed (nor imported) to make a `RayActor` the way its host does and to ask
-it the way the host does.
+What ``_runtimes/inline.py`` does for a dedicated Ray host, run in this
+process: Ray is not needed (nor imported) to make a `RayActor` the way its
+host does and to ask it the way the host does.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 import limelight
-from limelight._runtimes.ray_cluster import _inline as ray_inline
-from limelight._runtimes.ray_cluster._inline import HOST_THREAD, InlineInbox
+from limelight._runtimes import inline as ray_inline
+from limelight._runtimes.inline import HOST_THREAD, InlineInbox
 from limelight._runtimes.threads import IDLE_THREAD_NAME
 from limelight.ray import RayActor
 

@@ -1,8 +1,10 @@
 """`limelight top` in a real terminal (tmux), against a program in trouble.
 
-The example program has a stuck actor and an actor whose mailbox keeps
-growing; `limelight top` runs in a tmux pane, and the test reads the screen
-with ``tmux capture-pane`` until both show, then sorts and quits with keys.
+The example program has a stuck actor, an actor whose mailbox keeps
+growing, and a thousand idle ones; `limelight top` runs in a tmux pane, and
+the test reads the screen with ``tmux capture-pane`` until both troubles
+show, then scrolls, filters, shows the stuck actor's stack, sorts and quits
+with keys.
 """
 
 from __future__ import annotations
@@ -29,6 +31,14 @@ pytestmark = pytest.mark.skipif(
 
 DEADLINE = 60.0
 """Seconds to wait for the screen to show something: generous, for slow CI."""
+
+IDLE = 1000
+"""Idle actors the program adds: a table far longer than the screen."""
+
+ACTORS = IDLE + 2
+
+ROWS = 40 - 8
+"""Rows of the table on a screen of 40 lines (less the header, rules, legend)."""
 
 
 class Tmux:
@@ -70,7 +80,14 @@ def program(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "stuck.sock"
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     process = subprocess.Popen(
-        [sys.executable, str(EXAMPLES / "stuck_program.py"), "--serve", str(path)],
+        [
+            sys.executable,
+            str(EXAMPLES / "stuck_program.py"),
+            "--serve",
+            str(path),
+            "--idle",
+            str(IDLE),
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -161,6 +178,44 @@ def test_top_shows_the_stuck_actor_and_the_growing_mailbox(
     tmux.wait_for("the sink first, by mailbox", first_row_is("BackloggedSink"))
     tmux.run("send-keys", "-t", "top", "s")
     tmux.wait_for("the stuck worker first, by stuck time", first_row_is("StuckWorker"))
+
+    # The table scrolls, under its header and above the legend.
+    def showing(first: int, last: int) -> Callable[[str], bool]:
+        def check(screen: str) -> bool:
+            lines = screen.splitlines()
+            return (
+                f"rows {first}-{last} of {ACTORS}" in lines[0]
+                and len([line for line in lines if line.startswith("│ ")]) == ROWS
+                and any(line.startswith("↑↓ j k") for line in lines)  # the legend
+            )
+
+        return check
+
+    tmux.wait_for("the first rows", showing(1, ROWS))
+    tmux.run("send-keys", "-t", "top", "End")
+    tmux.wait_for("the last rows", showing(ACTORS - ROWS + 1, ACTORS))
+    tmux.run("send-keys", "-t", "top", "PgUp")
+    tmux.wait_for("a page up", showing(ACTORS - 2 * ROWS + 1, ACTORS - ROWS))
+    tmux.run("send-keys", "-t", "top", "Home")
+    tmux.wait_for("the first rows again", showing(1, ROWS))
+
+    # A filter typed after "/", then the stack of the one actor it leaves.
+    tmux.run("send-keys", "-t", "top", "/", "w", "o", "r", "k", "e", "r", "Enter")
+    only_worker = tmux.wait_for(
+        "only the worker", lambda screen: "1 match 'worker'" in screen
+    )
+    assert row(only_worker, "BackloggedSink") is None
+    tmux.run("send-keys", "-t", "top", "Enter")
+    stack = tmux.wait_for(
+        "the stuck worker's stack",
+        lambda screen: "in on_receive" in screen and "self.release.wait()" in screen,
+    )
+    assert "StuckWorker" in stack
+    assert "thread" in stack
+    tmux.run("send-keys", "-t", "top", "Escape")
+    tmux.wait_for("the stack closed", lambda screen: "in on_receive" not in screen)
+    tmux.run("send-keys", "-t", "top", "Escape")  # and the filter cleared
+    tmux.wait_for("every actor again", showing(1, ROWS))
 
     tmux.run("send-keys", "-t", "top", "q")
     deadline = time.monotonic() + DEADLINE

@@ -4,8 +4,6 @@ Everything public is importable from here; submodules ``messages``, ``debug``
 and ``typing`` hold the rest of the API.
 """
 
-import logging as _logging
-
 from limelight._core._actor import Actor
 from limelight._core._dead_letters import DeadLetter, DeadLetters
 from limelight._core._exceptions import (
@@ -53,5 +51,7 @@ __all__ = [
 
 __version__ = "0.1.0"
 
-# A library never configures logging, but says where its messages go.
-_logging.getLogger(__name__).addHandler(_logging.NullHandler())
+# No handler on the ``limelight`` logger, not even a NullHandler: until the
+# program configures logging, Python's last-resort handler prints records of
+# WARNING and above (a crash's traceback, a supervisor's restart) to stderr,
+# where a user sees them. docs/logging.md says so.

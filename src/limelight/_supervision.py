@@ -354,10 +354,16 @@ class Supervisor(ThreadingActor):
         if spec is None:
             return  # a child that was stopped on purpose, or replaced already
         del self._limelight_refs[spec.name]
-        logger.info("Child %r of %s ended: %s", spec.name, self, terminated.reason)
         if spec.restart == "temporary" or (
             spec.restart == "transient" and terminated.reason == "normal"
         ):
+            logger.info(
+                "Child %r of %s ended (%s): not restarted, as a %s child",
+                spec.name,
+                self,
+                terminated.reason,
+                spec.restart,
+            )
             return
         index = self._limelight_specs.index(spec)
         if self._limelight_strategy == "one_for_one":
@@ -377,6 +383,21 @@ class Supervisor(ThreadingActor):
         # One restart, however many children it takes; each failed attempt
         # to start one counts as one more.
         self._limelight_count_restart()
+        # A decision the user wants to see without configuring logging
+        # (WARNING reaches stderr by default); the crash itself was logged
+        # at ERROR, with its traceback, by the child.
+        logger.warning(
+            "Child %r of %s ended (%s): restarting %s (%s; restart %d of at most "
+            "%d within %s s)",
+            spec.name,
+            self,
+            terminated.reason,
+            ", ".join(repr(other.name) for other in to_restart),
+            self._limelight_strategy,
+            len(self._limelight_restart_times),
+            self._limelight_max_restarts,
+            self._limelight_within,
+        )
         self._limelight_restart(to_restart)
 
     def _limelight_restart(self, specs: list[ChildSpec]) -> None:

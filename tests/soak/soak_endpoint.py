@@ -96,7 +96,7 @@ def wave(endpoint: limelight.observe.Endpoint, took: array.array[float]) -> None
             assert len(document["actors"]) >= LIVE_ACTORS
         for client in idle:
             assert hung_up_on(client, SEND_TIMEOUT + MARGIN)
-    assert endpoint._sending == {}  # (it forgets whom it hung up on)
+    assert endpoint._clients == {}  # (it forgets whom it hung up on)
 
 
 @needs_proc

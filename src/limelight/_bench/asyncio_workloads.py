@@ -10,9 +10,9 @@ a second row measures the same ask against the floor of reaching a loop from
 a thread: a raw thread waking a task on a loop, the reply coming back
 through a ``SimpleQueue``.
 
-Pykka has no asyncio actors: its column, where there is one, is its
-``ThreadingActor`` doing the same job from a plain thread, which is what a
-Pykka program does instead.
+Pykka has no asyncio actors, so the in-loop rows have no Pykka column:
+they are held to raw asyncio. The row that asks from a plain thread has one,
+Pykka's ``ThreadingActor`` asked from a plain thread, the same call.
 
 Each sample runs on a new event loop. When uvloop is installed, the in-loop
 rows are measured on its loop too (the raw column as well).
@@ -78,8 +78,9 @@ XOSCAR_NOTE = (
     "measured at 36.6 µs per ask and 13.5k spawn + stop/s."
 )
 PYKKA_NOTE = (
-    "In the asyncio rows, Pykka's column is Pykka's ThreadingActor doing the "
-    "same from a plain thread: Pykka has no asyncio actors."
+    "Pykka's column here is Pykka's ThreadingActor asked from a plain thread, "
+    "the same call; Pykka has no asyncio actors, so the in-loop rows have no "
+    "Pykka column."
 )
 
 
@@ -121,12 +122,12 @@ def find_uvloop() -> tuple[Loop | None, str]:
         module = importlib.import_module("uvloop")
     except ImportError:
         return None, (
-            "uvloop is not installed, so its rows are left out: install it "
-            "with `pip install 'limelight[uvloop]'`."
+            "uvloop is not installed, so --full has no [uvloop] twin of this "
+            "row: install it with `pip install 'limelight[uvloop]'`."
         )
     version = getattr(module, "__version__", "unknown")
     new_loop: LoopFactory = module.new_event_loop
-    note = f"[uvloop] rows: the same on uvloop {version}'s event loop, raw included."
+    note = f"The same, on uvloop {version}'s event loop, raw included."
     return Loop("uvloop", new_loop), note
 
 
@@ -261,7 +262,6 @@ def _may_linger(thread: threading.Thread) -> bool:
 
 
 _NEAR_RAW = Target("≤1.5× raw", RAW, 1 / 1.5)
-_TENFOLD_PYKKA = Target("≥10× pykka", PYKKA, 10.0)
 _MILLION_TELLS = Target.fixed("≥1M msg/s", 1e6)
 _SPAWNS = Target.fixed("≥100k/s", 1e5)
 
@@ -269,73 +269,74 @@ _SPAWNS = Target.fixed("≥100k/s", 1e5)
 def _in_loop_rows(
     loop: Loop, notes: tuple[str, ...]
 ) -> tuple[list[Workload], list[Workload], list[Workload]]:
-    """The rows measured in the loop: round trips, tells and spawns, on `loop`."""
+    """The rows measured in the loop: round trips, tells and spawns, on `loop`.
+
+    Only asyncio's own loop has rows in the default run; uvloop's are in
+    the full one. `notes` go to every row; asyncio's ask and spawn rows also
+    get the figures of xoscar, for reference.
+    """
     suffix = f" [{loop.name}]" if loop.name else ""
     name_suffix = f"_{loop.name}" if loop.name else ""
-    # Pykka's thread actors are measured once, in the asyncio loop's rows.
-    with_pykka = not loop.name
+    # Pinned too, as the thread rows sampled with them in --full are: then
+    # a row's figures do not depend on which run it is in, and the loop's
+    # thread does not move between CPUs mid-sample.
     workload = functools.partial(
         Workload,
         runtime=RUNTIME_NAME,
         check=tw.leftover_actors,
         may_linger=_may_linger,
         notes=notes,
+        pin=True,
     )
+    default = functools.partial(workload, full_only=bool(loop.name))
+    full_only = functools.partial(workload, full_only=True)
+    for_reference = () if loop.name else (XOSCAR_NOTE,)
 
     def implementations(
         measure: Callable[[int], Coroutine[Any, Any, float]],
-        pykka_measure: Callable[[tw.Library, int], float],
         raw_measure: Callable[[int], Coroutine[Any, Any, float]],
     ) -> dict[str, Implementation]:
-        found = {SUBJECT: loop.run(measure), PYKKA: _pykka(pykka_measure)}
-        if not with_pykka:
-            del found[PYKKA]
-        return {**found, RAW: loop.run(raw_measure)}
+        return {SUBJECT: loop.run(measure), RAW: loop.run(raw_measure)}
 
     round_trips = [
-        workload(
+        default(
             name=f"ask{name_suffix}",
             group="asyncio round trips",
             label=f"in-loop ask: await ref.ask(){suffix}",
             kind=Kind.LATENCY,
             unit="µs/op",
-            implementations=implementations(
-                ask_in_loop, tw.ask_round_trip, raw_asyncio.ask_round_trip
-            ),
+            implementations=implementations(ask_in_loop, raw_asyncio.ask_round_trip),
             size=5_000,
-            quick_size=500,
+            quick_size=5_000,
             samples=31,
-            quick_samples=11,
+            quick_samples=31,
             raw_meaning="2 tasks ping-pong via 2 asyncio.Queues",
-            targets=[_NEAR_RAW, _TENFOLD_PYKKA] if with_pykka else [_NEAR_RAW],
+            targets=[_NEAR_RAW],
+            notes=(*notes, *for_reference),
         ),
-        workload(
+        full_only(
             name=f"proxy{name_suffix}",
             group="asyncio round trips",
             label=f"in-loop proxy call: await proxy.method(){suffix}",
             kind=Kind.LATENCY,
             unit="µs/op",
-            implementations=implementations(
-                proxy_in_loop, tw.proxy_call, raw_asyncio.call_round_trip
-            ),
+            implementations=implementations(proxy_in_loop, raw_asyncio.call_round_trip),
             size=5_000,
             quick_size=500,
             samples=31,
             quick_samples=11,
             raw_meaning="task ping-pong; worker calls method by name",
-            targets=[_NEAR_RAW, _TENFOLD_PYKKA] if with_pykka else [_NEAR_RAW],
+            targets=[_NEAR_RAW],
         ),
     ]
     tells = [
-        workload(
+        full_only(
             name=f"tell{name_suffix}",
             group="asyncio tells",
             label=f"in-loop tell throughput{suffix}",
             kind=Kind.THROUGHPUT,
             unit="msg/s",
-            implementations=implementations(
-                tell_in_loop, tw.tell_throughput, raw_asyncio.tell_throughput
-            ),
+            implementations=implementations(tell_in_loop, raw_asyncio.tell_throughput),
             size=100_000,
             quick_size=20_000,
             warmup=1_000,
@@ -344,21 +345,20 @@ def _in_loop_rows(
         )
     ]
     spawns = [
-        workload(
+        default(
             name=f"spawn{name_suffix}",
             group="asyncio spawns",
             label=f"in-loop spawn + stop{suffix}",
             kind=Kind.THROUGHPUT,
             unit="actors/s",
-            implementations=implementations(
-                spawn_stop_in_loop, tw.spawn_stop, raw_asyncio.spawn_stop
-            ),
-            # Pykka's thread actors take most of the time: ~3k/s.
+            implementations=implementations(spawn_stop_in_loop, raw_asyncio.spawn_stop),
             size=2_000,
-            quick_size=500,
+            quick_size=2_000,
+            quick_samples=15,
             warmup=50,
             raw_meaning="create_task, stop via Queue, await task",
             targets=[_SPAWNS],
+            notes=(*notes, *for_reference),
         )
     ]
     return round_trips, tells, spawns
@@ -367,12 +367,15 @@ def _in_loop_rows(
 def workloads() -> list[Workload]:
     """The asyncio runtime's workloads, in the order they run."""
     uvloop, uvloop_note = find_uvloop()
-    loops = [ASYNCIO_LOOP] if uvloop is None else [ASYNCIO_LOOP, uvloop]
-    notes = (PYKKA_NOTE, XOSCAR_NOTE, uvloop_note)
+    # The note goes to the rows it is about: uvloop's, or asyncio's in-loop
+    # rows, which have no uvloop twin without it.
+    loops: list[tuple[Loop, tuple[str, ...]]] = [(ASYNCIO_LOOP, (uvloop_note,))]
+    if uvloop is not None:
+        loops = [(ASYNCIO_LOOP, ()), (uvloop, (uvloop_note,))]
     round_trips: list[Workload] = []
     tells: list[Workload] = []
     spawns: list[Workload] = []
-    for loop in loops:
+    for loop, notes in loops:
         more_round_trips, more_tells, more_spawns = _in_loop_rows(loop, notes)
         round_trips += more_round_trips
         tells += more_tells
@@ -382,7 +385,7 @@ def workloads() -> list[Workload]:
         runtime=RUNTIME_NAME,
         check=tw.leftover_actors,
         may_linger=_may_linger,
-        notes=notes,
+        full_only=True,
     )
     return [
         *round_trips,
@@ -403,6 +406,8 @@ def workloads() -> list[Workload]:
             quick_samples=11,
             raw_meaning="2 threads ping-pong via SimpleQueue",
             targets=[_NEAR_RAW],
+            notes=[PYKKA_NOTE],
+            pin=True,
         ),
         # The row above holds the ask to issue 3's yardstick, a thread-to-
         # thread ping-pong; this one to the floor of reaching a loop from a
@@ -423,6 +428,7 @@ def workloads() -> list[Workload]:
             quick_samples=11,
             raw_meaning="thread wakes a loop task; reply via SimpleQueue",
             targets=[_NEAR_RAW],
+            pin=True,
         ),
         *tells,
         *spawns,

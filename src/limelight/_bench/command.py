@@ -6,11 +6,12 @@ import argparse
 import importlib
 import json
 import platform
+import shutil
 import sys
 from typing import TYPE_CHECKING
 
 import limelight
-from limelight._bench import harness, report
+from limelight._bench import harness, ray_workloads, report
 from limelight._bench.competitors import detect_pykka
 from limelight._bench.harness import PYKKA, RAW, SUBJECT, Settings
 
@@ -21,11 +22,12 @@ __all__ = ["DESCRIPTION", "configure", "run"]
 
 DESCRIPTION = """\
 Measure Limelight against Pykka and against the raw primitives underneath
-(plain threads and queues; asyncio tasks and queues), all in this process
-(memory in fresh ones), one sample of each in turn, and print the medians
-with their ratios and Limelight's targets. On two cores, the full run
-takes about eleven minutes and --quick about seven, most of both in the
-memory rows (up to 100,000 actors each) and in starting a local Ray.
+(plain threads and queues; asyncio tasks and queues; a pipe between
+processes), one sample of each in turn, and print the medians with their
+spread, their ratios and Limelight's targets. By default the main rows:
+about half a minute on two cores. --full measures every row (the greenlet
+runtimes, memory with up to 100,000 actors...): about five minutes. Ray's
+rows run only with --ray.
 """
 
 EXIT_OK = 0
@@ -49,9 +51,35 @@ def _positive_int(text: str) -> int:
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add ``limelight bench``'s options to `parser`."""
     parser.add_argument(
+        "--full",
+        action="store_true",
+        help="measure every row, with bigger batches and more samples",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
-        help="smaller batches and fewer samples: faster, and noisier",
+        help="the default run (the main rows); kept for older scripts",
+    )
+    parser.add_argument(
+        "--ray",
+        action="store_true",
+        help="add Ray's rows (starts a local Ray cluster; needs limelight[ray])",
+    )
+    pinning = parser.add_mutually_exclusive_group()
+    pinning.add_argument(
+        "--pin",
+        action="store_true",
+        default=True,
+        help=(
+            "the default: run all threads on one CPU (where the OS allows "
+            "it) while measuring the rows whose threads hand work to each other"
+        ),
+    )
+    pinning.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="let the threads of every row run on any CPU",
     )
     parser.add_argument(
         "--json",
@@ -87,6 +115,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="plain-text progress and table, even if rich is installed",
     )
     parser.add_argument(
+        "--width",
+        type=_positive_int,
+        metavar="N",
+        help=(
+            "fit the table in N columns (default: the terminal's width, or "
+            f"{report.PLAIN_WIDTH} when the output is not a terminal)"
+        ),
+    )
+    parser.add_argument(
         "--list", action="store_true", help="list the workloads and exit"
     )
 
@@ -105,17 +142,32 @@ def _list(workloads: list[harness.Workload], settings: Settings) -> None:
         line = f"{workload.runtime}/{workload.name}: {title} [{workload.unit}]"
         if workload.raw_meaning:
             line += f"; raw: {workload.raw_meaning}"
+        if workload.opt_in:
+            line += f" (--{workload.opt_in} only)"
+        elif workload.full_only:
+            line += " (--full only)"
         print(line)  # noqa: T201
+
+
+def _usage_error(message: str) -> int:
+    print(f"limelight bench: error: {message}", file=sys.stderr)  # noqa: T201
+    return EXIT_USAGE
 
 
 def _no_match(filters: list[str]) -> int:
     wanted = " or ".join(repr(f) for f in filters)
-    print(  # noqa: T201
-        f"limelight bench: error: no workload matches --filter {wanted}; "
-        "see `limelight bench --list`",
-        file=sys.stderr,
+    return _usage_error(
+        f"no workload matches --filter {wanted}; see `limelight bench --list`"
     )
-    return EXIT_USAGE
+
+
+def _width(args: argparse.Namespace) -> int:
+    """The table's width: asked for, or the terminal's, or a fixed one."""
+    if args.width is not None:
+        return int(args.width)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((report.PLAIN_WIDTH, 24)).columns
+    return report.PLAIN_WIDTH
 
 
 def _competitors() -> tuple[dict[str, str], dict[str, str], list[str]]:
@@ -136,31 +188,39 @@ def _show(
     result: harness.Report,
     versions: dict[str, str],
     notes: list[str],
+    args: argparse.Namespace,
     *,
-    as_json: bool,
     fancy: bool,
 ) -> None:
     data = report.table_data(result, versions, notes)
-    if as_json:
+    if args.json:
         print(json.dumps(report.records(result, versions), indent=2))  # noqa: T201
-        for note in data.notes:
+        for note in [*data.notes, *data.warnings]:
             print(note, file=sys.stderr)  # noqa: T201
     elif fancy:
         from rich.console import Console  # noqa: PLC0415 -- optional dependency
 
-        report.print_rich(data, Console())
+        report.print_rich(data, Console(width=args.width))
     else:
-        report.print_plain(data, sys.stdout)
+        report.print_plain(data, sys.stdout, _width(args))
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``limelight bench`` with the parsed `args`; return the exit status."""
-    settings = Settings(quick=args.quick, repeat=args.repeat, size=args.size)
+    settings = Settings(
+        full=args.full, repeat=args.repeat, size=args.size, pin=args.pin
+    )
+    if args.ray and not ray_workloads.installed():
+        return _usage_error(
+            "--ray needs Ray, which is not installed: "
+            "`pip install 'limelight[ray]'` (the [bench] extra leaves it out)"
+        )
     workloads = harness.discover_workloads()
     if args.list:
         _list(workloads, settings)
         return EXIT_OK
-    chosen = harness.select(workloads, args.filter)
+    opt_ins = [ray_workloads.RUNTIME_NAME] if args.ray else []
+    chosen = harness.select(workloads, args.filter, full=args.full, opt_ins=opt_ins)
     if not chosen:
         return _no_match(args.filter)
     versions, unavailable, notes = _competitors()
@@ -182,6 +242,6 @@ def run(args: argparse.Namespace) -> int:
         print("limelight bench: interrupted", file=sys.stderr)  # noqa: T201
         return EXIT_INTERRUPTED
     fancy = use_rich and sys.stdout.isatty()
-    _show(result, versions, notes, as_json=args.json, fancy=fancy)
+    _show(result, versions, notes, args, fancy=fancy)
     failed = result.problems or any(r.errors for r in result.results)
     return EXIT_FAILED if failed else EXIT_OK

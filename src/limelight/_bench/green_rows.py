@@ -8,7 +8,8 @@ workload finds a hub in its thread.
 
 A library's module (``gevent_workloads``, ``eventlet_workloads``) describes
 the library once, as a :class:`GreenLibrary`, and binds these functions to
-it; without the library installed, it has no rows.
+it; without the library installed, it has no rows. They are all in the
+full run only (`--full`).
 """
 
 from __future__ import annotations
@@ -226,6 +227,7 @@ def workloads(library: GreenLibrary) -> list[Workload]:
         runtime=name,
         check=tw.leftover_actors,
         may_linger=lambda thread: thread.name == f"limelight-{name}",
+        full_only=True,
     )
 
     def implementations(

@@ -8,7 +8,13 @@ a function that does ``n`` operations and returns what it measured.
 :func:`run` takes the samples *interleaved*: one sample of each
 implementation in turn, then again, so that whatever else the machine does
 slows all of them alike; a figure is the median of its samples, and every
-ratio compares figures from the same run.
+ratio compares figures from the same run. Each figure keeps its quartiles
+too, to show its spread, and says whether its samples fell into two groups
+(:func:`bimodal`). Rows whose threads hand work to each other run with
+every thread pinned to one CPU (:mod:`limelight._bench.machine`).
+
+A run measures the default set of workloads, which is quick, or with
+``--full`` all of them; some (Ray's) only when asked for by name.
 
 Nothing here knows about a particular runtime or library, apart from the
 implementation names below.
@@ -16,6 +22,7 @@ implementation names below.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import gc
 import importlib
@@ -30,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from limelight._bench import machine
+
 __all__ = [
     "PYKKA",
     "RAW",
@@ -43,6 +52,7 @@ __all__ = [
     "Target",
     "TargetResult",
     "Workload",
+    "bimodal",
     "discover_workloads",
     "resident_bytes",
     "run",
@@ -61,6 +71,9 @@ RAW = "raw"
 
 Implementation = Callable[[int], float]
 """Do `n` operations; return the elapsed seconds, or the figure itself (see `Kind`)."""
+
+BIMODAL_GAP = 1.5
+"""Sorted samples with a gap this wide (a ratio) between two big groups are bimodal."""
 
 THREAD_END_TIMEOUT = 10.0
 """Seconds a workload's leftover threads get to end before they count as leaked."""
@@ -175,16 +188,16 @@ class Workload:
     """Each implementation's function, in display order."""
 
     size: int
-    """Operations (or actors) per sample in a full run."""
+    """Operations (or actors) per sample with ``--full``."""
 
     quick_size: int
-    """Operations (or actors) per sample with ``--quick``."""
+    """Operations (or actors) per sample in the default run (once ``--quick``)."""
 
     samples: int = 15
-    """Samples per implementation in a full run."""
+    """Samples per implementation with ``--full``."""
 
     quick_samples: int = 5
-    """Samples per implementation with ``--quick``."""
+    """Samples per implementation in the default run (once ``--quick``)."""
 
     warmup: int = 100
     """Operations of an untimed first call to each implementation (0: none)."""
@@ -212,6 +225,20 @@ class Workload:
         default=lambda _thread: False
     )
     """Whether a thread the workload started may outlive it (a pooled thread, say)."""
+
+    full_only: bool = False
+    """Measured with ``--full`` only (or when a filter picks it), not by default."""
+
+    opt_in: str = ""
+    """If set, measured only when asked for by this name, never by default.
+
+    A run asks for it with its ``opt_ins`` (``--ray``), or with a filter
+    containing the name (``-k ray``): for rows that start something heavy,
+    such as a Ray cluster.
+    """
+
+    pin: bool = False
+    """Its threads hand work to each other: run them on one CPU (`Settings.pin`)."""
 
     def title(self, n: int) -> str:
         """The label, for a batch size of `n`."""
@@ -246,17 +273,39 @@ def discover_workloads(
     return [workload for module in modules for workload in module.workloads()]
 
 
-def select(workloads: Iterable[Workload], filters: Sequence[str]) -> list[Workload]:
-    """The workloads that match any of `filters` (all of them if there is none)."""
-    return [w for w in workloads if not filters or any(w.matches(f) for f in filters)]
+def select(
+    workloads: Iterable[Workload],
+    filters: Sequence[str],
+    *,
+    full: bool = False,
+    opt_ins: Iterable[str] = (),
+) -> list[Workload]:
+    """The workloads a run measures.
+
+    Those that match any of `filters`; without filters, the default set, or
+    with `full` all of them. Either way, a workload with an `Workload.opt_in`
+    only if that name is in `opt_ins` or in one of the filters (any case).
+    """
+    asked = {name.casefold() for name in opt_ins}
+    folded = [f.casefold() for f in filters]
+
+    def wanted(workload: Workload) -> bool:
+        name = workload.opt_in.casefold()
+        if name and name not in asked and not any(name in f for f in folded):
+            return False
+        if filters:
+            return any(workload.matches(f) for f in filters)
+        return full or not workload.full_only
+
+    return [w for w in workloads if wanted(w)]
 
 
 @dataclass(frozen=True)
 class Settings:
-    """How big a run is."""
+    """How big a run is, and how it is taken."""
 
-    quick: bool = False
-    """Use each workload's quick size and sample count."""
+    full: bool = False
+    """Use each workload's full size and sample count, not the default run's."""
 
     repeat: int | None = None
     """Samples per implementation, overriding the workloads' own counts."""
@@ -264,17 +313,20 @@ class Settings:
     size: int | None = None
     """Operations (or actors) per sample, overriding the workloads' own sizes."""
 
+    pin: bool = True
+    """Pin the threads of the workloads that ask for it to one CPU (`Workload.pin`)."""
+
     def size_of(self, workload: Workload) -> int:
         """Operations (or actors) per sample for `workload`."""
         if self.size is not None:
             return self.size
-        return workload.quick_size if self.quick else workload.size
+        return workload.size if self.full else workload.quick_size
 
     def samples_of(self, workload: Workload) -> int:
         """Samples per implementation for `workload`."""
         if self.repeat is not None:
             return self.repeat
-        return workload.quick_samples if self.quick else workload.samples
+        return workload.samples if self.full else workload.quick_samples
 
 
 @dataclass(frozen=True)
@@ -288,6 +340,47 @@ class Figure:
     def median(self) -> float:
         """The median of the samples."""
         return statistics.median(self.samples)
+
+    @property
+    def quartiles(self) -> tuple[float, float]:
+        """The first and third quartiles of the samples (both the sample, if one)."""
+        if len(self.samples) > 1:
+            q1, _, q3 = statistics.quantiles(self.samples, n=4, method="inclusive")
+            return q1, q3
+        return min(self.samples), max(self.samples)  # the one sample, twice
+
+    @property
+    def spread(self) -> float | None:
+        """Half the interquartile range, as a share of the median (`None` if 0)."""
+        median = self.median
+        if not (0 < abs(median) < math.inf):
+            return None
+        q1, q3 = self.quartiles
+        return (q3 - q1) / 2 / abs(median)
+
+    @property
+    def bimodal(self) -> bool:
+        """Whether the samples fall into two groups (see :func:`bimodal`)."""
+        return bimodal(self.samples)
+
+
+def bimodal(samples: Sequence[float]) -> bool:
+    """Whether `samples` fall into two groups, far apart.
+
+    The rule: sorted, the samples have a gap between two neighbours, the
+    upper at least :data:`BIMODAL_GAP` times the lower, with at least a
+    quarter of the samples (and two) on each side of it. A run's median then
+    depends on which group happened to be the larger. Fewer than four
+    samples, or any not above zero (or infinite), are never called bimodal.
+    """
+    ordered = sorted(samples)
+    least = max(2, math.ceil(len(ordered) / 4))
+    if len(ordered) < 2 * least or not (ordered[0] > 0 and ordered[-1] < math.inf):
+        return False
+    return any(
+        ordered[i] >= BIMODAL_GAP * ordered[i - 1]
+        for i in range(least, len(ordered) - least + 1)
+    )
 
 
 @dataclass(frozen=True)
@@ -319,6 +412,9 @@ class Result:
 
     errors: Mapping[str, str] = field(default_factory=dict[str, str])
     """Implementations that failed, with what went wrong."""
+
+    pinned: int | None = None
+    """The CPU its threads were pinned to, if they were (see `Workload.pin`)."""
 
     @property
     def title(self) -> str:
@@ -353,6 +449,9 @@ class Report:
     results: list[Result] = field(default_factory=list[Result])
     problems: list[str] = field(default_factory=list[str])
     """Hygiene failures (leaked threads or actors); the run stops at the first."""
+
+    conditions: machine.Conditions | None = None
+    """The machine's load at the start and the end of the run."""
 
     def find(self, runtime: str, name: str) -> Result | None:
         """The result of the workload `name` of `runtime`, if it ran."""
@@ -447,20 +546,28 @@ def run(
             for name in workload.implementations
             if name not in unavailable and name not in columns
         )
+    # Limelight first, then what it replaces, then the floor, whichever
+    # workload brought them in.
+    order = [SUBJECT, PYKKA, RAW]
+    columns.sort(key=lambda name: order.index(name) if name in order else len(order))
     report = Report(settings, columns, unavailable)
     samplers = [_Sampler(w, settings, unavailable) for w in workloads]
+    watch = machine.Watch()
     progress.begin(sum(s.planned for s in samplers))
     try:
         for batch in _batches(samplers):
             before = set(threading.enumerate())
-            _sample_together(batch, progress)
-            report.results.extend(sampler.result() for sampler in batch)
+            pin = settings.pin and any(s.workload.pin for s in batch)
+            with machine.pinned() if pin else contextlib.nullcontext() as cpu:
+                _sample_together(batch, progress, cpu)
+            report.results.extend(sampler.result(cpu) for sampler in batch)
             problems = _leftovers(batch, before)
             if problems:
                 report.problems.extend(problems)
                 break
     finally:
         progress.end()
+    report.conditions = watch.finish()
     return report
 
 
@@ -510,14 +617,14 @@ class _Sampler:
                     self.samples[name].append(figure)
             progress.advance()
 
-    def result(self) -> Result:
+    def result(self, pinned: int | None) -> Result:
         """The figures of the implementations that did not fail."""
         figures = {
             name: Figure(name, tuple(values))
             for name, values in self.samples.items()
             if name not in self.errors and values
         }
-        return Result(self.workload, self.n, figures, self.errors)
+        return Result(self.workload, self.n, figures, self.errors, pinned)
 
 
 def _batches(samplers: list[_Sampler]) -> list[list[_Sampler]]:
@@ -532,11 +639,17 @@ def _batches(samplers: list[_Sampler]) -> list[list[_Sampler]]:
     return batches
 
 
-def _sample_together(batch: list[_Sampler], progress: Progress) -> None:
+def _sample_together(
+    batch: list[_Sampler], progress: Progress, cpu: int | None
+) -> None:
     progress.workload(" + ".join(sampler.title for sampler in batch))
     for sampler in batch:
         sampler.warm_up()
     for round_ in range(max(sampler.rounds for sampler in batch)):
+        if cpu is not None:
+            # Again: the warm-up or the last round may have started
+            # processes from one that is not pinned (a fork server).
+            machine.pin_to({cpu})
         for sampler in batch:
             if round_ < sampler.rounds:
                 sampler.sample_round(progress)

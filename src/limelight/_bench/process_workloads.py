@@ -4,7 +4,9 @@ The raw column of the round trip is two processes playing ping-pong over a
 ``multiprocessing`` pipe (:mod:`limelight._bench.raw_process`), started
 the same way as Limelight's workers. The other rows have no raw column:
 they measure what the pool is for (cheap spawns, little memory per actor)
-and what processes are for (CPU-bound actors running in parallel).
+and what processes are for (CPU-bound actors running in parallel). Only the
+round trip is in the default run, pinned to one CPU with the processes
+it talks to (see :mod:`limelight._bench.machine`).
 """
 
 from __future__ import annotations
@@ -149,19 +151,21 @@ def workloads() -> list[Workload]:
     return [
         workload(
             name="ask",
+            pin=True,
             label="process actor: ref.ask() round trip",
             kind=Kind.LATENCY,
             unit="µs/op",
             implementations={SUBJECT: ask_round_trip, RAW: raw_process.ask_round_trip},
             size=5_000,
-            quick_size=1_000,
+            quick_size=5_000,
             samples=15,
-            quick_samples=5,
+            quick_samples=21,
             raw_meaning="2 processes ping-pong over a multiprocessing Pipe",
             targets=[Target("≤1.3× raw", RAW, 1 / 1.3)],
         ),
         workload(
             name="spawn",
+            full_only=True,
             label="pooled process actor spawn + stop",
             kind=Kind.THROUGHPUT,
             unit="actors/s",
@@ -173,6 +177,7 @@ def workloads() -> list[Workload]:
         ),
         workload(
             name="rss",
+            full_only=True,
             label="memory per live pooled process actor, {n:,} actors",
             kind=Kind.AMOUNT,
             unit="KiB",
@@ -185,6 +190,7 @@ def workloads() -> list[Workload]:
         ),
         workload(
             name="cpu-one",
+            full_only=True,
             group="process parallelism",
             label="CPU-bound work ×2 in one process actor",
             kind=Kind.DURATION,
@@ -198,6 +204,7 @@ def workloads() -> list[Workload]:
         ),
         workload(
             name="cpu-two",
+            full_only=True,
             group="process parallelism",
             label="CPU-bound work ×2 in two process actors",
             kind=Kind.DURATION,
@@ -209,6 +216,6 @@ def workloads() -> list[Workload]:
             quick_samples=3,
             warmup=0,
             targets=[Target("≥1.7× one actor", SUBJECT, 1.7, workload="cpu-one")],
-            notes=["cpu-two: real parallelism needs 2 free cores"],
+            notes=["Two actors are faster than one only with 2 idle CPUs."],
         ),
     ]

@@ -6,8 +6,9 @@ spawn row measures what the pool of host Ray actors is for: starting and
 stopping a Limelight actor without starting a Ray worker process.
 
 Ray is started once, by the first Ray row (a local cluster, unless the
-program connected to one already), and left running for the others. No rows
-without Ray installed.
+program connected to one already), and left running for the others. The
+rows run only when asked for (``--ray``, or a filter naming ``ray``): never
+by default, nor in the full run. No rows without Ray installed.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "RUNTIME_NAME",
     "Echo",
     "PooledEcho",
+    "installed",
     "proxy_call",
     "raw_call",
     "spawn_stop",
@@ -37,8 +39,8 @@ __all__ = [
 RUNTIME_NAME = "ray"
 
 NOTE = (
-    "ray: a local Ray cluster (num_cpus=2) is started once for the Ray rows; "
-    "both columns of the proxy row call an actor in another process"
+    "A local Ray cluster (num_cpus=2) is started once for the Ray rows; "
+    "both columns of the proxy row call an actor in another process."
 )
 
 STARTS_PROCESSES = True
@@ -131,9 +133,14 @@ def _may_linger(thread: threading.Thread) -> bool:
     }
 
 
+def installed() -> bool:
+    """Whether Ray is installed (``pip install 'limelight[ray]'``)."""
+    return importlib.util.find_spec("ray") is not None
+
+
 def workloads() -> list[Workload]:
     """The Ray runtime's workloads, in the order they run; none without Ray."""
-    if importlib.util.find_spec("ray") is None:
+    if not installed():
         return []
     workload = functools.partial(
         Workload,
@@ -141,6 +148,7 @@ def workloads() -> list[Workload]:
         check=tw.leftover_actors,
         may_linger=_may_linger,
         notes=[NOTE],
+        opt_in=RUNTIME_NAME,
     )
     return [
         workload(

@@ -16,7 +16,7 @@ import gc
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import limelight
@@ -102,6 +102,12 @@ class LimelightEcho(limelight.ThreadingActor):
         return time.perf_counter() - start
 
 
+class LimelightInlineEcho(LimelightEcho):
+    """`LimelightEcho` whose blocking asks run in the asking thread when it is idle."""
+
+    inline_asks = True
+
+
 def _end_idle_threads() -> None:
     """End the threads Limelight keeps for reuse, and wait until they have ended."""
     RUNTIME.end_idle_threads()
@@ -149,6 +155,12 @@ def ask_round_trip(library: Library, n: int) -> float:
         return time.perf_counter() - start
     finally:
         ref.stop()
+
+
+def inline_ask_round_trip(n: int) -> float:
+    """`ask_round_trip` of an actor with ``inline_asks``: no thread switch."""
+    library = replace(limelight_library(), start_echo=LimelightInlineEcho.start)
+    return ask_round_trip(library, n)
 
 
 def ask_round_trip_observed(n: int, interval: float = 0.1) -> float:
@@ -338,9 +350,10 @@ def _is_idle_limelight_thread(thread: threading.Thread) -> bool:
     return thread.name == IDLE_THREAD_NAME
 
 
-# Round trips are sampled often and briefly: how fast one is depends on where
-# the scheduler puts the two threads (one core or two), which is decided
-# anew for each sample's actor; many samples make the median steady.
+# Round trips are sampled often and briefly. How fast one is depends on where
+# the scheduler puts the two threads (one core or two), which it decides anew
+# for each sample's actor: the rows whose threads hand work to each other are
+# pinned to one CPU (Workload.pin), and many samples make the median steady.
 _TWICE_PYKKA = Target("≥2× pykka", PYKKA, 2.0)
 _NEAR_RAW = Target("≤1.5× raw", RAW, 1 / 1.5)
 
@@ -356,20 +369,38 @@ def workloads() -> list[Workload]:
     return [
         threading_workload(
             name="ask",
+            pin=True,
             group="round trips",
             label="ask round trip",
             kind=Kind.LATENCY,
             unit="µs/op",
             implementations=_implementations(ask_round_trip, raw.ask_round_trip),
             size=2_000,
-            quick_size=400,
+            quick_size=2_000,
             samples=31,
-            quick_samples=11,
+            quick_samples=61,
             raw_meaning="2 threads ping-pong via SimpleQueue",
             targets=[_TWICE_PYKKA, _NEAR_RAW],
         ),
         threading_workload(
+            name="ask_inline",
+            pin=True,
+            group="round trips",
+            label="ask round trip, inline_asks = True",
+            kind=Kind.LATENCY,
+            unit="µs/op",
+            implementations={SUBJECT: inline_ask_round_trip, RAW: raw.ask_round_trip},
+            size=2_000,
+            quick_size=2_000,
+            samples=31,
+            quick_samples=31,
+            raw_meaning="2 threads ping-pong via SimpleQueue",
+            targets=[Target("≤0.5× raw", RAW, 2.0)],
+        ),
+        threading_workload(
             name="ask_observed",
+            pin=True,
+            full_only=True,
             group="round trips",
             label="ask, with snapshot() read every 0.1 s",
             kind=Kind.LATENCY,
@@ -384,6 +415,8 @@ def workloads() -> list[Workload]:
         ),
         threading_workload(
             name="actor_ask",
+            pin=True,
+            full_only=True,
             group="round trips",
             label="ask from one actor to another, round trip",
             kind=Kind.LATENCY,
@@ -398,20 +431,23 @@ def workloads() -> list[Workload]:
         ),
         threading_workload(
             name="proxy",
+            pin=True,
             group="round trips",
             label="proxy method call round trip",
             kind=Kind.LATENCY,
             unit="µs/op",
             implementations=_implementations(proxy_call, raw.call_round_trip),
             size=2_000,
-            quick_size=400,
+            quick_size=2_000,
             samples=31,
-            quick_samples=11,
+            quick_samples=61,
             raw_meaning="ping-pong; worker calls method by name",
             targets=[_TWICE_PYKKA, _NEAR_RAW],
         ),
         threading_workload(
             name="traversable",
+            pin=True,
+            full_only=True,
             group="round trips",
             label="traversable call proxy.sub.method()",
             kind=Kind.LATENCY,
@@ -428,18 +464,22 @@ def workloads() -> list[Workload]:
         ),
         threading_workload(
             name="tell",
+            pin=True,
             label="tell throughput",
             kind=Kind.THROUGHPUT,
             unit="msg/s",
             implementations=_implementations(tell_throughput, raw.tell_throughput),
             size=50_000,
-            quick_size=10_000,
+            quick_size=50_000,
+            quick_samples=21,
             warmup=1_000,
             raw_meaning="SimpleQueue.put to a worker thread",
             targets=[Target("≥5× pykka", PYKKA, 5.0)],
         ),
         threading_workload(
             name="pipelined",
+            pin=True,
+            full_only=True,
             label="pipelined asks + get_all",
             kind=Kind.THROUGHPUT,
             unit="asks/s",
@@ -452,18 +492,21 @@ def workloads() -> list[Workload]:
         ),
         threading_workload(
             name="spawn",
+            pin=True,
             label="spawn + stop",
             kind=Kind.THROUGHPUT,
             unit="actors/s",
             implementations=_implementations(spawn_stop, raw.spawn_stop),
             size=1_000,
-            quick_size=200,
+            quick_size=1_000,
+            quick_samples=21,
             warmup=20,
             raw_meaning="Thread start, stop via SimpleQueue, join",
             targets=[_TWICE_PYKKA],
         ),
         threading_workload(
             name="stop_all",
+            full_only=True,
             label="ActorRegistry.stop_all(), {n:,} actors",
             kind=Kind.DURATION,
             unit="s",

@@ -172,6 +172,9 @@ class Actor(abc.ABC):
 
     Made by the driver when the actor starts (on an event loop: when it
     first takes a message, so that an idle actor costs nothing more)."""
+    _limelight_thread_ident: int | None = None
+    """The ident of the OS thread running the actor, for a thread actor (set
+    by the threading runtime at start): ``limelight top`` shows its stack."""
     _limelight_phase: str = "starting"
     """``"starting"`` until on_start() is over, then ``"running"``."""
     _limelight_born: float

@@ -8,8 +8,9 @@ it has no message left to handle (a burst of queued messages costs one store
 each, not two). No clock is read. Everything else
 is worked out here, from other threads, when a snapshot is taken: the
 mailbox depth from the inbox, who waits on whom from the wait-for graph,
-restarts from the supervisor, and how long the current message has been
-handled, timed from the first snapshot that saw the actor handling it.
+restarts from the supervisor, what the current message is (its class's
+name, from the envelope), and how long it has been handled, timed from
+the first snapshot that saw the actor handling it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from limelight._core._fork import released_at_fork
 from limelight._core._registry import ActorRegistry
 from limelight._core._wait_graph import waits
 from limelight._core._waiting import allocate_lock
+from limelight.messages import ProxyCall, ProxyGetAttr, ProxySetAttr
 
 if TYPE_CHECKING:
     from limelight._core._actor import Actor
@@ -38,6 +40,7 @@ __all__ = [
     "ActorInfo",
     "ActorState",
     "add_source",
+    "describe_message",
     "ended",
     "live_actors",
     "snapshot",
@@ -150,6 +153,15 @@ class ActorInfo:
     child_name: str | None
     """Its name among its supervisor's children, if it has a supervisor."""
 
+    current_message: str | None = None
+    """What the message being handled is, by name; `None` when idle.
+
+    ``"ask: Play"`` or ``"tell: Play"`` (the message's class, and whether a
+    reply is awaited); for a proxy's message, the attribute instead of the
+    class: ``"ask: play()"`` (a method call), ``"ask: get volume"``,
+    ``"tell: set volume"``. Worked out when the snapshot is taken: the
+    actor only keeps a reference to the message it handles."""
+
     def to_dict(self) -> dict[str, Any]:
         """The fields, as a dict of JSON-friendly values."""
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -238,7 +250,35 @@ def _info(actor: Actor, now: float, edges: dict[str, str]) -> ActorInfo:
         waits_for=edges.get(actor.actor_urn),
         supervisor=None if owner is None else owner.actor_urn,
         child_name=child_name,
+        current_message=describe_message(current),
     )
+
+
+def describe_message(current: Any) -> str | None:
+    """The :attr:`ActorInfo.current_message` of an actor handling `current`.
+
+    `current` is what the actor stores while it handles a message: an
+    envelope ``(message, reply_to)``, a told message queued bare (see
+    ``Queued`` in ``_core/_types.py``), or None when idle.
+    """
+    if current is None:
+        return None
+    message: Any
+    if current.__class__ is tuple:
+        message, reply_to = current  # (an envelope)
+        kind = "tell" if reply_to is None else "ask"
+    else:
+        message, kind = current, "tell"
+    message_class: type = message.__class__
+    if message_class is ProxyCall:
+        what = ".".join(message.attr_path) + "()"
+    elif message_class is ProxyGetAttr:
+        what = "get " + ".".join(message.attr_path)
+    elif message_class is ProxySetAttr:
+        what = "set " + ".".join(message.attr_path)
+    else:
+        what = message_class.__name__
+    return f"{kind}: {what}"
 
 
 # Where a counter of messages taken starts: it counts down.

@@ -61,31 +61,23 @@ def start(actor: Actor) -> bool:
     return not actor.actor_stopped.is_set()
 
 
-class _NoMoreMessages(Exception):  # noqa: N818 -- a signal, not an error
-    """Raised by ``_no_more()``: :func:`handle_envelope`'s message is done."""
-
-
-def _no_more() -> Envelope:
-    raise _NoMoreMessages
-
-
 def handle_envelope(actor: Actor, envelope: Envelope) -> bool:
     """Handle one message; return whether the actor is still running."""
-    try:
-        return handle_messages(actor, collections.deque((envelope,)), _no_more)
-    except _NoMoreMessages:
-        return True
+    return handle_messages(actor, collections.deque((envelope,)), None)
 
 
-def handle_messages(  # noqa: PLR0912 -- inline on purpose: see the docstring
-    actor: Actor, queued: collections.deque[Queued], get: Callable[[], Queued]
+def handle_messages(  # noqa: PLR0912, PLR0915 -- inline on purpose: see the docstring
+    actor: Actor,
+    queued: collections.deque[Queued],
+    get: Callable[[], Queued] | None,
 ) -> bool:
     """Handle messages, one at a time, until the actor stops; return False then.
 
     The messages come from `queued` while it has any, popped here without a
-    call, then from ``get()``, which blocks until there is one (or raises, to
-    end the run early: see :func:`handle_envelope`). Each is an envelope, or
-    a told message queued bare (see ``Queued`` in ``_core/_types.py``).
+    call, then from ``get()``, which blocks until there is one. Without
+    `get`, the run ends (True) once `queued` is empty: see
+    :func:`handle_envelope`. Each is an envelope, or a told message queued
+    bare (see ``Queued`` in ``_core/_types.py``).
 
     The one implementation of handling a message for every blocking driver:
     :func:`run` (threads: nothing queued, every message from the inbox's
@@ -101,7 +93,11 @@ def handle_messages(  # noqa: PLR0912 -- inline on purpose: see the docstring
     last_handler: Callable[[Actor, Any], Any] | None = None
     taken = actor._limelight_taken
     assert taken is not None  # made by start()
-    envelope = queued.popleft() if queued else get()
+    if queued:
+        envelope = queued.popleft()
+    else:
+        assert get is not None  # (handle_envelope() passes none, and one message)
+        envelope = get()
     # One turn per message taken: each step of `taken` counts one for
     # snapshot() (see _core/_observe.py), in C, without a call and without
     # allocating.
@@ -151,5 +147,7 @@ def handle_messages(  # noqa: PLR0912 -- inline on purpose: see the docstring
             envelope = queued.popleft()
         else:
             actor._limelight_current = None
+            if get is None:
+                return True
             envelope = get()
     raise AssertionError  # pragma: no cover -- taken counts 2**63 messages

@@ -129,6 +129,8 @@ class ThreadCache:
     def _work(self, first: list[Actor]) -> None:
         actor: Actor | None = first.pop()
         while actor is not None:
+            # (Once per actor, for its stack in limelight top: not per message.)
+            actor._limelight_thread_ident = threading.get_ident()
             try:
                 # A fresh context per actor, as a fresh thread would have: no
                 # context variable leaks from one actor to the next.
@@ -229,6 +231,17 @@ class ThreadingActor(Actor):
 
     _limelight_runtime = RUNTIME
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # (Before Actor's, which gives the class its runtime's ref class.)
+        if "inline_asks" in cls.__dict__:
+            from limelight._runtimes import inline  # noqa: PLC0415 -- it imports this module
+
+            if cls._limelight_runtime in (RUNTIME, inline.CALLER_RUNS):
+                cls._limelight_runtime = (
+                    inline.CALLER_RUNS if cls.inline_asks else RUNTIME
+                )
+        super().__init_subclass__(**kwargs)
+
     reuse_thread: ClassVar[bool] = True
     """Let another actor run in this actor's thread after it stops.
 
@@ -239,6 +252,21 @@ class ThreadingActor(Actor):
     next actor in the thread: an actor that sets thread-local state (itself
     or through a library) should set this to `False`, so that its thread
     ends with it, as in Pykka.
+    """
+
+    inline_asks: ClassVar[bool] = False
+    """Run a blocking ask to an idle actor in the asking thread.
+
+    ``ref.ask(message)`` (blocking, with no timeout) then costs no thread
+    switch: the asking thread takes the actor's turn, runs the handler in
+    the actor's context and takes the reply, as the actor's thread would
+    have. Messages are still handled one at a time and in order, and
+    everything else (tells, proxy calls, asks with a timeout or that find
+    the actor busy, timers, ``on_start()``) runs in the actor's own thread.
+    So a handler may run in any thread that asks: ``threading.local`` state
+    does not carry from one message to the next. Off by default; read when
+    the class is defined. See "Asks in the caller's thread" in the
+    threading guide.
     """
 
     use_daemon_thread: ClassVar[bool] = False

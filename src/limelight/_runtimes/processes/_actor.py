@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from limelight._runtimes.inline import InlineRuntime
 from limelight._runtimes.processes._pool import get_pool
 from limelight._runtimes.processes._worker import Worker
+from limelight._runtimes.threads import RUNTIME as THREADS
 from limelight._runtimes.threads import ThreadingActor
 
 if TYPE_CHECKING:
@@ -13,7 +15,10 @@ if TYPE_CHECKING:
 
     from limelight._core._ref import ActorRef
 
-__all__ = ["ProcessActor"]
+__all__ = ["PROCESS_ACTOR_RUNTIME", "ProcessActor"]
+
+PROCESS_ACTOR_RUNTIME = InlineRuntime(THREADS)
+"""The runtime of ``ProcessActor``: in a worker, inline-capable thread actors."""
 
 
 class ProcessActor(ThreadingActor):
@@ -31,6 +36,10 @@ class ProcessActor(ThreadingActor):
     Inside the worker the actor is a thread actor: it may start other
     actors there, which live in the same worker process.
     """
+
+    # In its worker, a thread actor whose idle asks the channel's reader
+    # handles itself (``_runtimes/inline.py``).
+    _limelight_runtime = PROCESS_ACTOR_RUNTIME
 
     dedicated_process: ClassVar[bool] = False
     """Start each actor of this class in a worker process of its own.

@@ -27,6 +27,8 @@ from limelight._core._registry import ActorRegistry
 from limelight._remote._hosting import Hosting
 from limelight._remote._late import answer_late, ask_here, dropped, tell_here
 from limelight._remote._ref import RemoteRef
+from limelight._runtimes import inline
+from limelight._runtimes.inline import HOST_THREAD, InlineInbox
 from limelight._runtimes.processes import _waits as waits
 from limelight._runtimes.processes import _wire as wire
 from limelight._runtimes.processes._future import ProcessFuture
@@ -97,8 +99,9 @@ class Channel(Reading):
         self.request(lambda rid: (wire.KILL, ref.actor_urn, rid), killed)
         # As for a local actor, no queued message is handled once kill() has
         # returned: wait until the other side has killed it. (Not in this
-        # channel's reader, which is the one that would read the reply.)
-        if reading_channel_or_none() is not self:
+        # channel's reader, which is the one that would read the reply,
+        # unless another can read for it: see _relief.py.)
+        if reading_channel_or_none() is not self or self.turns.relieve_me():
             with contextlib.suppress(ActorDeadError):  # the process is gone
                 killed.get()
 
@@ -197,7 +200,10 @@ class Channel(Reading):
     def _on_start(self, rid: int, urn: str, data: bytes) -> None:
         try:
             actor_class, args, kwargs = loads(data, self.name)
-            self.hosting.start(urn, functools.partial(actor_class, *args, **kwargs))
+            # (An actor whose class can run inline gets an inbox that lets
+            # this thread handle its asks: see _on_ask_plain().)
+            with inline.hosting():
+                self.hosting.start(urn, functools.partial(actor_class, *args, **kwargs))
         except Exception as exc:  # noqa: BLE001 -- __init__() may raise anything
             self.send_exception(rid, exc)
         else:
@@ -223,9 +229,23 @@ class Channel(Reading):
             self._on_ask_plain(urn, rid, message)
 
     def _on_ask_plain(self, urn: str, rid: int, message: Any) -> None:
-        # As ref.ask() queues it, with a `_Reply` for the future: the actor's
-        # thread sends the reply itself.
-        if not ask_here(ActorRegistry.get_by_urn(urn), message, _Reply(self, rid, urn)):
+        # As ref.ask() queues it, with a `_Reply` for the future: whoever
+        # handles it sends the reply. An idle actor with an InlineInbox
+        # handles it in this thread (``_runtimes/inline.py``), while another
+        # reads on if it takes long (``_relief.py``).
+        target = ActorRegistry.get_by_urn(urn)
+        if target is not None and type(target.actor_inbox) is InlineInbox:
+            turns = self.turns
+            turns.begin_inline()
+            HOST_THREAD.inline = target.actor_inbox
+            try:
+                queued = ask_here(target, message, _Reply(self, rid, urn))
+            finally:
+                HOST_THREAD.inline = None
+                turns.end_inline()
+        else:
+            queued = ask_here(target, message, _Reply(self, rid, urn))
+        if not queued:
             self._reply_late(urn, rid, message)
 
     def _on_kill(self, urn: str, rid: int) -> None:
@@ -305,6 +325,7 @@ class Channel(Reading):
             imported, self._imported = self._imported, {}
         with self._turn:  # the background reader stands by no more
             self._turn.notify()
+        self.turns.close()
         self._fd = -1  # (before the number can name another file)
         self.conn.close()
         # (Popped one at a time: an ask racing this pops its own entry when

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, TypeVar
 
 from limelight._core import _waiting
 from limelight._core._future import SettableFuture
+from limelight._runtimes.processes._relief import HERE
 
 if TYPE_CHECKING:
     from limelight._runtimes.processes._reading import Reading
+    from limelight._runtimes.processes._relief import Turns
 
 __all__ = ["ProcessFuture"]
 
@@ -37,6 +39,11 @@ class ProcessFuture(SettableFuture[T]):
     _channel: Reading
 
     def _wait_for(self, timeout: float | None) -> bool:
+        # A worker's reader that handles an ask itself (an inline ask) lets
+        # another thread read on first: the reply comes through the pipe.
+        turns: Turns | None = getattr(HERE, "turns", None)
+        if turns is not None:
+            turns.relieve_me()
         channel: Reading | None = getattr(self, "_channel", None)
         # Not in a greenlet (reading the pipe would block its hub), nor in
         # an event loop's thread (to await is how to wait there).

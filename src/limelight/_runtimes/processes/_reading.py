@@ -30,6 +30,7 @@ from limelight._core._interrupts import HeldInterrupts
 from limelight._core._log import logger
 from limelight._runtimes.processes._pickling import receiving
 from limelight._runtimes.processes._protocol import Requests
+from limelight._runtimes.processes._relief import Turns
 from limelight._runtimes.processes._wire import SHUTDOWN, read_frame, readable
 
 if TYPE_CHECKING:
@@ -75,6 +76,9 @@ class Reading(Requests):
         self._led = False
         # Where the background reader stands by while waiting threads lead.
         self._turn = threading.Condition(threading.Lock())
+        # Who reads a pipe that waiting threads do not lead (a worker's),
+        # and who takes over while the reader handles an ask itself.
+        self.turns = Turns(self._read, self._enter, name)
 
     @property
     def leadable(self) -> bool:
@@ -85,19 +89,26 @@ class Reading(Requests):
         """Read and handle frames until the other side closes the pipe.
 
         Returns whether the other side asked for a shutdown (rather than
-        closing the pipe, or dying). The caller closes the channel.
+        closing the pipe, or dying). The caller closes the channel. After a
+        shutdown another thread reads on, until the pipe ends, so that the
+        caller may wait for replies while it stops its actors.
 
         On a leadable channel, this background reader reads only while no
-        waiting thread leads (see :meth:`wait_leading`).
+        waiting thread leads (see :meth:`wait_leading`). On another (a
+        worker's), the reader may hand the reading to another thread while
+        it handles an ask itself (see ``_relief.py``).
         """
         receiving.channel = self
-        read = self._read_beside_leaders if self.leadable else self._read
+        if not self.leadable:
+            return self.turns.serve()
         try:
-            while not read():
-                pass
+            while True:
+                self._read_beside_leaders()
         except (EOFError, OSError):  # (OSError: closed here, under the reader)
             return False
-        return True
+
+    def _enter(self) -> None:
+        receiving.channel = self
 
     def _read(self) -> bool:
         """Read and handle a frame; say whether it asked for a shutdown."""
@@ -107,14 +118,13 @@ class Reading(Requests):
         self._handle(frame)
         return False
 
-    def _read_beside_leaders(self) -> bool:
+    def _read_beside_leaders(self) -> None:
         """Read and handle a frame, unless a leader has read it (never a shutdown)."""
         self._stand_by()
         self._ready(None)
         with self._read_lock:
             if self._ready(0):  # (else a leader read it)
                 self._handle(pickle.loads(read_frame(self._fd)))
-        return False
 
     def let_waiters_read(self) -> None:
         """Let threads that wait for replies read the pipe (see :meth:`wait_leading`).

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from typing import TYPE_CHECKING, ClassVar, NoReturn
 
 from limelight._core import _wait_graph
@@ -33,13 +32,9 @@ def worker_main(conn: Connection) -> None:
     _wait_graph.report_to(Upstream(ChannelLink(channel)))
     if channel.serve():
         # The parent asked us to stop: stop our actors (their ends are
-        # reported to it), then exit. The channel is read on meanwhile: an
-        # actor may be waiting for a reply (from an actor of another worker,
-        # say), which must reach it for it to stop.
-        reading = threading.Thread(
-            target=channel.serve, name="limelight-worker-reader", daemon=True
-        )
-        reading.start()
+        # reported to it), then exit. The channel is read on meanwhile, by
+        # another thread: an actor may be waiting for a reply (from an actor
+        # of another worker, say), which must reach it for it to stop.
         ActorRegistry.stop_all(timeout=Worker.stop_timeout)
         channel.close()
         return

@@ -10,7 +10,6 @@ The package, by concept:
 - `_future`: ``RayFuture``, and how Ray's replies reach Limelight futures;
 - `_refs`: ``RayRef`` and its transport (``HostLink``);
 - `_serializers`: how refs, proxies and exceptions cross Ray;
-- `_inline`: how a dedicated host runs its actor in the Ray call's thread;
 - `_host`: the hosts, ``RayHost`` (pooled) and ``RayThreadHost`` (dedicated);
 - `_cluster`: placement: dedicated hosts, the pool, connecting to Ray;
 - `_actor`: ``RayActor``, and ``init()``, ``configure()``, ``lookup()``,

@@ -15,8 +15,13 @@ from limelight._runtimes.ray_cluster._cluster import (
     start,
 )
 from limelight._runtimes.ray_cluster._future import get, ray
-from limelight._runtimes.ray_cluster._inline import RAY_ACTOR_RUNTIME
-from limelight._runtimes.ray_cluster._refs import CONTROL, RayRef, in_group, rebuild_ref
+from limelight._runtimes.ray_cluster._refs import (
+    CONTROL,
+    RAY_ACTOR_RUNTIME,
+    RayRef,
+    in_group,
+    rebuild_ref,
+)
 from limelight._runtimes.ray_cluster._waits import kill_keeper
 from limelight._runtimes.threads import ThreadingActor
 

@@ -28,7 +28,7 @@ from limelight._core._exceptions import ActorDeadError
 from limelight._core._mailbox import stopped_before_handling
 from limelight._remote._hosting import Hosting
 from limelight._remote._late import tell_here
-from limelight._runtimes.ray_cluster import _inline
+from limelight._runtimes import inline as _inline
 from limelight._runtimes.ray_cluster._future import Failure, ray
 from limelight._runtimes.ray_cluster._refs import Here
 from limelight._runtimes.ray_cluster._serializers import (
@@ -316,7 +316,8 @@ class RayThreadHost(_HostBase):
         """Start the actor here, named `urn`; return what ``__init__()`` raised.
 
         A `RayActor` made here gets an inbox that lets the blocking asks
-        below run in the call's own thread while it is idle (see `_inline`).
+        below run in the call's own thread while it is idle (see
+        ``_runtimes/inline.py``).
         """
         self.urn = urn
         with _inline.hosting():
@@ -336,7 +337,7 @@ class RayThreadHost(_HostBase):
         self._tell(self.urn, message)
 
     def _ask_inline(self, message: Any) -> Future[Any]:
-        """Ask the actor, which handles it in this thread if idle (see `_inline`)."""
+        """Ask the actor, which handles it in this thread if idle (``inline.py``)."""
         here = _inline.HOST_THREAD
         ref = self.actors.get(self.urn)
         here.inline = None if ref is None else ref.actor_inbox

@@ -24,6 +24,7 @@ from limelight._core._fork import released_at_fork
 from limelight._core._ref import ActorRef, ended_reason
 from limelight._core._scheduler import Scheduler
 from limelight._remote._ref import RemoteRef, dead_on_arrival
+from limelight._runtimes.inline import InlineRuntime
 from limelight._runtimes.ray_cluster._future import (
     ActorUnavailableError,
     Completions,
@@ -33,6 +34,7 @@ from limelight._runtimes.ray_cluster._future import (
     get,
     when_done,
 )
+from limelight._runtimes.threads import RUNTIME as THREADS
 from limelight.messages import ProxyCall, _ActorStop
 
 if TYPE_CHECKING:
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONTROL",
+    "RAY_ACTOR_RUNTIME",
     "RETIRE",
     "WAIT",
     "Here",
@@ -86,6 +89,14 @@ class Here:
     """State of this process when it is a Ray worker running a host."""
 
     host: ClassVar[_Hosts | None] = None
+
+
+RAY_ACTOR_RUNTIME = InlineRuntime(THREADS)
+"""The runtime of ``RayActor``: a thread actor, inline in a dedicated host.
+
+Its own instance, so that a ref's class tells a RayActor of this host
+(``_serializers.py``) from any other thread actor.
+"""
 
 
 def in_group(method: Any, group: str) -> Any:

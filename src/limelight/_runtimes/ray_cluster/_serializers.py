@@ -21,8 +21,12 @@ from limelight._core._proxy import ActorProxy, lazy_proxy
 from limelight._core._ref import ActorRef, ended_reason
 from limelight._remote._carry import carried
 from limelight._runtimes.ray_cluster._future import ray
-from limelight._runtimes.ray_cluster._inline import RAY_ACTOR_RUNTIME
-from limelight._runtimes.ray_cluster._refs import Here, UnsendableError, rebuild_ref
+from limelight._runtimes.ray_cluster._refs import (
+    RAY_ACTOR_RUNTIME,
+    Here,
+    UnsendableError,
+    rebuild_ref,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
