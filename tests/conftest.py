@@ -121,12 +121,16 @@ def stop_all_actors(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def no_waiter_factories(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_waiter_factories() -> Iterator[None]:
     """Hide the runtimes' waiter factories (gevent's), as if none were imported.
 
     For tests of how a plain thread waits when no runtime registered one.
+    (Emptied in place: futures read the list object itself.)
     """
-    monkeypatch.setattr(_waiting, "_factories", [])
+    saved = _waiting.waiter_factories[:]
+    _waiting.waiter_factories.clear()
+    yield
+    _waiting.waiter_factories[:] = saved
 
 
 @pytest.fixture

@@ -118,13 +118,21 @@ def about_to_block(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     Lets a test look at the graph while a wait is on, without sleeping.
     """
     event = threading.Event()
-    wait = SettableFuture[Any]._wait
+    wait, wait_for = SettableFuture[Any]._wait, SettableFuture[Any]._wait_for
 
     def signalling_wait(future: SettableFuture[Any], timeout: float | None) -> None:
         event.set()
         wait(future, timeout)
 
+    def signalling_wait_for(future: SettableFuture[Any], timeout: float | None) -> bool:
+        # (A plain thread's get() blocks here directly: it has no wait to
+        # record. An actor's first waits a moment here, before recording.)
+        if _wait_graph.current_actor_weakref() is None:
+            event.set()
+        return wait_for(future, timeout)
+
     monkeypatch.setattr(SettableFuture, "_wait", signalling_wait)
+    monkeypatch.setattr(SettableFuture, "_wait_for", signalling_wait_for)
     return event
 
 

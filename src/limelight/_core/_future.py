@@ -54,6 +54,7 @@ Long enough for the end of that wait, if it has ended, to arrive (see
 
 _state_lock = _waiting.state_lock
 _allocate_lock = _waiting.allocate_lock
+_waiter_factories = _waiting.waiter_factories
 _current_actor_weakref = _wait_graph.current_actor_weakref
 _seconds = _timeouts.seconds
 
@@ -329,12 +330,13 @@ class SettableFuture(Future[T]):
                 return self._hook.run(timeout)
             # (A plain thread is no actor: one context variable read, no more.)
             in_actor = _current_actor_weakref()
-            if in_actor is None:
-                self._wait(timeout)
-            else:
+            if in_actor is not None:
                 self._wait_as(in_actor, timeout)
+            elif not self._wait_for(timeout):  # (self._wait(), written out)
+                raise Timeout(f"{timeout} seconds")
         if self._state == _DONE:
-            return cast("T", self._result)
+            result: T = self._result  # (typed, not cast(): a call less)
+            return result
         exc_info: ExcInfo = self._result
         raise exc_info[1].with_traceback(exc_info[2])
 
@@ -404,7 +406,7 @@ class SettableFuture(Future[T]):
 
     def _wait_for(self, timeout: float | None) -> bool:
         """Block until the future is completed or `timeout` passed; say which."""
-        if _waiting.has_waiter_factories():
+        if _waiter_factories:
             return self._wait_in_context(timeout)
         with _state_lock:
             if self._state != _PENDING:

@@ -37,17 +37,23 @@ class Waiter(Protocol):
 WaiterFactory = Callable[[], "Waiter | None"]
 """Return a waiter fit for the calling context, or None if the context is not yours."""
 
-_factories: list[WaiterFactory] = []
+waiter_factories: list[WaiterFactory] = []
+"""The registered factories, first asked first. Changed in place only: the
+blocking path of a future reads it directly (a call less per wait)."""
 
-# Captured at import, so that monkey-patching ``_thread`` later (gevent,
-# eventlet) cannot turn the fallback waiter into one that only works in a hub.
-_allocate_lock = _thread.allocate_lock
+allocate_lock: Callable[[], _thread.LockType] = _thread.allocate_lock
+"""Return a new, released OS-level lock, even in a monkey-patched program.
+
+``_thread.allocate_lock`` itself, captured at import (so that monkey-patching
+``_thread`` later, as gevent and eventlet do, cannot turn the fallback waiter
+into one that only works in a hub), and no function of ours around it: a lock
+is made for every blocking wait."""
 
 
 # Guards the state transitions of futures and stopped events. Its critical
 # sections are a handful of attribute writes that never call out, so one lock
 # for all is cheaper than allocating one per object, and never held for long.
-state_lock = released_at_fork(_allocate_lock())
+state_lock = released_at_fork(allocate_lock())
 
 
 def register_waiter_factory(factory: WaiterFactory) -> None:
@@ -55,30 +61,25 @@ def register_waiter_factory(factory: WaiterFactory) -> None:
 
     Factories registered later are asked first.
     """
-    _factories.insert(0, factory)
+    waiter_factories.insert(0, factory)
 
 
 def unregister_waiter_factory(factory: WaiterFactory) -> None:
     """Undo :func:`register_waiter_factory`."""
-    _factories.remove(factory)
+    waiter_factories.remove(factory)
 
 
 def has_waiter_factories() -> bool:
     """Whether any runtime registered a waiter factory (else: plain OS locks)."""
-    return bool(_factories)
+    return bool(waiter_factories)
 
 
 def new_waiter() -> Waiter:
     """Return a held waiter for the calling context."""
-    for factory in _factories:
+    for factory in waiter_factories:
         waiter = factory()
         if waiter is not None:
             return waiter
-    lock = _allocate_lock()
+    lock = allocate_lock()
     lock.acquire()
     return lock
-
-
-def allocate_lock() -> _thread.LockType:
-    """Return a new, released OS-level lock, even in a monkey-patched program."""
-    return _allocate_lock()
