@@ -343,6 +343,7 @@ def test_threading_workloads_are_discovered_with_all_three_implementations() -> 
         "tell",
         "pipelined",
         "spawn",
+        "live",
         "stop_all",
         "rss",
     ]
@@ -387,6 +388,7 @@ def test_threading_workloads_are_discovered_with_all_three_implementations() -> 
     assert goals["tell"] == [(PYKKA, 5.0)]
     assert goals["pipelined"] == [(PYKKA, 6.0)]
     assert goals["spawn"] == [(PYKKA, 2.0)]
+    assert goals["live"] == [(PYKKA, 2.0)]
     assert goals["stop_all"] == [(PYKKA, 2.0)]
     assert goals["rss"] == []
     # The default run has the main rows; thread hand-overs are pinned.
@@ -399,6 +401,9 @@ def test_threading_workloads_are_discovered_with_all_three_implementations() -> 
         "rss",
     ]
     assert [w.name for w in found if not w.pin] == ["stop_all", "rss"]
+    assert by_name["live"].title(500) == (
+        "500 live actors: started, asked once, all stopped"
+    )
     assert not any(w.opt_in for w in found)
 
 

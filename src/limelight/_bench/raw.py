@@ -183,6 +183,25 @@ def _waiting_threads(
             thread.join()
 
 
+def start_ask_stop(n: int) -> float:
+    """Start `n` echoing threads, ask each once, stop and join each, newest first."""
+    replies: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    start = time.perf_counter()
+    workers: list[tuple[threading.Thread, queue.SimpleQueue[Any]]] = []
+    for _ in range(n):
+        inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        thread = threading.Thread(target=_reply, args=(inbox,))
+        thread.start()
+        workers.append((thread, inbox))
+    for _thread, inbox in workers:
+        inbox.put((None, replies))
+        replies.get()
+    for thread, inbox in reversed(workers):
+        inbox.put(_STOP)
+        thread.join()
+    return time.perf_counter() - start
+
+
 def stop_all(n: int) -> float:
     """Start `n` waiting threads (untimed), then stop and join each, newest first."""
     with _waiting_threads(n) as workers:

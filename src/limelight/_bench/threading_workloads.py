@@ -276,6 +276,17 @@ def _start_live(library: Library, n: int) -> list[Any]:
     return refs
 
 
+def start_ask_stop(library: Library, n: int) -> float:
+    """Start `n` actors, ask each once, then ``stop_all()``: all of it timed."""
+    start = time.perf_counter()
+    try:
+        _start_live(library, n)
+        library.stop_all()
+        return time.perf_counter() - start
+    finally:
+        library.stop_all()
+
+
 def stop_all(library: Library, n: int) -> float:
     """``ActorRegistry.stop_all()`` of `n` live actors (starting them is not timed)."""
     try:
@@ -502,6 +513,22 @@ def workloads() -> list[Workload]:
             quick_samples=21,
             warmup=20,
             raw_meaning="Thread start, stop via SimpleQueue, join",
+            targets=[_TWICE_PYKKA],
+        ),
+        threading_workload(
+            name="live",
+            pin=True,
+            full_only=True,
+            label="{n:,} live actors: started, asked once, all stopped",
+            kind=Kind.THROUGHPUT,
+            unit="actors/s",
+            implementations=_implementations(start_ask_stop, raw.start_ask_stop),
+            size=500,
+            quick_size=500,
+            samples=9,
+            quick_samples=5,
+            warmup=0,
+            raw_meaning="n threads on queues: start, one echo each, stop & join",
             targets=[_TWICE_PYKKA],
         ),
         threading_workload(
