@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import gc
 import json
 import math
 import os
@@ -15,6 +16,7 @@ import stat
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -794,3 +796,34 @@ def test_importing_limelight_does_not_import_opentelemetry() -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout == "[]\n"
+
+
+def test_a_stopping_actor_collected_without_ending_is_forgotten() -> None:
+    class Stub:
+        actor_urn = "urn:uuid:stub"
+
+    stub = Stub()
+    _observe.stopping(stub)  # type: ignore[arg-type]
+    assert "urn:uuid:stub" in _observe._stopping  # pyright: ignore[reportPrivateUsage]
+
+    del stub
+    gc.collect()
+
+    assert "urn:uuid:stub" not in _observe._stopping  # pyright: ignore[reportPrivateUsage]
+
+
+def test_a_stopping_actor_collected_as_a_snapshot_is_taken_is_left_out() -> None:
+    # (Between the referent's end and its callback, another thread may find
+    # the reference dead: as a reference without a callback shows.)
+    class Stub:
+        pass
+
+    stub = Stub()
+    stopping = _observe._stopping  # pyright: ignore[reportPrivateUsage]
+    stopping["urn:uuid:gone"] = weakref.ref(stub)  # type: ignore[arg-type]
+    del stub
+    gc.collect()
+    try:
+        assert _observe.live_actors() == []
+    finally:
+        del stopping["urn:uuid:gone"]

@@ -182,9 +182,11 @@ class Future(Generic[T]):
     def _derive(
         self, hook: GetHookFunc[M], sources: tuple[Future[Any], ...]
     ) -> Future[M]:
-        future = cast("Future[M]", self.__class__())
-        future.set_get_hook(hook)
-        cast("_GetHook[M]", future._hook).sources = sources
+        # (Typed through Any, not cast(): no call at run time.)
+        made: Any = self.__class__()
+        made.set_get_hook(hook)
+        made._hook.sources = sources
+        future: Future[M] = made
         return future
 
     def filter(
@@ -510,7 +512,11 @@ class _GetHook(Generic[T]):
         if self.result is not _UNSET:
             return True
         sources = self.sources
-        return sources is not None and all(s._is_ready() for s in sources)
+        if sources is None:
+            return False
+        if len(sources) == 1:  # (most derived futures: no generator)
+            return sources[0]._is_ready()
+        return all(s._is_ready() for s in sources)
 
     def add_done_callback(self, callback: DoneCallback) -> bool:
         sources = self.sources
@@ -519,6 +525,8 @@ class _GetHook(Generic[T]):
                 return False
             callback()
             return True
+        if len(sources) == 1:  # (most derived futures: nothing to count)
+            return sources[0]._add_done_callback(callback)
         pending = [len(sources)]
 
         def source_done() -> None:

@@ -59,7 +59,9 @@ RATE_WINDOW = 10.0
 # table of every actor would be a good part of an idle actor's memory.
 # (Weak: an actor whose loop never ends, as when a test breaks it, must not be
 # kept alive, nor listed, for ever once it is gone.)
-_stopping: weakref.WeakValueDictionary[str, Actor] = weakref.WeakValueDictionary()
+# (Weak references in a plain dict, not a WeakValueDictionary: its Python
+# methods made five calls per actor stopped.)
+_stopping: dict[str, weakref.ref[Actor]] = {}
 # For rates: each actor's (time, messages handled) as earlier snapshots saw them.
 _samples: dict[str, collections.deque[tuple[float, int]]] = {}
 # For stuck times: the message each busy actor was first seen handling, as
@@ -76,7 +78,9 @@ def started(actor: Actor) -> None:
 
 def stopping(actor: Actor) -> None:
     """Keep an actor that leaves the registry until its loop is over."""
-    _stopping[actor.actor_urn] = actor
+    urn = actor.actor_urn
+    # (The callback forgets an actor collected without ending, if any.)
+    _stopping[urn] = weakref.ref(actor, lambda _gone: _stopping.pop(urn, None))
 
 
 def ended(actor: Actor) -> None:
@@ -90,7 +94,11 @@ def _birth(actor: Actor) -> float:
 
 def live_actors() -> list[Actor]:
     """The actors started and not yet ended, oldest first."""
-    by_urn = dict(_stopping.items())  # (a copy: other threads add and remove)
+    by_urn: dict[str, Actor] = {}
+    for urn, stopping_actor in list(_stopping.items()):  # (others add and remove)
+        actor = stopping_actor()
+        if actor is not None:
+            by_urn[urn] = actor
     for ref in ActorRegistry.get_all():
         # (None for a ref to an actor of another process: not this one's.)
         actor = ref._actor_weakref()
