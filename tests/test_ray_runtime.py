@@ -43,6 +43,7 @@ from limelight._runtimes import ray_cluster  # noqa: E402
 from limelight._runtimes.ray_cluster import (  # noqa: E402
     _cluster,
     _future,
+    _host,
     _refs,
     _serializers,
 )
@@ -822,6 +823,58 @@ def test_messages_waiting_their_turn_are_let_in_when_the_actor_ends(
     assert stopped == (True, "killed", None)  # as a stop queued when it ended
     assert told
     assert f"Dropped a message to {urn}" in caplog.text
+
+
+def test_an_end_reported_in_the_actor_s_thread_wakes_the_calls_waiting_their_turn(
+    host: ray_cluster.RayHost,
+) -> None:
+    # The end is reported in the thread the actor ended in, and the host's
+    # loop, waiting for nothing else, must be woken to let the call in.
+    urn = "urn:test:end-in-its-thread"
+
+    async def main() -> Any:
+        assert await host.start(HostedCounter, (), {}, urn) is None
+        asked = asyncio.ensure_future(host.ask(urn, 1, "ref-a", 1))
+        await asyncio.sleep(0)
+        assert not asked.done()  # (message 0 never comes)
+        reporter = threading.Thread(target=host._reported, args=(urn, None))  # pyright: ignore[reportPrivateUsage]
+        reporter.start()
+        reporter.join()
+        # (Handed to the loop, not done in the reporter's thread: the
+        # waiting call's future is the loop's, and the loop must wake.)
+        assert urn in host.turns._waiting  # pyright: ignore[reportPrivateUsage]
+        return await asyncio.wait_for(asked, TIMEOUT)
+
+    assert asyncio.run(main()) == 1  # (the actor runs on: only its end was said)
+
+
+def test_a_call_that_comes_after_the_end_is_reported_takes_no_turn(
+    host: ray_cluster.RayHost,
+) -> None:
+    # Reported before the host stops listing the actor as running: a call
+    # arriving in between must not wait for a turn that nobody will give.
+    urn = "urn:test:after-the-report"
+
+    async def main() -> Any:
+        assert await host.start(HostedCounter, (), {}, urn) is None
+        host.turns.forget(urn)
+        assert urn in host.actors
+        await asyncio.wait_for(host.tell(urn, 1, "ref-a", 2), TIMEOUT)
+        return await asyncio.wait_for(host.ask(urn, 1, "ref-a", 5), TIMEOUT)
+
+    assert asyncio.run(main()) == 2
+    assert urn not in host.turns._next  # pyright: ignore[reportPrivateUsage]
+
+
+def test_a_host_remembers_a_bounded_number_of_ended_actors() -> None:
+    turns = _host._Turns()  # pyright: ignore[reportPrivateUsage]
+    for number in range(_host._GONE_KEPT + 1):  # pyright: ignore[reportPrivateUsage]
+        turns.forget(f"urn:test:{number}")
+
+    gone = turns._gone  # pyright: ignore[reportPrivateUsage]
+    assert len(gone) == _host._GONE_KEPT  # pyright: ignore[reportPrivateUsage]
+    assert "urn:test:0" not in gone
+    assert f"urn:test:{_host._GONE_KEPT}" in gone  # pyright: ignore[reportPrivateUsage]
 
 
 def test_a_ref_numbers_what_it_sends_and_skips_no_number_on_a_refused_message() -> None:

@@ -55,6 +55,10 @@ _STOP = _ActorStop()
 
 _Stopped = tuple[bool, "ExitReason", "BaseException | None"]
 
+_GONE_KEPT = 10_000
+"""How many ended actors a pooled host's turns remember (as many as late
+messages are answered for: see ``_remote/_ended.py``)."""
+
 
 class _HostBase:
     """Runs Limelight actors in the Ray worker process it lives in."""
@@ -154,17 +158,25 @@ class _Turns:
     before it by the same ref have. Used in the host's event loop only.
     """
 
-    __slots__ = ("_next", "_waiting")
+    __slots__ = ("_gone", "_next", "_waiting")
 
     def __init__(self) -> None:
         # By urn, by sender: the sequence number whose turn it is.
         self._next: dict[str, dict[str, int]] = {}
         # By urn: the calls waiting for their turn, by (sender, number).
         self._waiting: dict[str, dict[tuple[str, int], asyncio.Future[None]]] = {}
+        # The latest actors forgotten (an ordered set, oldest first): what
+        # arrives for them takes no turn. (The host may still list such an
+        # actor as running for a moment: its end is reported first.)
+        self._gone: dict[str, None] = {}
 
     async def wait(self, urn: str, sender: str | None, seq: int) -> None:
         """Return when it is the turn of message `seq` from `sender` to `urn`."""
-        if sender is None or self._next.get(urn, {}).get(sender, 0) == seq:
+        if (
+            sender is None
+            or urn in self._gone
+            or self._next.get(urn, {}).get(sender, 0) == seq
+        ):
             return
         turn = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(urn, {})[sender, seq] = turn
@@ -172,7 +184,7 @@ class _Turns:
 
     def done(self, urn: str, sender: str | None, seq: int) -> None:
         """Message `seq` from `sender` is in the inbox: let the next one in."""
-        if sender is None:
+        if sender is None or urn in self._gone:
             return
         self._next.setdefault(urn, {})[sender] = seq + 1
         waiting = self._waiting.get(urn)
@@ -183,6 +195,9 @@ class _Turns:
 
     def forget(self, urn: str) -> None:
         """The actor has ended: let everyone waiting in (to find it gone)."""
+        self._gone[urn] = None
+        if len(self._gone) > _GONE_KEPT:
+            del self._gone[next(iter(self._gone))]
         self._next.pop(urn, None)
         for turn in self._waiting.pop(urn, {}).values():
             turn.set_result(None)
@@ -200,6 +215,9 @@ class RayHost(_HostBase):
 
     def __init__(self) -> None:
         self.turns = _Turns()
+        # The host's event loop, where the turns are kept (known from the
+        # first start(), which Ray calls in it: before any actor can end).
+        self._loop: asyncio.AbstractEventLoop | None = None
         super().__init__()
 
     async def start(
@@ -210,6 +228,7 @@ class RayHost(_HostBase):
         urn: str,
     ) -> BaseException | None:
         """Start an actor here, named `urn`; return what ``__init__()`` raised."""
+        self._loop = asyncio.get_running_loop()
         return self._start(urn, functools.partial(actor_class, *args, **kwargs))
 
     async def describe(self) -> tuple[str, type[Any]]:
@@ -217,7 +236,13 @@ class RayHost(_HostBase):
         return self._describe()
 
     def _reported(self, urn: str, terminated: Terminated) -> None:
-        self.turns.forget(urn)
+        # Reported in the thread the actor ended in: the turns, and the
+        # asyncio futures of the calls waiting for one, are the loop's, which
+        # must also be woken to let them in.
+        loop = self._loop
+        assert loop is not None  # (set by start(), which made the actor)
+        with contextlib.suppress(RuntimeError):  # (the loop has closed: no call waits)
+            loop.call_soon_threadsafe(self.turns.forget, urn)
 
     async def _turn(self, urn: str, sender: str | None, seq: int) -> None:
         # Only while the actor runs: once it has ended, what arrives is
