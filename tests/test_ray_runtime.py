@@ -825,10 +825,10 @@ def test_messages_waiting_their_turn_are_let_in_when_the_actor_ends(
     assert f"Dropped a message to {urn}" in caplog.text
 
 
-def test_an_end_reported_in_the_actor_s_thread_wakes_the_calls_waiting_their_turn(
+def test_an_end_told_in_the_actor_s_thread_wakes_the_calls_waiting_their_turn(
     host: ray_cluster.RayHost,
 ) -> None:
-    # The end is reported in the thread the actor ended in, and the host's
+    # The end is told in the thread the actor ended in, and the host's
     # loop, waiting for nothing else, must be woken to let the call in.
     urn = "urn:test:end-in-its-thread"
 
@@ -837,7 +837,7 @@ def test_an_end_reported_in_the_actor_s_thread_wakes_the_calls_waiting_their_tur
         asked = asyncio.ensure_future(host.ask(urn, 1, "ref-a", 1))
         await asyncio.sleep(0)
         assert not asked.done()  # (message 0 never comes)
-        reporter = threading.Thread(target=host._reported, args=(urn, None))  # pyright: ignore[reportPrivateUsage]
+        reporter = threading.Thread(target=host._gone, args=(urn,))  # pyright: ignore[reportPrivateUsage]
         reporter.start()
         reporter.join()
         # (Handed to the loop, not done in the reporter's thread: the
@@ -848,12 +848,12 @@ def test_an_end_reported_in_the_actor_s_thread_wakes_the_calls_waiting_their_tur
     assert asyncio.run(main()) == 1  # (the actor runs on: only its end was said)
 
 
-def test_a_call_that_comes_after_the_end_is_reported_takes_no_turn(
+def test_a_call_for_a_forgotten_actor_takes_no_turn(
     host: ray_cluster.RayHost,
 ) -> None:
-    # Reported before the host stops listing the actor as running: a call
-    # arriving in between must not wait for a turn that nobody will give.
-    urn = "urn:test:after-the-report"
+    # Forgotten turns stay forgotten: a call arriving while the host still
+    # lists the actor must not wait for a turn that nobody will give.
+    urn = "urn:test:forgotten"
 
     async def main() -> Any:
         assert await host.start(HostedCounter, (), {}, urn) is None

@@ -41,11 +41,17 @@ class Hosting:
     """The actors here that callers elsewhere reach, and the ends they are owed."""
 
     def __init__(
-        self, key: Hashable, report: Callable[[str, Terminated], None]
+        self,
+        key: Hashable,
+        report: Callable[[str, Terminated], None],
+        gone: Callable[[str], None] | None = None,
     ) -> None:
-        # The termination callbacks' key, and what reports an end.
+        # The termination callbacks' key, and what reports an end (first:
+        # before anyone here can find the actor ended). `gone` is told once
+        # the actor is no longer running here and its end is remembered.
         self._key = key
         self._report = report
+        self._gone = gone
         self.running: dict[str, ActorRef[Any]] = {}
         """The actors watched, by urn, until their end is reported."""
         self.ended = EndedActors()
@@ -86,6 +92,8 @@ class Hosting:
             held = self._held.pop(urn, ())
         for answer in held:
             answer()
+        if self._gone is not None:
+            self._gone(urn)
 
     def hold(self, urn: str, answer: Callable[[], None]) -> bool:
         """Call `answer` once the end of `urn` is reported; False if none is owed."""

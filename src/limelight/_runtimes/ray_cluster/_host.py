@@ -70,7 +70,7 @@ class _HostBase:
         Here.host = self
         register_serializers()
         report_from_host()  # (the waits of its actors: see _waits.py)
-        self.hosting = Hosting(("ray", "host"), self._reported)
+        self.hosting = Hosting(("ray", "host"), self._reported, self._gone)
 
     @property
     def actors(self) -> dict[str, ActorRef[Any]]:
@@ -89,6 +89,9 @@ class _HostBase:
 
     def _reported(self, urn: str, terminated: Terminated) -> None:
         """Actor `urn` has ended (its refs ask: nothing to send)."""
+
+    def _gone(self, urn: str) -> None:
+        """Actor `urn` no longer runs here, and why it ended is remembered."""
 
     def _start(self, urn: str, make: Callable[[], Actor]) -> BaseException | None:
         """Start the actor that ``make()`` makes; return what it raised, if anything.
@@ -166,8 +169,8 @@ class _Turns:
         # By urn: the calls waiting for their turn, by (sender, number).
         self._waiting: dict[str, dict[tuple[str, int], asyncio.Future[None]]] = {}
         # The latest actors forgotten (an ordered set, oldest first): what
-        # arrives for them takes no turn. (The host may still list such an
-        # actor as running for a moment: its end is reported first.)
+        # arrives for them takes no turn, and a call that was let in before
+        # the end and is done after it numbers no turn in again.
         self._gone: dict[str, None] = {}
 
     async def wait(self, urn: str, sender: str | None, seq: int) -> None:
@@ -235,10 +238,11 @@ class RayHost(_HostBase):
         """The urn and class of the actor of a dedicated host (for lookups)."""
         return self._describe()
 
-    def _reported(self, urn: str, terminated: Terminated) -> None:
-        # Reported in the thread the actor ended in: the turns, and the
-        # asyncio futures of the calls waiting for one, are the loop's, which
-        # must also be woken to let them in.
+    def _gone(self, urn: str) -> None:
+        # Told in the thread the actor ended in: the turns, and the asyncio
+        # futures of the calls waiting for one, are the loop's, which must
+        # also be woken to let them in. (Once the actor is no longer running
+        # here: a call let in finds it ended, and why.)
         loop = self._loop
         assert loop is not None  # (set by start(), which made the actor)
         with contextlib.suppress(RuntimeError):  # (the loop has closed: no call waits)
