@@ -17,6 +17,7 @@ import pytest
 
 import limelight
 import limelight.observe
+from limelight import _endpoint
 from limelight._core import _context, _wait_graph
 from limelight._runtimes import inline, threads
 from limelight.messages import _ActorStop
@@ -89,6 +90,18 @@ def test_an_idle_actors_blocking_ask_runs_in_the_asking_thread() -> None:
 
     assert ("here", threading.get_ident()) in handled
     assert own != threading.get_ident()
+
+
+def test_top_shows_the_stack_of_the_actors_own_thread() -> None:
+    ref, own = recorder_and_its_thread()
+    try:
+        stack, note = _endpoint.actor_stack(ref.actor_urn)
+    finally:
+        ref.stop()
+
+    assert note == f"thread {own}"
+    assert stack is not None
+    assert "in _work" in stack
 
 
 def test_asks_with_a_timeout_or_not_blocking_go_through_the_actors_thread() -> None:

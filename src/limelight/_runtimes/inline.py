@@ -248,6 +248,8 @@ class InlineInbox(DequeInbox):
 
     def _work(self) -> None:
         """The actor's thread: start the actor, then handle what is queued."""
+        # (For its stack in limelight top, as the threading runtime notes it.)
+        self._actor._limelight_thread_ident = threading.get_ident()
         run = self._context.run
         if not run(blocking.start, self._actor):
             run(self._end)
