@@ -256,7 +256,7 @@ def test_an_ask_to_a_stopped_actor_fails_as_for_any_actor() -> None:
 def test_a_stop_asked_for_goes_through_the_actors_thread() -> None:
     ref = Recorder.start()
 
-    assert ref.ask(_ActorStop()) is None  # (its reply waits for the end)
+    assert ref.ask(_ActorStop()) is True  # (its reply waits for the end)
     assert not ref.is_alive()
 
 

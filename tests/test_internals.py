@@ -486,16 +486,33 @@ class _OtherLoops:
         raise AssertionError  # pragma: no cover -- not used here
 
 
+class _PlainFuture(limelight.Future[int]):
+    """The interface itself, no runtime's future: its value from a get hook."""
+
+
+def _awaited_futures() -> dict[str, tuple[limelight.Future[int], Any]]:
+    """Futures of each kind an await reads, and how each gets its value 5."""
+    settable: limelight.ThreadingFuture[int] = limelight.ThreadingFuture()
+    source: limelight.ThreadingFuture[int] = limelight.ThreadingFuture()
+    plain = _PlainFuture()
+    return {
+        "settable": (settable, lambda: settable.set(5)),
+        "derived": (source.map(lambda value: value), lambda: source.set(5)),
+        "base class": (plain, lambda: plain.set_get_hook(lambda _timeout: 5)),
+    }
+
+
+@pytest.mark.parametrize("kind", ["settable", "derived", "base class"])
 @pytest.mark.parametrize("running", [True, False])
 def test_the_core_asks_every_kind_of_event_loop_registered(
-    monkeypatch: pytest.MonkeyPatch, running: bool
+    monkeypatch: pytest.MonkeyPatch, running: bool, kind: str
 ) -> None:
     monkeypatch.setattr(_awaiting, "_registered", list(_awaiting._registered))
     monkeypatch.setattr(_awaiting, "waiting_for", _awaiting.waiting_for)
     other = _OtherLoops(running=running)
     _awaiting.register(other)  # a second kind: the core asks each in turn
 
-    future: limelight.ThreadingFuture[int] = limelight.ThreadingFuture()
+    future, complete = _awaited_futures()[kind]
     awaiting = future.__await__()
     # Off any asyncio loop: the other kind answers, or nobody does and the
     # generator yields once, for get() to wait.
@@ -503,7 +520,7 @@ def test_the_core_asks_every_kind_of_event_loop_registered(
     assert next(awaiting) == expected
     assert other.asked == [future]
     assert _awaiting.on_event_loop() is running
-    future.set(5)
+    complete()
     with pytest.raises(StopIteration) as stopped:
         next(awaiting)
     assert stopped.value.value == 5
@@ -525,3 +542,27 @@ def test_after_put_the_source_of_the_inlined_copies_rejects_what_came_late() -> 
     with pytest.raises(limelight.ActorDeadError, match="stopped before handling"):
         late.get(TIMEOUT)
     assert running.actor_inbox.empty()
+
+
+def _slots_set(future: object) -> dict[str, object]:
+    """The slots of `future` that hold a value, with their values."""
+    return {
+        name: getattr(future, name)
+        for cls in type(future).__mro__
+        for name in getattr(cls, "__slots__", ())
+        if not name.startswith("__") and hasattr(future, name)
+    }
+
+
+def test_futures_that_write_out_settable_future_init_set_up_as_it_does() -> None:
+    # AsyncioFuture and GreenFuture copy SettableFuture.__init__() (a call
+    # less per ask): a slot it gains must be copied there too.
+    pytest.importorskip("greenlet")
+    from limelight._runtimes.event_loop.runtime import AsyncioFuture  # noqa: PLC0415
+    from limelight._runtimes.greenlet.runtime import GreenFuture  # noqa: PLC0415
+
+    base = _slots_set(limelight.ThreadingFuture[Any]())
+    assert set(base) == {"_hook", "_state", "_callbacks", "_lock"}
+    futures: list[limelight.Future[Any]] = [AsyncioFuture(), GreenFuture()]
+    for future in futures:
+        assert _slots_set(future).items() >= base.items(), type(future).__name__

@@ -87,6 +87,9 @@ class FakeInbox:
     def get_nowait(self) -> Any:
         return self.queued.get_nowait()
 
+    def empty(self) -> bool:
+        return self.queued.empty()
+
 
 @contextlib.contextmanager
 def registered(ref: limelight.ActorRef[Any]) -> Generator[None]:

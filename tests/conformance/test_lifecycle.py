@@ -189,6 +189,25 @@ def test_hooks_run_in_order_around_the_messages(runtime: Runtime) -> None:
     assert list(log) == ["on_start", "first", "second", "on_stop"]
 
 
+@pytest.mark.needs("local_actor_object")
+def test_hooks_patched_onto_a_class_that_inherits_them_are_called(
+    runtime: Runtime,
+) -> None:
+    # Drivers skip the hooks Actor defines, which do nothing: a hook patched
+    # in later, as tests do with mocks, must not be taken for one of those.
+    cls = runtime.actor(Echo)
+    with (
+        unittest.mock.patch.object(cls, "on_start") as on_start,
+        unittest.mock.patch.object(cls, "on_stop") as on_stop,
+    ):
+        on_start.return_value = on_stop.return_value = None
+        ref = cls.start()
+        ref.ask("ready", timeout=TIMEOUT)
+        on_start.assert_called_once_with()
+        assert ref.stop(timeout=TIMEOUT) is True
+        on_stop.assert_called_once_with()
+
+
 def test_on_start_runs_before_a_message_sent_right_after_start(
     runtime: Runtime,
 ) -> None:

@@ -49,13 +49,15 @@ def answer_too_late(message: Any, reply_to: Future[Any], actor: object) -> None:
     """Answer a request that was queued (or on its way) when `actor` ended.
 
     A stop succeeds, however the actor ended (stopped, killed or failed): it
-    is stopped, as asked, and Pykka answers a queued stop the same way.
+    is stopped, as asked, and Pykka answers a queued stop the same way. Its
+    answer is `True`, the value of ``stop()``, whose future it completes
+    (``ActorRef._ask_to_stop()``).
     Anything else fails with :func:`stopped_before_handling`. Runtimes that
     answer such requests themselves (a process channel, a Ray host) give
     the same answers.
     """
     if isinstance(message, _ActorStop):
-        reply_to.set(None)
+        reply_to.set(True)
     else:
         reply_to.set_exception(stopped_before_handling(actor))
 
@@ -79,6 +81,8 @@ def reject_late_messages(actor_ref: ActorRef[Any]) -> None:
     waiting for it, so it goes back into the inbox.
     """
     inbox = actor_ref.actor_inbox
+    if inbox.empty():  # (the usual case: cheaper asked than queue.Empty caught)
+        return
     get_nowait = inbox.get_nowait
     wake_up: Envelope | None = None
     while True:

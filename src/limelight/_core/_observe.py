@@ -44,7 +44,6 @@ __all__ = [
     "ended",
     "live_actors",
     "snapshot",
-    "started",
     "stopping",
 ]
 
@@ -69,11 +68,6 @@ _samples: dict[str, collections.deque[tuple[float, int]]] = {}
 _first_seen: dict[str, tuple[int, int, float]] = {}
 # (An OS lock, even in a monkey-patched program: its sections never yield.)
 _samples_lock = released_at_fork(allocate_lock())
-
-
-def started(actor: Actor) -> None:
-    """Note a new actor's birth, before ``Actor.start()`` registers it."""
-    actor._limelight_born = time.monotonic()
 
 
 def stopping(actor: Actor) -> None:

@@ -332,13 +332,28 @@ class ActorRef(Generic[A]):
         """
         if timeout is not None:
             timeout = _timeouts.seconds(timeout)
-        asked = self.ask(_STOP, False)
-        result: Future[bool] = asked._derive(
-            lambda timeout: _stopped_by_us(asked, timeout), (asked,)
-        )
+        result = self._ask_to_stop()
         if block:
             return result.get(timeout)
         return result
+
+    def _ask_to_stop(self) -> Future[bool]:
+        """Queue a stop request; return the future of ``stop()``'s answer.
+
+        The actor (in this process) answers a stop request `True` itself,
+        once it has ended (``Actor._actor_loop_teardown()``, or
+        ``_mailbox.answer_too_late()`` for a request that came too late), so
+        the request's own future is the answer: no second future to turn its
+        reply into a bool. `False` is for an actor already stopped when
+        asked. (A ref to an actor in another process turns the other side's
+        answers into that bool: ``RemoteRef``.)
+        """
+        future: SettableFuture[bool] = self._create_future()
+        future._producer = self  # who answers: for deadlock detection in get()
+        if not self._enqueue(_STOP, future):
+            _dead_letters.record(_STOP, self, "stopped")
+            future.set(False)
+        return future
 
     def kill(self) -> bool:
         """Stop the actor as soon as it is done with the message it is handling.
@@ -428,11 +443,3 @@ def ended_reason(ref: ActorRef[Any]) -> ExitReason | None:
         return None
     terminated = ref.actor_stopped.terminated
     return terminated.reason if terminated is not None else "normal"
-
-
-def _stopped_by_us(asked: Future[Any], timeout: float | None) -> bool:
-    try:
-        asked.get(timeout)
-    except ActorDeadError:
-        return False
-    return True

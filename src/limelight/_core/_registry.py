@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast, overload
 
 from limelight._core import _awaiting, _timeouts
@@ -92,17 +93,20 @@ class ActorRegistry:
         """Add an actor; [`Actor.start()`][limelight.Actor.start] does this for you."""
         with cls._lock:
             cls._refs[actor_ref.actor_urn] = actor_ref
-        logger.debug("Registered %s", actor_ref)
+        # (The level checked here, not by logger.debug(): a call less per actor.)
+        if logger.target.isEnabledFor(logging.DEBUG):
+            logger.debug("Registered %s", actor_ref)
 
     @classmethod
     def unregister(cls, actor_ref: ActorRef[Any]) -> None:
         """Remove an actor; stopping it does this for you."""
         with cls._lock:
             removed = cls._refs.pop(actor_ref.actor_urn, None) is not None
-        if removed:
-            logger.debug("Unregistered %s", actor_ref)
-        else:
-            logger.debug("Unregistered %s (not found in registry)", actor_ref)
+        if logger.target.isEnabledFor(logging.DEBUG):
+            if removed:
+                logger.debug("Unregistered %s", actor_ref)
+            else:
+                logger.debug("Unregistered %s (not found in registry)", actor_ref)
 
     @overload
     @classmethod

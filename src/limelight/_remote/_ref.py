@@ -1,7 +1,8 @@
 """``RemoteRef``: the ref to an actor that lives in another process.
 
 It is an ``ActorRef`` in every way its caller sees, and ``tell()``,
-``ask()`` and ``stop()`` are the core's own: they put envelopes into the
+``ask()`` and ``stop()`` are the core's own (but for how a stop's answer
+becomes a bool): they put envelopes into the
 ref's inbox, a ``ForwardingInbox``, which hands each to the ref's
 *transport* instead of queueing it. The rest of what a ref does needs the
 other side too, and so goes to the transport as well, through the
@@ -32,7 +33,7 @@ from limelight._core._exceptions import ActorDeadError
 from limelight._core._ref import NO_LOCAL_ACTOR, ActorRef
 from limelight._core._registry import ActorRegistry
 from limelight._core._stopped import StoppedEvent
-from limelight.messages import Terminated
+from limelight.messages import Terminated, _ActorStop
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
 __all__ = ["ForwardingInbox", "RemoteRef", "Transport", "dead_on_arrival"]
 
 R = TypeVar("R", bound="RemoteRef")
+
+_STOP = _ActorStop()
 
 
 class Transport(Protocol):
@@ -121,6 +124,13 @@ class RemoteRef(ActorRef[Any]):
         )
         self._transport = transport
 
+    def _ask_to_stop(self) -> Future[bool]:
+        # The other side answers a stop request as the actor there ends; it
+        # fails with ActorDeadError when the actor was gone already (or its
+        # process is lost): a stop of an actor that had stopped, False.
+        asked = self.ask(_STOP, block=False)
+        return asked._derive(lambda timeout: _stopped_by_us(asked, timeout), (asked,))
+
     def kill(self) -> bool:
         if not self.actor_stopped.set():
             return False
@@ -153,3 +163,11 @@ def dead_on_arrival(ref: R, reason: ExitReason) -> R:
     """`ref`, ended: a ref sent once its actor had ended arrives so, with why."""
     ref._terminate(reason, None)
     return ref
+
+
+def _stopped_by_us(asked: Future[Any], timeout: float | None) -> bool:
+    try:
+        asked.get(timeout)
+    except ActorDeadError:
+        return False
+    return True

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from limelight._core import _observe
+from limelight._core._actor import NO_OP_ON_START
 from limelight._core._dispatch import (
     REPLY_WHEN_STOPPED,
     UNKNOWN,
@@ -61,9 +62,11 @@ def start(actor: Actor) -> bool:
     """
     enter_actor(actor._actor_ref)  # (the runtime gave the loop a fresh context)
     actor._limelight_taken = _observe.new_counter()
-    actor._limelight_run_hook(actor.on_start)
+    on_start = actor.on_start
+    if getattr(on_start, "__func__", None) is not NO_OP_ON_START:
+        actor._limelight_run_hook(on_start)
     actor._limelight_phase = "running"
-    return not actor.actor_stopped.is_set()
+    return not actor.actor_stopped._flag
 
 
 def handle_envelope(actor: Actor, envelope: Envelope) -> bool:

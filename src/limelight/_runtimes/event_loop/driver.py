@@ -28,6 +28,7 @@ from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 from limelight._core import _observe
+from limelight._core._actor import NO_OP_ON_START, NO_OP_ON_STOP
 from limelight._core._dispatch import STOP_HANDLER, UNKNOWN, handler_cache, handler_for
 from limelight._core._exceptions import ActorDeadError
 from limelight._core._log import logger
@@ -147,8 +148,8 @@ class LoopInbox(DequeInbox):
 
     def start(self) -> None:
         """Run on_start(), then the messages, from the loop."""
-        self._context.run(enter_actor, self._actor.actor_ref)
-        self._schedule_drain()
+        self._context.run(enter_actor, self._actor._actor_ref)
+        self._call_on_loop(self._drain)  # (_schedule_drain(), a call less)
 
     def _schedule_drain(self) -> None:
         self._call_on_loop(self._drain)
@@ -234,9 +235,11 @@ class LoopInbox(DequeInbox):
         stopped = actor.actor_stopped
         if not self._started:
             self._started = True
-            work = self._call_hook(actor.on_start)
-            if work is not None:
-                return work
+            on_start = actor.on_start
+            if getattr(on_start, "__func__", None) is not NO_OP_ON_START:
+                work = self._call_hook(on_start)
+                if work is not None:
+                    return work
         actor._limelight_phase = "running"  # (introspection: on_start() is over)
         items = self._items
         taken = actor._limelight_taken
@@ -290,7 +293,10 @@ class LoopInbox(DequeInbox):
                 actor._limelight_begin_stop()
                 if reply_to is not None:  # answered after the teardown
                     actor._limelight_stop_reply = reply_to
-                return self._call_hook(actor.on_stop)
+                on_stop = actor.on_stop
+                if getattr(on_stop, "__func__", None) is NO_OP_ON_STOP:
+                    return None
+                return self._call_hook(on_stop)
             else:
                 result = handler(actor, message)
         except Exception:  # noqa: BLE001 -- user code may raise anything

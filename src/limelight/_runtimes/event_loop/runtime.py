@@ -48,7 +48,11 @@ class AsyncioFuture(SettableFuture[T]):
     __slots__ = ("_loop",)
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        super().__init__()
+        # (SettableFuture.__init__() written out: a future is made per ask.)
+        self._hook = None
+        self._state = _PENDING
+        self._callbacks = None
+        self._lock = None
         self._loop = loop
 
     def get(self, timeout: float | None = None) -> T:
@@ -183,7 +187,7 @@ class AsyncioRuntime(Runtime):
         return LoopInbox(actor, loop)
 
     def start(self, actor: Actor) -> None:
-        if actor.actor_stopped.is_set():
+        if actor.actor_stopped._flag:
             # A message found its loop closed already (a background loop that
             # ended at exit, between __init__() and now): it never runs, and
             # was registered after it died.

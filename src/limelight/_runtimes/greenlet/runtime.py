@@ -182,7 +182,11 @@ class GreenFuture(SettableFuture[T]):
     """How to get a greenlet of this library, for the error message."""
 
     def __init__(self, hub: GreenHub | None = None) -> None:
-        super().__init__()
+        # (SettableFuture.__init__() written out: a future is made per ask.)
+        self._hook = None
+        self._state = _PENDING
+        self._callbacks = None
+        self._lock = None
         self._hub = hub
 
     def get(self, timeout: float | None = None) -> T:
