@@ -18,6 +18,7 @@ from limelight._core._proxy import ActorProxy, CallableProxy, traversable
 from limelight._core._ref import ActorRef
 from limelight._core._registry import ActorRegistry
 from limelight._core._timers import Timer
+from limelight._pool import Pool, PoolRef, Routing
 from limelight._runtimes.event_loop import awaiting as _asyncio_awaiting
 from limelight._runtimes.threads import ThreadingActor, ThreadingFuture
 from limelight._supervision import ChildSpec, Supervisor, TooManyRestartsError
@@ -38,6 +39,9 @@ __all__ = [
     "Future",
     "LinkedActorFailed",
     "MailboxFull",
+    "Pool",
+    "PoolRef",
+    "Routing",
     "Supervisor",
     "ThreadingActor",
     "ThreadingFuture",

@@ -21,7 +21,14 @@ from limelight.messages import ProxyGetAttr, Terminated
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["ChildSpec", "RestartType", "Strategy", "Supervisor", "TooManyRestartsError"]
+__all__ = [
+    "ChildSpec",
+    "RestartType",
+    "Strategy",
+    "Supervisor",
+    "TooManyRestartsError",
+    "check_count",
+]
 
 
 RestartType = Literal["permanent", "transient", "temporary"]
@@ -199,13 +206,7 @@ class Supervisor(ThreadingActor):
                 f"not {strategy!r}"
             )
             raise ValueError(msg)
-        count = cast("object", max_restarts)
-        if isinstance(count, bool) or not isinstance(count, int):
-            msg = f"max_restarts must be an int, not {max_restarts!r}"
-            raise TypeError(msg)
-        if max_restarts < 0:
-            msg = f"max_restarts must be 0 or more, not {max_restarts}"
-            raise ValueError(msg)
+        check_count("max_restarts", max_restarts, minimum=0)
         _check_seconds("within", within, allow_none=False)
         self._limelight_specs = specs
         self._limelight_strategy = strategy
@@ -483,6 +484,17 @@ class Supervisor(ThreadingActor):
                     spec.shutdown_timeout,
                 )
                 ref.kill()
+
+
+def check_count(what: str, count: int, *, minimum: int) -> None:
+    """Raise a clear error unless `count` is an int (no bool) of `minimum` or more."""
+    value = cast("object", count)  # (checked: callers may pass anything)
+    if isinstance(value, bool) or not isinstance(value, int):
+        msg = f"{what} must be an int, not {count!r}"
+        raise TypeError(msg)
+    if count < minimum:
+        msg = f"{what} must be {minimum} or more, not {count}"
+        raise ValueError(msg)
 
 
 def _check_seconds(

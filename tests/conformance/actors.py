@@ -91,3 +91,23 @@ class Blocker(limelight.Actor):
 
     def value(self, x: Any) -> Any:
         return x
+
+
+class Member(Blocker):
+    """A pool member: answers with its URN; ``"fail"`` makes it raise.
+
+    ``square(n)`` is for ``map()``; ``block()`` (of `Blocker`) holds it up.
+    """
+
+    def on_receive(self, message: Any) -> Any:
+        if message == "fail":
+            raise RuntimeError("member failed")
+        return self.actor_urn
+
+    def whoami(self) -> str:
+        return self.actor_urn
+
+    def square(self, n: int) -> int:
+        if n < 0:
+            raise ValueError(n)
+        return n * n

@@ -1,0 +1,511 @@
+"""Pools: many actors of one class behind one ref, which routes each message.
+
+A pool is a [`Supervisor`][limelight.Supervisor] of its members (the
+[`Pool`][limelight.Pool] actor, a thread actor) and a ref to it that routes
+(the [`PoolRef`][limelight.PoolRef]). Routing happens in the sender's
+thread, with no hop through the pool actor: a message goes straight to the
+member chosen for it, so a pool costs a routing decision per message, not a
+second hand-over. The pool actor only starts, restarts and stops members.
+"""
+
+from __future__ import annotations
+
+import bisect
+import collections
+import functools
+import itertools
+import queue
+import random
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
+
+from limelight._core import _timeouts
+from limelight._core._actor import Actor
+from limelight._core._exceptions import ActorDeadError, Timeout
+from limelight._core._future import Future, SettableFuture
+from limelight._core._ref import ActorRef
+from limelight._supervision import ChildSpec, Supervisor, check_count
+from limelight.messages import ProxyCall
+
+if TYPE_CHECKING:
+    from limelight._core._introspection import AttrInfo
+    from limelight._core._types import AttrPath
+
+__all__ = ["Pool", "PoolRef", "Routing"]
+
+A = TypeVar("A", bound=Actor)
+
+Routing = Literal[
+    "round_robin",
+    "random",
+    "smallest_mailbox",
+    "consistent_hash",
+    "broadcast",
+    "first_answer",
+]
+"""How a [`PoolRef`][limelight.PoolRef] picks the member for a message.
+
+- ``"round_robin"``: each member in turn.
+- ``"random"``: any member, at random.
+- ``"smallest_mailbox"``: the member with the fewest queued messages
+  (members whose queue cannot be read here, in another process, count as
+  empty; ties go in turn).
+- ``"consistent_hash"``: the member that the message's key (``hash_key``)
+  maps to on a hash ring: the same key, the same member slot, across
+  restarts of that member.
+- ``"broadcast"``: every member; an ask's answer is the list of every
+  member's answer, in member order.
+- ``"first_answer"``: every member; an ask's answer is the first one to
+  come (scatter-gather), and the others are dropped.
+"""
+
+_ROUTINGS: tuple[str, ...] = get_args(Routing)
+
+# Points per member slot on the consistent-hash ring: enough for an even
+# spread over a few dozen members, cheap to search (bisect).
+_RING_POINTS = 64
+_KEY_SALT = "limelight.pool"
+
+
+class Pool(Supervisor):
+    """The actor that starts, supervises and stops the members of a pool.
+
+    ```python
+    class Worker(limelight.ThreadingActor):
+        def work(self, n: int) -> int:
+            return n * n
+
+    pool = limelight.Pool.start(Worker, size=4)
+    assert pool.proxy().work(3).get() == 9
+    assert pool.map("work", range(5)) == [0, 1, 4, 9, 16]
+    pool.stop()
+    ```
+
+    [`start()`][limelight.Pool.start] returns a [`PoolRef`][limelight.PoolRef]:
+    use it wherever a ref to a single actor was used. Members are children
+    of the pool (``"member-0"``, ``"member-1"``, ...), restarted one for
+    one when they crash, up to `max_restarts` within `within` seconds (then
+    the pool gives up and stops, as a supervisor does). Messages queued for
+    a member that crashed are not handed to its successor: asks among them
+    fail with [`ActorDeadError`][limelight.ActorDeadError], as for any
+    restarted child. Ask again to have another member (or the restarted
+    one) handle it: only the caller knows whether that is safe.
+    """
+
+    def __init__(  # noqa: PLR0913 -- the members' and the supervision's settings
+        self,
+        member: type[Actor] | Callable[..., ActorRef[Any]],
+        size: int,
+        *,
+        args: tuple[Any, ...] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        max_restarts: int = 3,
+        within: float = 5.0,
+    ) -> None:
+        check_count("a pool's size", size, minimum=1)
+        specs = [
+            ChildSpec(f"member-{slot}", member, args=args, kwargs=dict(kwargs or {}))
+            for slot in range(size)
+        ]
+        super().__init__(specs, max_restarts=max_restarts, within=within)
+        # The running member of each slot, read by the pool's refs in other
+        # threads: replaced as a whole slot by slot, never resized.
+        self._limelight_members: list[ActorRef[Any] | None] = [None] * size
+
+    @classmethod
+    def start(  # noqa: PLR0913 # pyright: ignore[reportIncompatibleMethodOverride] -- a pool starts members: its own signature
+        cls,
+        member: type[A],
+        size: int,
+        *,
+        routing: Routing = "round_robin",
+        hash_key: Callable[[Any], Hashable] | None = None,
+        args: tuple[Any, ...] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        max_restarts: int = 3,
+        within: float = 5.0,
+    ) -> PoolRef[A]:
+        """Start `size` actors of the class `member`; return the pool's ref.
+
+        Each member is started with `args` and `kwargs`, one after another,
+        each once the one before has finished its ``on_start()``. Members
+        may be actors of any runtime.
+
+        Args:
+            member: the members' actor class.
+            size: how many members.
+            routing: how the ref picks the member for a message: see
+                [`Routing`][limelight.Routing].
+            hash_key: for ``"consistent_hash"`` (and only then): the key of
+                a message, such as ``lambda message: message.user_id``.
+                For a proxy call, the message is a
+                [`ProxyCall`][limelight.messages.ProxyCall]: its ``args``
+                hold the call's arguments.
+            args: positional arguments for every member's ``__init__()``.
+            kwargs: keyword arguments for every member's ``__init__()``.
+            max_restarts: restarts of crashed members allowed within
+                `within` seconds before the pool gives up.
+            within: seconds, for `max_restarts`.
+
+        Raises:
+            TypeError, ValueError: for a bad argument, before anything
+                starts.
+            Exception: whatever the first member that could not start
+                raised (the members started before it are stopped).
+        """
+        if routing not in _ROUTINGS:
+            msg = (
+                f"routing must be one of {', '.join(map(repr, _ROUTINGS))}, "
+                f"not {routing!r}"
+            )
+            raise ValueError(msg)
+        if (routing == "consistent_hash") != (hash_key is not None):
+            msg = (
+                'routing="consistent_hash" needs hash_key (a function giving a '
+                "message's key), and only it takes one"
+            )
+            raise ValueError(msg)
+        pool_ref: ActorRef[Any] = super().start(
+            member,
+            size,
+            args=args,
+            kwargs=kwargs,
+            max_restarts=max_restarts,
+            within=within,
+        )
+        pool = pool_ref._actor_weakref()
+        assert pool is not None  # (a thread actor of this process, just started)
+        return PoolRef(pool_ref, member, pool._limelight_members, routing, hash_key)
+
+    def _limelight_start_child(self, spec: ChildSpec) -> ActorRef[Any]:
+        ref = super()._limelight_start_child(spec)
+        slot = int(spec.name.rpartition("-")[2])
+        self._limelight_members[slot] = ref
+        return ref
+
+
+class PoolRef(ActorRef[A]):
+    """The ref of a [`Pool`][limelight.Pool]: an actor ref that routes.
+
+    ``tell()``, ``ask()`` and ``proxy()`` go to a member picked by the
+    pool's [`Routing`][limelight.Routing]; ``stop()``, ``kill()``,
+    ``is_alive()``, ``termination()`` and ``actor_stopped`` are the pool's
+    own (stopping the pool stops every member first). ``actor_class`` is
+    the members' class, so a proxy of the pool has the members' methods, and
+    type checkers see it so: ``PoolRef[Worker]`` is an ``ActorRef[Worker]``.
+
+    A member that is not running (it crashed, and is being restarted) is
+    passed over; with no member running, a message fails with
+    [`ActorDeadError`][limelight.ActorDeadError].
+    """
+
+    __slots__ = ("_members", "_next", "_pool_ref", "_ring", "_route", "routing")
+
+    routing: Routing
+    """How the pool routes messages."""
+
+    def __init__(
+        self,
+        pool_ref: ActorRef[Pool],
+        member: type[A],
+        members: list[ActorRef[Any] | None],
+        routing: Routing,
+        hash_key: Callable[[Any], Hashable] | None,
+    ) -> None:
+        # (Not ActorRef.__init__(): the pool actor's state, with the
+        # members' class.)
+        pool_actor: Any = pool_ref._actor_weakref  # (a Pool, not an A)
+        self._limelight_bind(
+            pool_actor,
+            member,
+            pool_ref.actor_urn,
+            pool_ref.actor_inbox,
+            pool_ref.actor_stopped,
+            pool_ref._create_future,
+        )
+        self._pool_ref = pool_ref
+        self._members = members
+        self._next = itertools.count()
+        self.routing = routing
+        self._ring: list[tuple[int, int]] = []
+        pick: Callable[[Any], ActorRef[Any]]
+        if routing == "random":
+            pick = self._pick_random
+        elif routing == "smallest_mailbox":
+            pick = self._pick_least_busy
+        elif routing == "consistent_hash":
+            assert hash_key is not None  # (checked by Pool.start())
+            self._ring = sorted(
+                (hash((slot, point)), slot)
+                for slot in range(len(members))
+                for point in range(_RING_POINTS)
+            )
+            key_of = hash_key
+            pick = lambda message: self._pick_by_key(key_of(message))  # noqa: E731
+        else:  # (round robin; broadcasts do not pick)
+            pick = self._pick_in_turn
+        self._route = pick
+
+    def __repr__(self) -> str:
+        return f"<PoolRef for {self}>"
+
+    @property
+    def supervisor(self) -> ActorRef[Pool]:
+        """The ref of the pool's own actor, which supervises the members.
+
+        A plain ref: its proxy has the [`Supervisor`][limelight.Supervisor]'s
+        methods and attributes (``restarts``, ``which_children()``).
+        """
+        return self._pool_ref
+
+    @property
+    def members(self) -> list[ActorRef[A]]:
+        """The refs of the members running now, in slot order."""
+        return [ref for ref in self._members if ref is not None and ref.is_alive()]
+
+    # -- Routing ---------------------------------------------------------------
+
+    def _running(self) -> list[ActorRef[Any]]:
+        running = self.members
+        if not running:
+            raise ActorDeadError(f"{self} has no member running")
+        return running
+
+    def _pick_in_turn(self, _message: Any) -> ActorRef[Any]:
+        running = self._running()
+        return running[next(self._next) % len(running)]
+
+    def _pick_random(self, _message: Any) -> ActorRef[Any]:
+        return random.choice(self._running())
+
+    def _pick_least_busy(self, _message: Any) -> ActorRef[Any]:
+        running = self._running()
+        start = next(self._next) % len(running)  # (ties go in turn)
+        turn = running[start:] + running[:start]
+        return min(turn, key=_queued)
+
+    def _pick_by_key(self, key: Hashable) -> ActorRef[Any]:
+        ring = self._ring
+        # (Hashed in a tuple: small ints hash to themselves, which would all
+        # land on the ring's first point.)
+        index = bisect.bisect(ring, (hash((_KEY_SALT, key)), len(self._members)))
+        # From the key's point on, the first slot whose member runs.
+        for _turn in range(len(ring)):
+            slot = ring[index % len(ring)][1]
+            member = self._members[slot]
+            if member is not None and member.is_alive():
+                return member
+            index += 1
+        raise ActorDeadError(f"{self} has no member running")
+
+    # -- Sending ---------------------------------------------------------------
+
+    def tell(self, message: Any) -> None:
+        """Send `message` to the member the routing picks (every member, to broadcast).
+
+        Raises:
+            ActorDeadError: if the pool, or every member, has stopped.
+        """
+        self._check_running()
+        if self.routing in ("broadcast", "first_answer"):
+            for member in self._running():
+                member.tell(message)
+            return
+        self._route(message).tell(message)
+
+    def ask(  # pyright: ignore[reportIncompatibleMethodOverride] -- ActorRef.ask(), whose overloads hold
+        self, message: Any, block: bool = True, timeout: float | None = None
+    ) -> Any:
+        """Send `message` to the member the routing picks; get its answer.
+
+        With ``"broadcast"``, the answer is the list of every running
+        member's answer; with ``"first_answer"``, the first answer to come.
+        Otherwise, as [`ActorRef.ask()`][limelight.ActorRef.ask].
+        """
+        if timeout is not None:
+            timeout = _timeouts.seconds(timeout)
+        try:
+            self._check_running()
+            future = self._send(message)
+        except ActorDeadError as error:
+            if block:
+                raise
+            failed: SettableFuture[Any] = self._create_future()
+            failed.set_exception(error)
+            return failed
+        if block:
+            return future.get(timeout)
+        return future
+
+    def _send(self, message: Any) -> Future[Any]:
+        if self.routing == "broadcast":
+            futures = [member.ask(message, block=False) for member in self._running()]
+            return _all_of(futures, self._create_future())
+        if self.routing == "first_answer":
+            futures = [member.ask(message, block=False) for member in self._running()]
+            return _first_of(futures, self._create_future())
+        return self._route(message).ask(message, block=False)
+
+    def _check_running(self) -> None:
+        if not self.is_alive():
+            raise ActorDeadError(f"{self} not found")
+
+    def _introspect(self) -> dict[AttrPath, AttrInfo]:
+        self._check_running()
+        return self._running()[0]._introspect()
+
+    # -- Data-parallel work ------------------------------------------------------
+
+    def map(
+        self,
+        work: str | Callable[[Any], Any],
+        items: Iterable[Any],
+        *,
+        max_in_flight: int = 2,
+        timeout: float | None = None,
+    ) -> list[Any]:
+        """Handle every item on the members; return the answers in item order.
+
+        `work` is the name of the members' method to call with each item
+        (``pool.map("resize", images)``), or a function making the message
+        to ask for each item (``pool.map(lambda path: Load(path), paths)``).
+        Items are handed out as members finish, with at most
+        `max_in_flight` asked of each member at a time, so every member is
+        kept busy without queueing the whole input at once (which a
+        crashed member would take with it). Blocks until all are answered;
+        the first item whose ask fails raises its exception (the rest are
+        still handled, their answers dropped).
+
+        Raises:
+            Timeout: if `timeout` seconds pass before every answer came.
+        """
+        answers: dict[int, Any] = {}
+        for index, answer in self._map_indexed(work, items, max_in_flight, timeout):
+            answers[index] = answer
+        return [answers[index] for index in range(len(answers))]
+
+    def map_unordered(
+        self,
+        work: str | Callable[[Any], Any],
+        items: Iterable[Any],
+        *,
+        max_in_flight: int = 2,
+        timeout: float | None = None,
+    ) -> Iterator[Any]:
+        """As [`map()`][limelight.PoolRef.map], yielding answers as they come.
+
+        Raises:
+            Timeout: if `timeout` seconds pass before every answer came.
+        """
+        for _index, answer in self._map_indexed(work, items, max_in_flight, timeout):
+            yield answer
+
+    def _map_indexed(
+        self,
+        work: str | Callable[[Any], Any],
+        items: Iterable[Any],
+        max_in_flight: int,
+        timeout: float | None,
+    ) -> Iterator[tuple[int, Any]]:
+        check_count("max_in_flight", max_in_flight, minimum=1)
+        if isinstance(work, str):
+            name = work
+            make: Callable[[Any], Any] = lambda item: ProxyCall((name,), (item,), {})  # noqa: E731
+        else:
+            make = work
+        deadline = _timeouts.deadline(_timeouts.optional_seconds(timeout))
+        done: queue.SimpleQueue[tuple[int, ActorRef[Any], Future[Any]]] = (
+            queue.SimpleQueue()
+        )
+        in_flight: collections.Counter[ActorRef[Any]] = collections.Counter()
+        pending = enumerate(items)
+        outstanding = 0
+        exhausted = False
+        while True:
+            # Hand out items while some member has room.
+            while not exhausted:
+                member = self._member_with_room(in_flight, max_in_flight)
+                if member is None:
+                    break
+                try:
+                    index, item = next(pending)
+                except StopIteration:
+                    exhausted = True
+                    break
+                future = member.ask(make(item), block=False)
+                in_flight[member] += 1
+                outstanding += 1
+                future._add_done_callback(  # pyright: ignore[reportPrivateUsage]
+                    _put_when_done(done, index, member, future)
+                )
+            if outstanding == 0:
+                return
+            try:
+                index, member, future = done.get(timeout=_timeouts.remaining(deadline))
+            except queue.Empty:
+                raise Timeout(f"{timeout} seconds") from None
+            in_flight[member] -= 1
+            outstanding -= 1
+            yield index, future.get()
+
+    def _member_with_room(
+        self, in_flight: collections.Counter[ActorRef[Any]], limit: int
+    ) -> ActorRef[Any] | None:
+        """The running member with the fewest asks in flight, if below `limit`."""
+        member = min(self._running(), key=in_flight.__getitem__)
+        return member if in_flight[member] < limit else None
+
+
+def _queued(ref: ActorRef[Any]) -> int:
+    """How many messages wait in `ref`'s inbox; 0 where this process cannot tell."""
+    return ref.actor_inbox.qsize() or 0
+
+
+def _put_when_done(
+    done: queue.SimpleQueue[tuple[int, ActorRef[Any], Future[Any]]],
+    index: int,
+    member: ActorRef[Any],
+    future: Future[Any],
+) -> Callable[[], None]:
+    return lambda: done.put((index, member, future))
+
+
+def _all_of(futures: list[Future[Any]], combined: SettableFuture[Any]) -> Future[Any]:
+    """`combined`, completed with every one's value in order, or the first failure."""
+    # (A C counter: its step is atomic, as callbacks come from any thread.)
+    finished = itertools.count(1)
+
+    def one_done() -> None:
+        if next(finished) == len(futures):
+            try:
+                values = [future.get(0) for future in futures]
+            except BaseException as error:  # noqa: BLE001 -- handed to the asker
+                combined.set_exception(error)
+            else:
+                combined.set(values)
+
+    for future in futures:
+        future._add_done_callback(one_done)  # pyright: ignore[reportPrivateUsage]
+    return combined
+
+
+def _first_of(futures: list[Future[Any]], first: SettableFuture[Any]) -> Future[Any]:
+    """`first`: the first value to come, or the last failure if all fail."""
+    failed = itertools.count(1)  # (atomic steps: see _all_of())
+    answered = itertools.count(1)
+
+    def one_done(future: Future[Any]) -> None:
+        try:
+            value = future.get(0)
+        except BaseException as error:  # noqa: BLE001 -- handed to the asker
+            if next(failed) == len(futures):
+                first.set_exception(error)
+            return
+        if next(answered) == 1:
+            first.set(value)
+
+    for future in futures:
+        future._add_done_callback(  # pyright: ignore[reportPrivateUsage]
+            functools.partial(one_done, future)
+        )
+    return first

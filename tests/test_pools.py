@@ -1,0 +1,197 @@
+"""Pools of thread actors: routing that needs members running side by side.
+
+The conformance suite (``tests/conformance/test_pools.py``) runs pools on
+every runtime; these tests hold one member up while others answer, which
+only members in threads of their own can do.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import limelight
+from limelight.messages import ProxyCall
+
+TIMEOUT = 10.0
+
+
+class Worker(limelight.ThreadingActor):
+    def on_receive(self, message: Any) -> Any:
+        return self.actor_urn
+
+    def hold(self, entered: threading.Event, gate: threading.Event) -> str:
+        entered.set()
+        gate.wait(TIMEOUT)
+        return self.actor_urn
+
+    def square(self, n: int) -> int:
+        return n * n
+
+
+@pytest.fixture
+def gate() -> Iterator[threading.Event]:
+    """An event that holds a member up; set after the test, whatever happened."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+@pytest.fixture(autouse=True)
+def stop_everything() -> Iterator[None]:
+    yield
+    limelight.ActorRegistry.stop_all(timeout=TIMEOUT)
+
+
+def hold_up(member: limelight.ActorRef[Worker], gate: threading.Event) -> None:
+    """Have `member` wait for `gate` in a handler; return once it does."""
+    entered = threading.Event()
+    member.proxy().hold(entered, gate)
+    assert entered.wait(TIMEOUT)
+
+
+def test_smallest_mailbox_routing_passes_over_a_member_with_queued_messages(
+    gate: threading.Event,
+) -> None:
+    pool = limelight.Pool.start(Worker, 2, routing="smallest_mailbox")
+    busy, idle = pool.members
+    hold_up(busy, gate)
+    busy.tell("queued")
+
+    answers = {pool.ask("who", timeout=TIMEOUT) for _ in range(4)}
+
+    assert answers == {idle.actor_urn}
+
+
+def test_first_answer_routing_answers_before_a_held_up_member(
+    gate: threading.Event,
+) -> None:
+    pool = limelight.Pool.start(Worker, 2, routing="first_answer")
+    held, free = pool.members
+    hold_up(held, gate)
+
+    assert pool.ask("who", timeout=TIMEOUT) == free.actor_urn
+
+
+def test_map_keeps_at_most_max_in_flight_asks_per_member(
+    gate: threading.Event,
+) -> None:
+    pool = limelight.Pool.start(Worker, 2)
+    held, free = pool.members
+    hold_up(held, gate)  # (not one of map's asks: map sees room for 2 there)
+
+    answers = pool.map_unordered("square", range(6), max_in_flight=2)
+    # Items 0 and 2 went to the held member, and wait there; the free one
+    # took 1 and 3, then 4 and 5 as it answered.
+    first = [next(answers) for _ in range(4)]
+
+    assert sorted(first) == [1, 9, 16, 25]
+    assert held.actor_inbox.qsize() == 2
+    gate.set()
+    assert sorted(answers) == [0, 4]
+    assert free.is_alive()
+
+
+def test_map_gives_up_after_its_timeout(gate: threading.Event) -> None:
+    pool = limelight.Pool.start(Worker, 1)
+    hold_up(pool.members[0], gate)
+
+    with pytest.raises(limelight.Timeout, match=r"0\.05 seconds"):
+        pool.map("square", [1], timeout=0.05)
+
+
+def test_map_may_make_each_message_itself() -> None:
+    pool = limelight.Pool.start(Worker, 2)
+
+    squares = pool.map(lambda n: ProxyCall(("square",), (n,), {}), range(4))
+
+    assert squares == [0, 1, 4, 9]
+
+
+def test_consistent_hashing_passes_over_a_slot_whose_member_is_not_running() -> None:
+    pool = limelight.Pool.start(
+        Worker, 2, routing="consistent_hash", hash_key=lambda message: message
+    )
+    first, second = pool.members
+    owners = {key: pool.ask(key, timeout=TIMEOUT) for key in range(20)}
+    gone = next(key for key, urn in owners.items() if urn == first.actor_urn)
+
+    # As if the first member had crashed and were not restarted yet.
+    pool._members[0] = None  # pyright: ignore[reportPrivateUsage]
+
+    assert pool.ask(gone, timeout=TIMEOUT) == second.actor_urn
+
+
+def test_with_no_member_running_a_message_fails_with_actor_dead_error() -> None:
+    for routing in ("round_robin", "random", "smallest_mailbox", "broadcast"):
+        pool = limelight.Pool.start(Worker, 1, routing=routing)
+        pool._members[0] = None  # pyright: ignore[reportPrivateUsage]
+
+        with pytest.raises(limelight.ActorDeadError, match="has no member running"):
+            pool.ask("who", timeout=TIMEOUT)
+        with pytest.raises(limelight.ActorDeadError, match="has no member running"):
+            pool.tell("who")
+        with pytest.raises(limelight.ActorDeadError, match="has no member running"):
+            pool.proxy()
+
+    hashed = limelight.Pool.start(
+        Worker, 1, routing="consistent_hash", hash_key=lambda message: message
+    )
+    hashed._members[0] = None  # pyright: ignore[reportPrivateUsage]
+    with pytest.raises(limelight.ActorDeadError, match="has no member running"):
+        hashed.ask("who", timeout=TIMEOUT)
+
+
+def test_the_pool_ref_says_what_it_is() -> None:
+    pool = limelight.Pool.start(Worker, 1)
+
+    assert repr(pool) == f"<PoolRef for Worker ({pool.actor_urn})>"
+    assert pool.routing == "round_robin"
+    assert pool.supervisor.actor_class is limelight.Pool
+    assert pool.supervisor.actor_urn == pool.actor_urn
+    assert pool.supervisor.proxy().which_children().get(TIMEOUT) == [
+        ("member-0", pool.members[0])
+    ]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "says"),
+    [
+        ({"size": 0}, ValueError, "a pool's size must be 1 or more, not 0"),
+        ({"size": "2"}, TypeError, "size must be an int, not '2'"),
+        ({"size": True}, TypeError, "size must be an int, not True"),
+        ({"routing": "fastest"}, ValueError, "routing must be one of"),
+        ({"routing": "consistent_hash"}, ValueError, "needs hash_key"),
+        ({"hash_key": hash}, ValueError, "needs hash_key"),
+    ],
+)
+def test_bad_arguments_are_refused_before_anything_starts(
+    arguments: dict[str, Any], error: type[Exception], says: str
+) -> None:
+    options: dict[str, Any] = {"size": 2, **arguments}
+    size = options.pop("size")
+
+    with pytest.raises(error, match=says):
+        limelight.Pool.start(Worker, size, **options)
+
+    assert limelight.ActorRegistry.get_all() == []
+
+
+@pytest.mark.parametrize(
+    ("max_in_flight", "error", "says"),
+    [
+        (0, ValueError, "max_in_flight must be 1 or more, not 0"),
+        (1.5, TypeError, "max_in_flight must be an int, not 1.5"),
+        (True, TypeError, "max_in_flight must be an int, not True"),
+    ],
+)
+def test_a_bad_max_in_flight_is_refused(
+    max_in_flight: Any, error: type[Exception], says: str
+) -> None:
+    pool = limelight.Pool.start(Worker, 1)
+
+    with pytest.raises(error, match=says):
+        pool.map("square", [1], max_in_flight=max_in_flight)
