@@ -104,11 +104,6 @@ CAPABILITIES: Mapping[str, str] = {
         "the test looks inside the actor object, which lives in another "
         "process: the test holds only its ref"
     ),
-    "local_inbox_size": (
-        "the actor's inbox is in its own process: a ref here cannot tell how "
-        "many messages wait in it (qsize() is None), so a pool's "
-        "smallest-mailbox routing sees every such member as empty"
-    ),
     "queued_when_sent": (
         "a message is queued only once it reaches the actor's process (read "
         "from the pipe by the worker, or a Ray call arriving at the host), not "
@@ -481,7 +476,6 @@ _ACROSS_PROCESSES = frozenset(
         "threading_events",
         "local_timers",
         "local_actor_object",
-        "local_inbox_size",
         "queued_when_sent",
         "uninterrupted_tells",
         "stopped_seen_before_on_stop",

@@ -1340,3 +1340,28 @@ def test_a_future_completed_just_after_its_awaiting_task_was_cancelled() -> None
 
     assert run(main()) is True
     assert future.get(0) == "done"
+
+
+def test_a_future_completed_in_another_thread_just_after_its_task_was_cancelled() -> (
+    None
+):
+    future: limelight.Future[str] = limelight.ThreadingFuture()
+
+    async def main() -> bool:
+        async def wait() -> str:
+            return await future
+
+        task = asyncio.ensure_future(wait())
+        await asyncio.sleep(0)  # the task now waits for the future
+        task.cancel()  # cancels what the task awaits at once...
+        # ...so the wake-up, handed to the loop from another thread, finds
+        # nothing left to wake. (Joined here: the loop runs it only after.)
+        setter = threading.Thread(target=future.set, args=("done",))
+        setter.start()
+        setter.join()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return task.cancelled()
+
+    assert run(main()) is True
+    assert future.get(0) == "done"
