@@ -336,11 +336,13 @@ def test_threading_workloads_are_discovered_with_all_three_implementations() -> 
     assert names == [
         "ask",
         "ask_inline",
+        "pool_ask",
         "ask_observed",
         "actor_ask",
         "proxy",
         "traversable",
         "tell",
+        "pool_tell",
         "pipelined",
         "spawn",
         "live",
@@ -348,27 +350,27 @@ def test_threading_workloads_are_discovered_with_all_three_implementations() -> 
         "rss",
     ]
     for workload in found:
-        expected = (
-            [SUBJECT, RAW]
-            if workload.name in {"ask_inline", "ask_observed"}
-            else [
-                SUBJECT,
-                PYKKA,
-                RAW,
-            ]
-        )
+        if workload.name in {"pool_ask", "pool_tell"}:  # (no Pykka pools, no raw)
+            expected = [SUBJECT]
+        elif workload.name in {"ask_inline", "ask_observed"}:
+            expected = [SUBJECT, RAW]
+        else:
+            expected = [SUBJECT, PYKKA, RAW]
         assert list(workload.implementations) == expected
-        assert workload.raw_meaning
+        assert workload.raw_meaning or workload.name.startswith("pool_")
         assert workload.quick_size <= workload.size
     by_name = {w.name: w for w in found}
     # Rows compared with each other are sampled together.
     assert [w.name for w in found if w.group] == [
         "ask",
         "ask_inline",
+        "pool_ask",
         "ask_observed",
         "actor_ask",
         "proxy",
         "traversable",
+        "tell",
+        "pool_tell",
     ]
     assert by_name["stop_all"].size == 10_000
     assert by_name["stop_all"].title(2000) == "ActorRegistry.stop_all(), 2,000 actors"
@@ -386,6 +388,10 @@ def test_threading_workloads_are_discovered_with_all_three_implementations() -> 
     assert goals["ask_observed"] == [(SUBJECT, 0.9524)]
     assert by_name["ask_observed"].targets[0].workload == "ask"
     assert goals["tell"] == [(PYKKA, 5.0)]
+    # Routing through a pool costs at most a fifth of an ask.
+    assert goals["pool_ask"] == [(SUBJECT, 0.8333)]
+    assert by_name["pool_ask"].targets[0].workload == "ask"
+    assert goals["pool_tell"] == []
     assert goals["pipelined"] == [(PYKKA, 6.0)]
     assert goals["spawn"] == [(PYKKA, 2.0)]
     assert goals["live"] == [(PYKKA, 2.0)]

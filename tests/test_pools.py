@@ -66,6 +66,31 @@ def test_smallest_mailbox_routing_passes_over_a_member_with_queued_messages(
     assert answers == {idle.actor_urn}
 
 
+def test_smallest_mailbox_routing_picks_the_shortest_queue_of_busy_members(
+    gate: threading.Event,
+) -> None:
+    pool = limelight.Pool.start(Worker, 2, routing="smallest_mailbox")
+    longer, shorter = pool.members
+    hold_up(longer, gate)
+    hold_up(shorter, gate)
+    for member, queued in ((longer, 2), (shorter, 1)):
+        for _ in range(queued):
+            member.tell("queued")
+
+    # Looked at from either member first (ties would go in turn).
+    picks = {pool._route("who") for _ in range(4)}  # pyright: ignore[reportPrivateUsage]
+
+    assert picks == {shorter}
+
+
+def test_round_robin_passes_over_a_slot_whose_member_is_not_running() -> None:
+    pool = limelight.Pool.start(Worker, 2)
+    running = pool.members[1]
+    pool._members[0] = None  # pyright: ignore[reportPrivateUsage] -- as if crashed
+
+    assert {pool.ask("who", timeout=TIMEOUT) for _ in range(4)} == {running.actor_urn}
+
+
 def test_first_answer_routing_answers_before_a_held_up_member(
     gate: threading.Event,
 ) -> None:

@@ -1021,7 +1021,7 @@ def test_a_host_given_back_to_a_closed_pool_is_forgotten() -> None:
 
 def test_the_bench_rows_run_clean_at_a_tiny_size() -> None:
     found = rw.workloads()
-    assert [w.name for w in found] == ["proxy", "spawn"]
+    assert [w.name for w in found] == ["proxy", "spawn", "pool_map"]
     result = harness.run(found, harness.Settings(size=3, repeat=1))
     assert result.problems == []
     for res in result.results:
@@ -1043,6 +1043,7 @@ def test_the_bench_actors_echo() -> None:
     assert rw.Echo().echo(2) == 2
     assert rw.PooledEcho.ray_pool
     assert rw._RawEcho().echo(3) == 3
+    assert rw.Spinner().spin(4) == rw._RawSpinner().spin(4) == 0 ^ 1 ^ 2 ^ 3
 
 
 def test_ray_rows_let_rays_threads_linger() -> None:

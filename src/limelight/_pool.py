@@ -199,7 +199,15 @@ class PoolRef(ActorRef[A]):
     [`ActorDeadError`][limelight.ActorDeadError].
     """
 
-    __slots__ = ("_members", "_next", "_pool_ref", "_ring", "_route", "routing")
+    __slots__ = (
+        "_members",
+        "_next",
+        "_pool_ref",
+        "_ring",
+        "_route",
+        "_scatters",
+        "routing",
+    )
 
     routing: Routing
     """How the pool routes messages."""
@@ -227,6 +235,7 @@ class PoolRef(ActorRef[A]):
         self._members = members
         self._next = itertools.count()
         self.routing = routing
+        self._scatters = routing in ("broadcast", "first_answer")
         self._ring: list[tuple[int, int]] = []
         pick: Callable[[Any], ActorRef[Any]]
         if routing == "random":
@@ -272,6 +281,10 @@ class PoolRef(ActorRef[A]):
         return running
 
     def _pick_in_turn(self, _message: Any) -> ActorRef[Any]:
+        members = self._members
+        member = members[next(self._next) % len(members)]
+        if member is not None and not member.actor_stopped._flag:
+            return member  # (the usual case: no list made per message)
         running = self._running()
         return running[next(self._next) % len(running)]
 
@@ -279,10 +292,23 @@ class PoolRef(ActorRef[A]):
         return random.choice(self._running())
 
     def _pick_least_busy(self, _message: Any) -> ActorRef[Any]:
-        running = self._running()
-        start = next(self._next) % len(running)  # (ties go in turn)
-        turn = running[start:] + running[:start]
-        return min(turn, key=_queued)
+        members = self._members
+        count = len(members)
+        start = next(self._next)  # (ties go in turn)
+        best: ActorRef[Any] | None = None
+        fewest = 0
+        for step in range(count):
+            member = members[(start + step) % count]
+            if member is None or member.actor_stopped._flag:
+                continue
+            queued = member.actor_inbox.qsize() or 0  # (None: in another process)
+            if best is None or queued < fewest:
+                best, fewest = member, queued
+                if queued == 0:
+                    break  # (none can have fewer)
+        if best is None:
+            raise ActorDeadError(f"{self} has no member running")
+        return best
 
     def _pick_by_key(self, key: Hashable) -> ActorRef[Any]:
         ring = self._ring
@@ -306,8 +332,9 @@ class PoolRef(ActorRef[A]):
         Raises:
             ActorDeadError: if the pool, or every member, has stopped.
         """
-        self._check_running()
-        if self.routing in ("broadcast", "first_answer"):
+        if self.actor_stopped._flag:  # (_check_running(), a call less per tell)
+            raise ActorDeadError(f"{self} not found")
+        if self._scatters:
             for member in self._running():
                 member.tell(message)
             return
@@ -326,7 +353,12 @@ class PoolRef(ActorRef[A]):
             timeout = _timeouts.seconds(timeout)
         try:
             self._check_running()
-            future = self._send(message)
+            if self._scatters:
+                future = self._scatter(message)
+            else:
+                # The member's own ask, blocking or not: its fast paths
+                # (inline asks, say) are the pool's.
+                return self._route(message).ask(message, block, timeout)
         except ActorDeadError as error:
             if block:
                 raise
@@ -337,14 +369,12 @@ class PoolRef(ActorRef[A]):
             return future.get(timeout)
         return future
 
-    def _send(self, message: Any) -> Future[Any]:
+    def _scatter(self, message: Any) -> Future[Any]:
+        """Ask every running member; a future of all answers, or of the first."""
+        futures = [member.ask(message, block=False) for member in self._running()]
         if self.routing == "broadcast":
-            futures = [member.ask(message, block=False) for member in self._running()]
             return _all_of(futures, self._create_future())
-        if self.routing == "first_answer":
-            futures = [member.ask(message, block=False) for member in self._running()]
-            return _first_of(futures, self._create_future())
-        return self._route(message).ask(message, block=False)
+        return _first_of(futures, self._create_future())
 
     def _check_running(self) -> None:
         if not self.is_alive():
@@ -454,11 +484,6 @@ class PoolRef(ActorRef[A]):
         """The running member with the fewest asks in flight, if below `limit`."""
         member = min(self._running(), key=in_flight.__getitem__)
         return member if in_flight[member] < limit else None
-
-
-def _queued(ref: ActorRef[Any]) -> int:
-    """How many messages wait in `ref`'s inbox; 0 where this process cannot tell."""
-    return ref.actor_inbox.qsize() or 0
 
 
 def _put_when_done(

@@ -16,6 +16,7 @@ import threading
 import time
 from typing import Any
 
+import limelight
 from limelight._bench import raw_process
 from limelight._bench import threading_workloads as tw
 from limelight._bench.harness import RAW, SUBJECT, Kind, Target, Workload
@@ -28,6 +29,7 @@ __all__ = [
     "Spinner",
     "ask_round_trip",
     "cpu_one_actor",
+    "cpu_pool_map",
     "cpu_two_actors",
     "rss_per_actor",
     "spawn_stop",
@@ -133,6 +135,17 @@ def cpu_two_actors(n: int) -> float:
             ref.stop()
 
 
+def cpu_pool_map(n: int) -> float:
+    """``map()`` two pieces of `n` steps on a pool of two actors, in two processes."""
+    pool = limelight.Pool.start(Spinner, 2)
+    try:
+        start = time.perf_counter()
+        pool.map("spin", [n, n])
+        return time.perf_counter() - start
+    finally:
+        pool.stop()
+
+
 def _may_linger(thread: threading.Thread) -> bool:
     """The pool's reader threads live as long as its workers; pooled threads too."""
     return (
@@ -217,5 +230,20 @@ def workloads() -> list[Workload]:
             warmup=0,
             targets=[Target("≥1.7× one actor", SUBJECT, 1.7, workload="cpu-one")],
             notes=["Two actors are faster than one only with 2 idle CPUs."],
+        ),
+        workload(
+            name="cpu-pool",
+            full_only=True,
+            group="process parallelism",
+            label="CPU-bound work ×2: map() on a pool of 2 process actors",
+            kind=Kind.DURATION,
+            unit="s",
+            implementations={SUBJECT: cpu_pool_map},
+            size=2_000_000,
+            quick_size=500_000,
+            samples=5,
+            quick_samples=3,
+            warmup=0,
+            targets=[Target("≥1.7× one actor", SUBJECT, 1.7, workload="cpu-one")],
         ),
     ]

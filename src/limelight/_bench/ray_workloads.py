@@ -14,11 +14,13 @@ by default, nor in the full run. No rows without Ray installed.
 from __future__ import annotations
 
 import functools
+import importlib
 import importlib.util
 import threading
 import time
 from typing import Any
 
+import limelight
 from limelight._bench import threading_workloads as tw
 from limelight._bench.harness import RAW, SUBJECT, Kind, Target, Workload
 from limelight._runtimes.ray_cluster import RayActor
@@ -29,9 +31,12 @@ __all__ = [
     "RUNTIME_NAME",
     "Echo",
     "PooledEcho",
+    "Spinner",
     "installed",
+    "pool_map",
     "proxy_call",
     "raw_call",
+    "raw_pool_map",
     "spawn_stop",
     "workloads",
 ]
@@ -58,6 +63,27 @@ class PooledEcho(Echo):
     """An echo hosted by the pool."""
 
     ray_pool = True
+
+
+class Spinner(RayActor):
+    """Burns CPU in a Ray actor of its own."""
+
+    def spin(self, n: int) -> int:
+        return _spin(n)
+
+
+def _spin(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total ^= i
+    return total
+
+
+class _RawSpinner:
+    """A plain Ray actor burning CPU (wrapped with ``ray.remote`` when used)."""
+
+    def spin(self, n: int) -> int:
+        return _spin(n)
 
 
 class _RawEcho:
@@ -112,6 +138,38 @@ def raw_call(n: int) -> float:
         return time.perf_counter() - start
     finally:
         ray.kill(handle)
+
+
+def pool_map(n: int) -> float:
+    """``map()`` four pieces of `n` steps on a pool of two Ray actors."""
+    _ray()
+    pool = limelight.Pool.start(Spinner, 2)
+    try:
+        start = time.perf_counter()
+        pool.map("spin", [n] * 4)
+        return time.perf_counter() - start
+    finally:
+        pool.stop()
+
+
+def raw_pool_map(n: int) -> float:
+    """The same work with Ray's own ``ActorPool.map()`` on two plain Ray actors."""
+    ray = _ray()
+    actor_pool: Any = importlib.import_module("ray.util").ActorPool
+
+    def spin(actor: Any, value: int) -> Any:
+        return actor.spin.remote(value)
+
+    handles = [ray.remote(_RawSpinner).remote() for _ in range(2)]
+    try:
+        pool = actor_pool(handles)
+        ray.get([handle.spin.remote(0) for handle in handles])  # (started)
+        start = time.perf_counter()
+        list(pool.map(spin, [n] * 4))
+        return time.perf_counter() - start
+    finally:
+        for handle in handles:
+            ray.kill(handle)
 
 
 def spawn_stop(n: int) -> float:
@@ -177,5 +235,18 @@ def workloads() -> list[Workload]:
             quick_samples=3,
             warmup=0,
             targets=[Target.fixed("≥100/s", 100)],
+        ),
+        workload(
+            name="pool_map",
+            label="CPU-bound work ×4: map() on a pool of 2 Ray actors",
+            kind=Kind.DURATION,
+            unit="s",
+            implementations={SUBJECT: pool_map, RAW: raw_pool_map},
+            size=2_000_000,
+            quick_size=500_000,
+            samples=5,
+            quick_samples=3,
+            warmup=0,
+            raw_meaning="ray.util.ActorPool.map() on 2 plain Ray actors",
         ),
     ]

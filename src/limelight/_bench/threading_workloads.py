@@ -38,6 +38,8 @@ __all__ = [
     "LimelightEcho",
     "leftover_actors",
     "limelight_library",
+    "pool_ask_round_trip",
+    "pool_tell_throughput",
     "pykka_library",
     "workloads",
 ]
@@ -161,6 +163,38 @@ def inline_ask_round_trip(n: int) -> float:
     """`ask_round_trip` of an actor with ``inline_asks``: no thread switch."""
     library = replace(limelight_library(), start_echo=LimelightInlineEcho.start)
     return ask_round_trip(library, n)
+
+
+POOL_SIZE = 4
+"""Members of the pools the pool rows measure."""
+
+
+def pool_ask_round_trip(n: int) -> float:
+    """``pool.ask(message)``, `n` times, on a smallest-mailbox pool of `POOL_SIZE`."""
+    pool = limelight.Pool.start(LimelightEcho, POOL_SIZE, routing="smallest_mailbox")
+    try:
+        ask = pool.ask
+        start = time.perf_counter()
+        for i in range(n):
+            ask(i)
+        return time.perf_counter() - start
+    finally:
+        pool.stop()
+
+
+def pool_tell_throughput(n: int) -> float:
+    """`n` ``pool.tell(message)`` to a round-robin pool, then one ask per member."""
+    pool = limelight.Pool.start(LimelightEcho, POOL_SIZE)
+    try:
+        tell = pool.tell
+        start = time.perf_counter()
+        for i in range(n):
+            tell(i)
+        for member in pool.members:
+            member.ask(None)
+        return time.perf_counter() - start
+    finally:
+        pool.stop()
 
 
 def ask_round_trip_observed(n: int, interval: float = 0.1) -> float:
@@ -409,6 +443,21 @@ def workloads() -> list[Workload]:
             targets=[Target("≤0.5× raw", RAW, 2.0)],
         ),
         threading_workload(
+            name="pool_ask",
+            pin=True,
+            full_only=True,
+            group="round trips",
+            label=f"ask round trip via a smallest-mailbox pool of {POOL_SIZE}",
+            kind=Kind.LATENCY,
+            unit="µs/op",
+            implementations={SUBJECT: pool_ask_round_trip},
+            size=2_000,
+            quick_size=2_000,
+            samples=31,
+            quick_samples=31,
+            targets=[Target("≤1.2× ask", SUBJECT, 1 / 1.2, workload="ask")],
+        ),
+        threading_workload(
             name="ask_observed",
             pin=True,
             full_only=True,
@@ -476,6 +525,7 @@ def workloads() -> list[Workload]:
         threading_workload(
             name="tell",
             pin=True,
+            group="tells",
             label="tell throughput",
             kind=Kind.THROUGHPUT,
             unit="msg/s",
@@ -486,6 +536,25 @@ def workloads() -> list[Workload]:
             warmup=1_000,
             raw_meaning="SimpleQueue.put to a worker thread",
             targets=[Target("≥5× pykka", PYKKA, 5.0)],
+        ),
+        threading_workload(
+            name="pool_tell",
+            pin=True,
+            full_only=True,
+            group="tells",
+            label=f"tell throughput, round-robin pool of {POOL_SIZE}",
+            kind=Kind.THROUGHPUT,
+            unit="msg/s",
+            implementations={SUBJECT: pool_tell_throughput},
+            size=50_000,
+            quick_size=50_000,
+            quick_samples=21,
+            warmup=1_000,
+            notes=[
+                "For comparison with the tell row above: with the GIL, thread "
+                "members handle tells no faster than one actor, so the row shows "
+                "what routing and waking several threads cost."
+            ],
         ),
         threading_workload(
             name="pipelined",
