@@ -1323,7 +1323,10 @@ def test_handlers_are_found_by_message_type_and_remembered() -> None:
     assert handler_for(ProxyCall) is not None
 
 
-def test_a_future_completed_just_after_its_awaiting_task_was_cancelled() -> None:
+@pytest.mark.parametrize("where", ["on the loop", "in another thread"])
+def test_a_future_completed_just_after_its_awaiting_task_was_cancelled(
+    where: str,
+) -> None:
     future: limelight.Future[str] = limelight.ThreadingFuture()
 
     async def main() -> bool:
@@ -1333,32 +1336,15 @@ def test_a_future_completed_just_after_its_awaiting_task_was_cancelled() -> None
         task = asyncio.ensure_future(wait())
         await asyncio.sleep(0)  # the task now waits for the future
         task.cancel()  # cancels what the task awaits at once...
-        future.set("done")  # ...so the wake-up finds nothing left to wake
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        return task.cancelled()
-
-    assert run(main()) is True
-    assert future.get(0) == "done"
-
-
-def test_a_future_completed_in_another_thread_just_after_its_task_was_cancelled() -> (
-    None
-):
-    future: limelight.Future[str] = limelight.ThreadingFuture()
-
-    async def main() -> bool:
-        async def wait() -> str:
-            return await future
-
-        task = asyncio.ensure_future(wait())
-        await asyncio.sleep(0)  # the task now waits for the future
-        task.cancel()  # cancels what the task awaits at once...
-        # ...so the wake-up, handed to the loop from another thread, finds
-        # nothing left to wake. (Joined here: the loop runs it only after.)
-        setter = threading.Thread(target=future.set, args=("done",))
-        setter.start()
-        setter.join()
+        # ...so the wake-up finds nothing left to wake: at once on the loop,
+        # or handed to the loop from another thread (joined here: the loop
+        # runs it only after).
+        if where == "on the loop":
+            future.set("done")
+        else:
+            setter = threading.Thread(target=future.set, args=("done",))
+            setter.start()
+            setter.join()
         with pytest.raises(asyncio.CancelledError):
             await task
         return task.cancelled()

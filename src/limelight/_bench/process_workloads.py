@@ -161,6 +161,20 @@ def workloads() -> list[Workload]:
         check=tw.leftover_actors,
         may_linger=_may_linger,
     )
+    # CPU-bound rows, sampled together: each compared with one actor's.
+    parallel = functools.partial(
+        workload,
+        full_only=True,
+        group="process parallelism",
+        kind=Kind.DURATION,
+        unit="s",
+        size=2_000_000,
+        quick_size=500_000,
+        samples=5,
+        quick_samples=3,
+        warmup=0,
+    )
+    twice_one_actor = Target("≥1.7× one actor", SUBJECT, 1.7, workload="cpu-one")
     return [
         workload(
             name="ask",
@@ -201,49 +215,22 @@ def workloads() -> list[Workload]:
             quick_samples=1,
             warmup=0,
         ),
-        workload(
+        parallel(
             name="cpu-one",
-            full_only=True,
-            group="process parallelism",
             label="CPU-bound work ×2 in one process actor",
-            kind=Kind.DURATION,
-            unit="s",
             implementations={SUBJECT: cpu_one_actor},
-            size=2_000_000,
-            quick_size=500_000,
-            samples=5,
-            quick_samples=3,
-            warmup=0,
         ),
-        workload(
+        parallel(
             name="cpu-two",
-            full_only=True,
-            group="process parallelism",
             label="CPU-bound work ×2 in two process actors",
-            kind=Kind.DURATION,
-            unit="s",
             implementations={SUBJECT: cpu_two_actors},
-            size=2_000_000,
-            quick_size=500_000,
-            samples=5,
-            quick_samples=3,
-            warmup=0,
-            targets=[Target("≥1.7× one actor", SUBJECT, 1.7, workload="cpu-one")],
+            targets=[twice_one_actor],
             notes=["Two actors are faster than one only with 2 idle CPUs."],
         ),
-        workload(
+        parallel(
             name="cpu-pool",
-            full_only=True,
-            group="process parallelism",
             label="CPU-bound work ×2: map() on a pool of 2 process actors",
-            kind=Kind.DURATION,
-            unit="s",
             implementations={SUBJECT: cpu_pool_map},
-            size=2_000_000,
-            quick_size=500_000,
-            samples=5,
-            quick_samples=3,
-            warmup=0,
-            targets=[Target("≥1.7× one actor", SUBJECT, 1.7, workload="cpu-one")],
+            targets=[twice_one_actor],
         ),
     ]
