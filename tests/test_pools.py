@@ -8,12 +8,14 @@ only members in threads of their own can do.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import limelight
+from limelight._pool import _RESIZE
 from limelight.messages import ProxyCall
 
 TIMEOUT = 10.0
@@ -46,7 +48,7 @@ def stop_everything() -> Iterator[None]:
     limelight.ActorRegistry.stop_all(timeout=TIMEOUT)
 
 
-def hold_up(member: limelight.ActorRef[Worker], gate: threading.Event) -> None:
+def hold_up(member: limelight.ActorRef[Any], gate: threading.Event) -> None:
     """Have `member` wait for `gate` in a handler; return once it does."""
     entered = threading.Event()
     member.proxy().hold(entered, gate)
@@ -86,7 +88,7 @@ def test_smallest_mailbox_routing_picks_the_shortest_queue_of_busy_members(
 def test_round_robin_passes_over_a_slot_whose_member_is_not_running() -> None:
     pool = limelight.Pool.start(Worker, 2)
     running = pool.members[1]
-    pool._members[0] = None  # pyright: ignore[reportPrivateUsage] -- as if crashed
+    pool._slots.members[0] = None  # pyright: ignore[reportPrivateUsage] -- as if crashed
 
     assert {pool.ask("who", timeout=TIMEOUT) for _ in range(4)} == {running.actor_urn}
 
@@ -145,7 +147,7 @@ def test_consistent_hashing_passes_over_a_slot_whose_member_is_not_running() -> 
     gone = next(key for key, urn in owners.items() if urn == first.actor_urn)
 
     # As if the first member had crashed and were not restarted yet.
-    pool._members[0] = None  # pyright: ignore[reportPrivateUsage]
+    pool._slots.members[0] = None  # pyright: ignore[reportPrivateUsage]
 
     assert pool.ask(gone, timeout=TIMEOUT) == second.actor_urn
 
@@ -153,7 +155,7 @@ def test_consistent_hashing_passes_over_a_slot_whose_member_is_not_running() -> 
 def test_with_no_member_running_a_message_fails_with_actor_dead_error() -> None:
     for routing in ("round_robin", "random", "smallest_mailbox", "broadcast"):
         pool = limelight.Pool.start(Worker, 1, routing=routing)
-        pool._members[0] = None  # pyright: ignore[reportPrivateUsage]
+        pool._slots.members[0] = None  # pyright: ignore[reportPrivateUsage]
 
         with pytest.raises(limelight.ActorDeadError, match="has no member running"):
             pool.ask("who", timeout=TIMEOUT)
@@ -165,7 +167,7 @@ def test_with_no_member_running_a_message_fails_with_actor_dead_error() -> None:
     hashed = limelight.Pool.start(
         Worker, 1, routing="consistent_hash", hash_key=lambda message: message
     )
-    hashed._members[0] = None  # pyright: ignore[reportPrivateUsage]
+    hashed._slots.members[0] = None  # pyright: ignore[reportPrivateUsage]
     with pytest.raises(limelight.ActorDeadError, match="has no member running"):
         hashed.ask("who", timeout=TIMEOUT)
 
@@ -220,3 +222,219 @@ def test_a_bad_max_in_flight_is_refused(
 
     with pytest.raises(error, match=says):
         pool.map("square", [1], max_in_flight=max_in_flight)
+
+
+class Bounded(Worker):
+    mailbox_capacity = 1
+    mailbox_overflow = "raise"
+
+
+def test_members_with_bounded_mailboxes_refuse_what_does_not_fit(
+    gate: threading.Event,
+) -> None:
+    pool = limelight.Pool.start(Bounded, 1)
+    hold_up(pool.members[0], gate)
+    pool.tell("fits")  # (the only place left)
+
+    with pytest.raises(limelight.MailboxFull):
+        pool.tell("does not fit")
+
+
+class AsksThePool(limelight.ThreadingActor):
+    """A member that asks its own pool: with one member, that is itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool: limelight.PoolRef[AsksThePool] | None = None
+
+    def use(self, pool: limelight.PoolRef[AsksThePool]) -> None:
+        self.pool = pool
+
+    def ask_the_pool(self) -> str:
+        assert self.pool is not None
+        return str(self.pool.ask("anything", timeout=TIMEOUT))
+
+
+def test_an_ask_through_a_pool_that_closes_a_cycle_is_a_deadlock() -> None:
+    pool = limelight.Pool.start(AsksThePool, 1)
+    pool.proxy().use(pool).get(TIMEOUT)
+
+    with pytest.raises(limelight.DeadlockError):
+        pool.proxy().ask_the_pool().get(TIMEOUT)
+
+
+# -- Resizing --------------------------------------------------------------------
+
+NEVER = 3600.0
+"""A `resize_every` for tests that resize the pool themselves, one step at a time."""
+
+
+def resize(pool: limelight.PoolRef[Any]) -> None:
+    """Have the pool look at its members' queues now; return once it has."""
+    pool.supervisor.tell(_RESIZE)
+    pool.supervisor.proxy().restarts.get(TIMEOUT)  # (queued behind it)
+
+
+def test_a_resizable_pool_grows_while_every_member_is_backlogged(
+    gate: threading.Event,
+) -> None:
+    pool = limelight.Pool.start(
+        Worker,
+        1,
+        routing="smallest_mailbox",
+        max_size=2,
+        grow_at=2,
+        resize_every=NEVER,
+    )
+    first = pool.members[0]
+    hold_up(first, gate)
+    first.tell("queued")
+
+    resize(pool)  # one queued: less than grow_at
+    assert pool.members == [first]
+
+    first.tell("queued")
+    resize(pool)  # two queued: a second member
+    second = pool.members[1]
+    assert pool.members == [first, second]
+    assert pool.ask("who", timeout=TIMEOUT) == second.actor_urn  # it takes work
+
+    for _ in range(3):
+        second.tell("queued")  # (answered at once: it is idle)
+    first.tell("queued")
+    resize(pool)  # at max_size: no third
+    assert len(pool.members) == 2
+
+
+def test_a_resizable_pool_shrinks_one_member_a_step_once_none_has_work(
+    gate: threading.Event,
+) -> None:
+    pool = limelight.Pool.start(Worker, 1, max_size=3, grow_at=1, resize_every=NEVER)
+    first = pool.members[0]
+    hold_up(first, gate)
+    first.tell("queued")
+    resize(pool)
+    second = pool.members[1]
+    hold_up(second, gate)
+    second.tell("queued")
+    resize(pool)
+    third = pool.members[2]
+
+    resize(pool)  # work queued: no change
+    assert len(pool.members) == 3
+    gate.set()
+    for member in (first, second):
+        member.ask("the queue is done", timeout=TIMEOUT)
+
+    resize(pool)  # idle: the last member stops, after its queue
+    assert third.actor_stopped.wait(TIMEOUT)
+    assert pool.members == [first, second]
+    resize(pool)
+    assert pool.members == [first]
+    resize(pool)  # at the size it started with: no smaller
+    assert pool.members == [first]
+    assert pool.supervisor.proxy().restarts.get(TIMEOUT) == 0  # none restarted
+
+
+class FailsSecondStart(Worker):
+    starts = 0
+
+    def on_start(self) -> None:
+        FailsSecondStart.starts += 1
+        if FailsSecondStart.starts > 1:
+            raise RuntimeError("no room for a second")
+
+
+class FailsSecondInit(Worker):
+    made = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        FailsSecondInit.made += 1
+        if FailsSecondInit.made > 1:
+            raise RuntimeError("no room for a second")
+
+
+@pytest.mark.parametrize("member", [FailsSecondStart, FailsSecondInit])
+def test_a_member_that_cannot_be_added_leaves_the_pool_as_it_was(
+    member: type[Worker], gate: threading.Event, caplog: pytest.LogCaptureFixture
+) -> None:
+    pool = limelight.Pool.start(member, 1, max_size=2, grow_at=1, resize_every=NEVER)
+    first = pool.members[0]
+    hold_up(first, gate)
+    first.tell("queued")
+
+    resize(pool)
+
+    assert pool.members == [first]
+    assert "Adding a member to Pool" in caplog.text
+    assert pool.is_alive()
+    assert pool.supervisor.proxy().which_children().get(TIMEOUT) == [
+        ("member-0", first)
+    ]
+
+
+def test_a_pool_resizes_on_its_own_every_resize_every_seconds(
+    gate: threading.Event,
+) -> None:
+    pool = limelight.Pool.start(Worker, 1, max_size=2, grow_at=1, resize_every=0.01)
+    first = pool.members[0]
+    hold_up(first, gate)
+    first.tell("queued")
+
+    # Each look at the pool is an ask it answers between two of its own
+    # looks; no sleeping.
+    deadline = time.monotonic() + TIMEOUT
+    while len(pool.supervisor.proxy().which_children().get(TIMEOUT)) < 2:
+        assert time.monotonic() < deadline, "the pool did not grow"
+    assert len(pool.members) == 2
+
+
+def test_a_resize_waits_while_a_member_is_being_restarted() -> None:
+    pool = limelight.Pool.start(Worker, 1, max_size=2, grow_at=1, resize_every=NEVER)
+    pool._slots.members[0] = None  # pyright: ignore[reportPrivateUsage] -- as if crashed
+
+    resize(pool)
+
+    assert pool._slots.members == [None]  # pyright: ignore[reportPrivateUsage]
+
+
+def test_a_pool_of_members_in_other_processes_keeps_its_size() -> None:
+    # Their queues are in their worker processes: no load to resize by.
+    import limelight.process  # noqa: PLC0415 -- imports multiprocessing
+    from tests.process_actors import Counter  # noqa: PLC0415
+
+    pool = limelight.Pool.start(Counter, 1, max_size=2, grow_at=1, resize_every=NEVER)
+    member = pool.members[0]
+
+    try:
+        resize(pool)
+
+        assert pool.members == [member]
+        assert pool.ask("pid", timeout=TIMEOUT) != 0
+    finally:
+        pool.stop(timeout=TIMEOUT)
+        limelight.process.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "says"),
+    [
+        ({"max_size": 1}, ValueError, "max_size must be 2 or more, not 1"),
+        ({"max_size": 3, "grow_at": 0}, ValueError, "grow_at must be 1 or more"),
+        ({"max_size": 3, "resize_every": 0}, ValueError, "positive number of sec"),
+        ({"max_size": 3, "resize_every": "1"}, ValueError, "positive number of sec"),
+        (
+            {"max_size": 3, "routing": "consistent_hash", "hash_key": hash},
+            ValueError,
+            "has a fixed size",
+        ),
+    ],
+)
+def test_bad_sizing_is_refused_before_anything_starts(
+    arguments: dict[str, Any], error: type[Exception], says: str
+) -> None:
+    with pytest.raises(error, match=says):
+        limelight.Pool.start(Worker, 2, **arguments)
+
+    assert limelight.ActorRegistry.get_all() == []

@@ -17,14 +17,15 @@ import itertools
 import queue
 import random
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar, cast, get_args
 
 from limelight._core import _timeouts
 from limelight._core._actor import Actor
 from limelight._core._exceptions import ActorDeadError, Timeout
 from limelight._core._future import Future, SettableFuture
+from limelight._core._log import logger
 from limelight._core._ref import ActorRef
-from limelight._supervision import ChildSpec, Supervisor, check_count
+from limelight._supervision import ChildSpec, Supervisor, check_count, check_seconds
 from limelight.messages import ProxyCall
 
 if TYPE_CHECKING:
@@ -67,6 +68,27 @@ _RING_POINTS = 64
 _KEY_SALT = "limelight.pool"
 
 
+class _Resize(NamedTuple):
+    """Grow or shrink the pool if its members' load says so (told by a timer)."""
+
+
+_RESIZE = _Resize()
+
+
+class _Slots:
+    """The running member of each slot: written by the pool actor, read by its refs.
+
+    A restarted member replaces its slot's entry in place; growing or
+    shrinking publishes a new list, so that a list a reader holds never
+    changes length under it.
+    """
+
+    __slots__ = ("members",)
+
+    def __init__(self, size: int) -> None:
+        self.members: list[ActorRef[Any] | None] = [None] * size
+
+
 class Pool(Supervisor):
     """The actor that starts, supervises and stops the members of a pool.
 
@@ -92,25 +114,33 @@ class Pool(Supervisor):
     one) handle it: only the caller knows whether that is safe.
     """
 
-    def __init__(  # noqa: PLR0913 -- the members' and the supervision's settings
+    def __init__(  # noqa: PLR0913 -- the members', the sizing's and the supervision's settings
         self,
         member: type[Actor] | Callable[..., ActorRef[Any]],
         size: int,
         *,
         args: tuple[Any, ...] = (),
         kwargs: Mapping[str, Any] | None = None,
+        max_size: int | None = None,
+        grow_at: int = 4,
+        resize_every: float = 1.0,
         max_restarts: int = 3,
         within: float = 5.0,
     ) -> None:
         check_count("a pool's size", size, minimum=1)
-        specs = [
-            ChildSpec(f"member-{slot}", member, args=args, kwargs=dict(kwargs or {}))
-            for slot in range(size)
-        ]
+        if max_size is not None:
+            check_count("max_size", max_size, minimum=size)
+            check_count("grow_at", grow_at, minimum=1)
+            check_seconds("resize_every", resize_every, allow_none=False)
+        self._limelight_spec_of = functools.partial(
+            ChildSpec, start=member, args=args, kwargs=dict(kwargs or {})
+        )
+        specs = [self._limelight_spec_of(f"member-{slot}") for slot in range(size)]
         super().__init__(specs, max_restarts=max_restarts, within=within)
-        # The running member of each slot, read by the pool's refs in other
-        # threads: replaced as a whole slot by slot, never resized.
-        self._limelight_members: list[ActorRef[Any] | None] = [None] * size
+        self._limelight_slots = _Slots(size)
+        self._limelight_sizes = (size, size if max_size is None else max_size)
+        self._limelight_grow_at = grow_at
+        self._limelight_resize_every = resize_every
 
     @classmethod
     def start(  # noqa: PLR0913 # pyright: ignore[reportIncompatibleMethodOverride] -- a pool starts members: its own signature
@@ -122,6 +152,9 @@ class Pool(Supervisor):
         hash_key: Callable[[Any], Hashable] | None = None,
         args: tuple[Any, ...] = (),
         kwargs: Mapping[str, Any] | None = None,
+        max_size: int | None = None,
+        grow_at: int = 4,
+        resize_every: float = 1.0,
         max_restarts: int = 3,
         within: float = 5.0,
     ) -> PoolRef[A]:
@@ -143,6 +176,14 @@ class Pool(Supervisor):
                 hold the call's arguments.
             args: positional arguments for every member's ``__init__()``.
             kwargs: keyword arguments for every member's ``__init__()``.
+            max_size: make the pool resizable, between `size` and
+                `max_size` members (see "Resizing" in the guide). `None`
+                (the default): `size` members for good.
+            grow_at: with `max_size`, add a member when every member has
+                at least this many messages queued.
+            resize_every: with `max_size`, seconds between two looks at
+                the members' queues; at most one member is added or
+                stopped per look.
             max_restarts: restarts of crashed members allowed within
                 `within` seconds before the pool gives up.
             within: seconds, for `max_restarts`.
@@ -165,22 +206,72 @@ class Pool(Supervisor):
                 "message's key), and only it takes one"
             )
             raise ValueError(msg)
+        if routing == "consistent_hash" and max_size is not None:
+            msg = (
+                'a pool with routing="consistent_hash" has a fixed size: resizing '
+                "would move keys to members that do not have their state; leave "
+                "out max_size"
+            )
+            raise ValueError(msg)
         pool_ref: ActorRef[Any] = super().start(
             member,
             size,
             args=args,
             kwargs=kwargs,
+            max_size=max_size,
+            grow_at=grow_at,
+            resize_every=resize_every,
             max_restarts=max_restarts,
             within=within,
         )
         pool = pool_ref._actor_weakref()
         assert pool is not None  # (a thread actor of this process, just started)
-        return PoolRef(pool_ref, member, pool._limelight_members, routing, hash_key)
+        return PoolRef(pool_ref, member, pool._limelight_slots, routing, hash_key)
+
+    def on_start(self) -> None:
+        super().on_start()
+        smallest, largest = self._limelight_sizes
+        if largest > smallest:
+            self.send_every(self._limelight_resize_every, _RESIZE)
+
+    def on_receive(self, message: Any) -> Any:
+        if message.__class__ is _Resize:
+            self._limelight_resize()
+            return None
+        return super().on_receive(message)
+
+    def _limelight_resize(self) -> None:
+        """Add a member if all are backlogged; stop the last if none has work."""
+        slots = self._limelight_slots.members
+        running = [ref for ref in slots if ref is not None and ref.is_alive()]
+        queued = [ref.actor_inbox.qsize() for ref in running]
+        if not running or None in queued:
+            return  # (a restart under way, or queues in another process)
+        backlog = cast("list[int]", queued)
+        smallest, largest = self._limelight_sizes
+        if min(backlog) >= self._limelight_grow_at and len(slots) < largest:
+            # The slot first, which the member's start fills in.
+            self._limelight_slots.members = [*slots, None]
+            name = f"member-{len(slots)}"
+            try:
+                self.start_child(self._limelight_spec_of(name))
+            except Exception:
+                logger.exception("Adding a member to %s failed", self)
+                self._limelight_slots.members = slots
+                return
+            if self._limelight_start_failed:  # (its on_start() raised: logged)
+                logger.error("Adding a member to %s failed: it did not start", self)
+                self.stop_child(name)
+                self._limelight_slots.members = slots
+        elif sum(backlog) == 0 and len(slots) > smallest:
+            # Out of the routing first, then stopped once its queue is done.
+            self._limelight_slots.members = slots[:-1]
+            self.stop_child(f"member-{len(slots) - 1}")
 
     def _limelight_start_child(self, spec: ChildSpec) -> ActorRef[Any]:
         ref = super()._limelight_start_child(spec)
         slot = int(spec.name.rpartition("-")[2])
-        self._limelight_members[slot] = ref
+        self._limelight_slots.members[slot] = ref
         return ref
 
 
@@ -200,12 +291,12 @@ class PoolRef(ActorRef[A]):
     """
 
     __slots__ = (
-        "_members",
         "_next",
         "_pool_ref",
         "_ring",
         "_route",
         "_scatters",
+        "_slots",
         "routing",
     )
 
@@ -216,7 +307,7 @@ class PoolRef(ActorRef[A]):
         self,
         pool_ref: ActorRef[Pool],
         member: type[A],
-        members: list[ActorRef[Any] | None],
+        slots: _Slots,
         routing: Routing,
         hash_key: Callable[[Any], Hashable] | None,
     ) -> None:
@@ -232,7 +323,7 @@ class PoolRef(ActorRef[A]):
             pool_ref._create_future,
         )
         self._pool_ref = pool_ref
-        self._members = members
+        self._slots = slots
         self._next = itertools.count()
         self.routing = routing
         self._scatters = routing in ("broadcast", "first_answer")
@@ -246,7 +337,7 @@ class PoolRef(ActorRef[A]):
             assert hash_key is not None  # (checked by Pool.start())
             self._ring = sorted(
                 (hash((slot, point)), slot)
-                for slot in range(len(members))
+                for slot in range(len(slots.members))
                 for point in range(_RING_POINTS)
             )
             key_of = hash_key
@@ -270,7 +361,9 @@ class PoolRef(ActorRef[A]):
     @property
     def members(self) -> list[ActorRef[A]]:
         """The refs of the members running now, in slot order."""
-        return [ref for ref in self._members if ref is not None and ref.is_alive()]
+        return [
+            ref for ref in self._slots.members if ref is not None and ref.is_alive()
+        ]
 
     # -- Routing ---------------------------------------------------------------
 
@@ -281,7 +374,7 @@ class PoolRef(ActorRef[A]):
         return running
 
     def _pick_in_turn(self, _message: Any) -> ActorRef[Any]:
-        members = self._members
+        members = self._slots.members
         member = members[next(self._next) % len(members)]
         if member is not None and not member.actor_stopped._flag:
             return member  # (the usual case: no list made per message)
@@ -292,7 +385,7 @@ class PoolRef(ActorRef[A]):
         return random.choice(self._running())
 
     def _pick_least_busy(self, _message: Any) -> ActorRef[Any]:
-        members = self._members
+        members = self._slots.members
         count = len(members)
         start = next(self._next)  # (ties go in turn)
         best: ActorRef[Any] | None = None
@@ -314,11 +407,12 @@ class PoolRef(ActorRef[A]):
         ring = self._ring
         # (Hashed in a tuple: small ints hash to themselves, which would all
         # land on the ring's first point.)
-        index = bisect.bisect(ring, (hash((_KEY_SALT, key)), len(self._members)))
+        members = self._slots.members
+        index = bisect.bisect(ring, (hash((_KEY_SALT, key)), len(members)))
         # From the key's point on, the first slot whose member runs.
         for _turn in range(len(ring)):
             slot = ring[index % len(ring)][1]
-            member = self._members[slot]
+            member = members[slot]
             if member is not None and member.is_alive():
                 return member
             index += 1

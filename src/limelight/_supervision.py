@@ -28,6 +28,7 @@ __all__ = [
     "Supervisor",
     "TooManyRestartsError",
     "check_count",
+    "check_seconds",
 ]
 
 
@@ -106,7 +107,7 @@ class ChildSpec:
                 f"{', '.join(map(repr, _RESTART_TYPES))}, not {self.restart!r}"
             )
             raise ValueError(msg)
-        _check_seconds(f"child {self.name!r}: shutdown_timeout", self.shutdown_timeout)
+        check_seconds(f"child {self.name!r}: shutdown_timeout", self.shutdown_timeout)
 
     def _start(self) -> ActorRef[Any]:
         start = self.start
@@ -207,7 +208,7 @@ class Supervisor(ThreadingActor):
             )
             raise ValueError(msg)
         check_count("max_restarts", max_restarts, minimum=0)
-        _check_seconds("within", within, allow_none=False)
+        check_seconds("within", within, allow_none=False)
         self._limelight_specs = specs
         self._limelight_strategy = strategy
         self._limelight_max_restarts = max_restarts
@@ -497,9 +498,7 @@ def check_count(what: str, count: int, *, minimum: int) -> None:
         raise ValueError(msg)
 
 
-def _check_seconds(
-    what: str, seconds: float | None, *, allow_none: bool = True
-) -> None:
+def check_seconds(what: str, seconds: float | None, *, allow_none: bool = True) -> None:
     value: object = seconds
     if value is None and allow_none:
         return
