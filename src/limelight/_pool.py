@@ -17,7 +17,16 @@ import itertools
 import queue
 import random
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar, cast, get_args
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    NamedTuple,
+    TypeVar,
+    cast,
+    get_args,
+    overload,
+)
 
 from limelight._core import _timeouts
 from limelight._core._actor import Actor
@@ -434,9 +443,24 @@ class PoolRef(ActorRef[A]):
             return
         self._route(message).tell(message)
 
-    def ask(  # pyright: ignore[reportIncompatibleMethodOverride] -- ActorRef.ask(), whose overloads hold
+    @overload
+    def ask(
+        self, message: Any, block: Literal[False], timeout: float | None = None
+    ) -> Future[Any]: ...
+
+    @overload
+    def ask(
+        self, message: Any, block: Literal[True] = True, timeout: float | None = None
+    ) -> Any: ...
+
+    @overload
+    def ask(
         self, message: Any, block: bool = True, timeout: float | None = None
-    ) -> Any:
+    ) -> Any | Future[Any]: ...
+
+    def ask(  # pyright: ignore[reportIncompatibleMethodOverride] -- the overloads of ActorRef.ask(), which hold
+        self, message: Any, block: bool = True, timeout: float | None = None
+    ) -> Any | Future[Any]:
         """Send `message` to the member the routing picks; get its answer.
 
         With ``"broadcast"``, the answer is the list of every running

@@ -64,6 +64,7 @@ def test_the_typing_checks_file_runs() -> None:
         "mapped": "1",
         "together": [1, 1],
         "after_reset": 0,
+        "pool": 2,
         "stopped": True,
     }
 

@@ -86,6 +86,17 @@ def main() -> dict[str, Any]:
     proxy.reset().get()
     seen["after_reset"] = proxy.count.get()
 
+    pool = limelight.Pool.start(Counter, 2)
+    assert_type(pool, limelight.PoolRef[Counter])
+    assert_type(pool.members, list[ActorRef[Counter]])
+    assert_type(pool.proxy(), ActorProxy[Counter])
+    assert_type(pool.ask("message", block=False), Future[Any])
+    assert_type(pool.map("add", [1, 2]), list[Any])
+    pool_proxy = cast("CounterProxy", pool.proxy())
+    assert_type(pool_proxy.add(1), Future[int])
+    seen["pool"] = len(pool.members)
+    assert_type(pool.stop(), bool)
+
     stopped = ref.stop(block=False)
     assert_type(stopped, Future[bool])
     seen["stopped"] = stopped.get()
