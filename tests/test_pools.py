@@ -399,24 +399,6 @@ def test_a_resize_waits_while_a_member_is_being_restarted() -> None:
     assert pool._slots.members == [None]  # pyright: ignore[reportPrivateUsage]
 
 
-def test_a_pool_of_members_in_other_processes_keeps_its_size() -> None:
-    # Their queues are in their worker processes: no load to resize by.
-    import limelight.process  # noqa: PLC0415 -- imports multiprocessing
-    from tests.process_actors import Counter  # noqa: PLC0415
-
-    pool = limelight.Pool.start(Counter, 1, max_size=2, grow_at=1, resize_every=NEVER)
-    member = pool.members[0]
-
-    try:
-        resize(pool)
-
-        assert pool.members == [member]
-        assert pool.ask("pid", timeout=TIMEOUT) != 0
-    finally:
-        pool.stop(timeout=TIMEOUT)
-        limelight.process.shutdown()
-
-
 @pytest.mark.parametrize(
     ("arguments", "error", "says"),
     [

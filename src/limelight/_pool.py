@@ -23,7 +23,6 @@ from typing import (
     Literal,
     NamedTuple,
     TypeVar,
-    cast,
     get_args,
     overload,
 )
@@ -34,6 +33,7 @@ from limelight._core._exceptions import ActorDeadError, Timeout
 from limelight._core._future import Future, SettableFuture
 from limelight._core._log import logger
 from limelight._core._ref import ActorRef
+from limelight._core._waiting import allocate_lock
 from limelight._supervision import ChildSpec, Supervisor, check_count, check_seconds
 from limelight.messages import ProxyCall
 
@@ -90,12 +90,42 @@ class _Slots:
     A restarted member replaces its slot's entry in place; growing or
     shrinking publishes a new list, so that a list a reader holds never
     changes length under it.
+
+    A resizable pool also counts the asks its refs have in flight to each
+    member: the backlog of a member whose queue is in another process,
+    where this one cannot read it.
     """
 
-    __slots__ = ("members",)
+    __slots__ = ("_asked", "_lock", "counting", "members")
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, *, counting: bool) -> None:
         self.members: list[ActorRef[Any] | None] = [None] * size
+        self.counting = counting
+        self._asked: collections.Counter[str] = collections.Counter()
+        self._lock = allocate_lock()
+
+    def count(self, member: ActorRef[Any], future: Future[Any]) -> None:
+        """Count `future`, an ask of `member`, until it is answered."""
+        urn = member.actor_urn
+        with self._lock:
+            self._asked[urn] += 1
+        future._add_done_callback(  # pyright: ignore[reportPrivateUsage]
+            functools.partial(self._answered, urn)
+        )
+
+    def _answered(self, urn: str) -> None:
+        with self._lock:
+            self._asked[urn] -= 1
+            if self._asked[urn] <= 0:
+                del self._asked[urn]
+
+    def backlog(self, member: ActorRef[Any]) -> int:
+        """How many messages wait for `member`: its queue, or its asks in flight."""
+        queued = member.actor_inbox.qsize()
+        if queued is not None:
+            return queued
+        with self._lock:  # (one of them is being handled, not waiting)
+            return max(self._asked[member.actor_urn] - 1, 0)
 
 
 class Pool(Supervisor):
@@ -146,7 +176,7 @@ class Pool(Supervisor):
         )
         specs = [self._limelight_spec_of(f"member-{slot}") for slot in range(size)]
         super().__init__(specs, max_restarts=max_restarts, within=within)
-        self._limelight_slots = _Slots(size)
+        self._limelight_slots = _Slots(size, counting=max_size is not None)
         self._limelight_sizes = (size, size if max_size is None else max_size)
         self._limelight_grow_at = grow_at
         self._limelight_resize_every = resize_every
@@ -253,10 +283,9 @@ class Pool(Supervisor):
         """Add a member if all are backlogged; stop the last if none has work."""
         slots = self._limelight_slots.members
         running = [ref for ref in slots if ref is not None and ref.is_alive()]
-        queued = [ref.actor_inbox.qsize() for ref in running]
-        if not running or None in queued:
-            return  # (a restart under way, or queues in another process)
-        backlog = cast("list[int]", queued)
+        if len(running) < len(slots):
+            return  # (a restart under way: its slot has no member to weigh)
+        backlog = [self._limelight_slots.backlog(ref) for ref in running]
         smallest, largest = self._limelight_sizes
         if min(backlog) >= self._limelight_grow_at and len(slots) < largest:
             # The slot first, which the member's start fills in.
@@ -473,6 +502,8 @@ class PoolRef(ActorRef[A]):
             self._check_running()
             if self._scatters:
                 future = self._scatter(message)
+            elif self._slots.counting:
+                future = self._ask_member(self._route(message), message)
             else:
                 # The member's own ask, blocking or not: its fast paths
                 # (inline asks, say) are the pool's.
@@ -485,6 +516,13 @@ class PoolRef(ActorRef[A]):
             return failed
         if block:
             return future.get(timeout)
+        return future
+
+    def _ask_member(self, member: ActorRef[Any], message: Any) -> Future[Any]:
+        """Ask `member`; counted, for a resizable pool (see `_Slots`)."""
+        future: Future[Any] = member.ask(message, block=False)
+        if self._slots.counting:
+            self._slots.count(member, future)
         return future
 
     def _scatter(self, message: Any) -> Future[Any]:
@@ -580,7 +618,7 @@ class PoolRef(ActorRef[A]):
                 except StopIteration:
                     exhausted = True
                     break
-                future = member.ask(make(item), block=False)
+                future = self._ask_member(member, make(item))
                 in_flight[member] += 1
                 outstanding += 1
                 future._add_done_callback(  # pyright: ignore[reportPrivateUsage]

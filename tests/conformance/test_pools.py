@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import limelight
+from limelight._pool import _RESIZE
 from tests.conformance.actors import TIMEOUT, Member
 from tests.runtimes import Runtime
 
@@ -185,3 +186,40 @@ def test_map_answers_in_item_order_and_map_unordered_as_they_come(
     assert pool.map("square", []) == []
     with pytest.raises(ValueError, match="-1"):
         pool.map("square", [2, -1, 3], timeout=TIMEOUT)
+
+
+@pytest.mark.needs("others_run_while_one_is_held")
+def test_a_resizable_pool_grows_with_its_backlog_and_shrinks_when_idle(
+    runtime: Runtime, started: list[limelight.PoolRef[Any]]
+) -> None:
+    # Members in this process are weighed by their queues; members in other
+    # processes, by the asks the pool has in flight to them.
+    pool = start_pool(
+        runtime,
+        started,
+        size=1,
+        routing="smallest_mailbox",
+        max_size=2,
+        grow_at=1,
+        resize_every=3600.0,  # (the test has the pool resize, step by step)
+    )
+    first = pool.members[0]
+    entered, gate = runtime.event_class(), runtime.event_class()
+    held = pool.proxy().block(entered, gate)
+    assert entered.wait(TIMEOUT)
+    waiting = pool.ask("who", block=False)  # behind the held one
+
+    resize(pool)
+    assert len(pool.members) == 2
+    gate.set()
+    assert held.get(TIMEOUT) is True
+    assert waiting.get(TIMEOUT) == first.actor_urn
+
+    resize(pool)  # none has work: the member added last stops
+    assert pool.members == [first]
+
+
+def resize(pool: limelight.PoolRef[Any]) -> None:
+    """Have the pool look at its members' load now; return once it has."""
+    pool.supervisor.tell(_RESIZE)
+    pool.supervisor.proxy().restarts.get(TIMEOUT)  # (queued behind it)
