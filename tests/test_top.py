@@ -253,6 +253,36 @@ def test_grouping_sums_each_class() -> None:
     assert _top.sort_actors([v, w], "count")[0] is w
 
 
+def test_a_classs_actors_under_one_supervisor_are_a_group_of_their_own() -> None:
+    pool = "urn:uuid:pool"
+    actors = [
+        actor(actor_class="W", urn="urn:uuid:1", supervisor=pool, mailbox=1),
+        actor(actor_class="W", urn="urn:uuid:2"),
+        actor(actor_class="W", urn="urn:uuid:3", supervisor=pool, mailbox=2),
+        actor(actor_class="Pool", urn=pool),
+    ]
+
+    members, loose, pool_row = _top.group_actors(actors)
+
+    assert (members["actor_class"], members["supervisor"]) == ("W", pool)
+    assert (members["count"], members["mailbox"]) == (2, 3)
+    assert (loose["count"], loose["supervisor"]) == (1, None)
+    assert pool_row["actor_class"] == "Pool"
+    assert _top.mailboxes({"actors": actors})[f"class W under {pool}"] == 3
+    # Opening the members' group shows them, and the pool they are under.
+    view = _top.View(grouped=True, selected=0)
+    _top.press(view, "enter", [members, loose, pool_row], 10)
+    assert view.filter == pool
+    assert _top.filter_actors(actors, view.filter) == [actors[0], actors[2], actors[3]]
+    out_console, out = console()
+    out_console.print(
+        _top.render({"pid": 1, "actors": actors}, _top.View(grouped=True))
+    )
+    row = next(line for line in out.getvalue().splitlines() if "│     2 │" in line)
+    assert row.startswith("│ W ")
+    assert "│ Pool pool " in row  # the supervisor: its class, its short urn
+
+
 def test_the_grouped_table_has_a_row_per_class() -> None:
     document = {
         "pid": 7,
@@ -264,7 +294,7 @@ def test_the_grouped_table_has_a_row_per_class() -> None:
     out_console.print(_top.render(document, view))
 
     screen = out.getvalue()
-    assert "4 actors, 3 match 'w', 1 classes (sorted by name)" in screen
+    assert "4 actors, 3 match 'w', 1 groups (sorted by name)" in screen
     row = next(line for line in screen.splitlines() if line.startswith("│ W"))
     assert re.search(r"│ W +│ +3 │ threading │ 3 running │", row)
     assert "│ V" not in screen
@@ -428,11 +458,15 @@ def test_enter_asks_for_the_stack_or_opens_a_class() -> None:
     _top.press(view, "g", groups, 10)
     view.selected = 1
     assert _top.press(view, "enter", groups, 10) is None
-    assert (view.grouped, view.filter, view.selected) == (False, "a", 0)
+    # (Class a's one actor is under a supervisor: its group is opened by it.)
+    assert (view.grouped, view.filter, view.selected) == (False, "urn:uuid:s1", 0)
     assert _top.press(view, "T", THREE, 10) == "stack"
     view = dataclasses.replace(view, stack=("title", "text"))
     _top.press(view, "esc", THREE, 10)  # closes the stack, keeps the filter
-    assert (view.stack, view.filter) == (None, "a")
+    assert (view.stack, view.filter) == (None, "urn:uuid:s1")
+    unsupervised = _top.View(grouped=True, selected=2)
+    _top.press(unsupervised, "enter", groups, 10)
+    assert unsupervised.filter == "c"
     assert _top.press(view, "enter", [], 10) is None
     assert view.status == "no actor to show"
     assert _top.press(view, "q", THREE, 10) == "quit"

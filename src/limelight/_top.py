@@ -68,8 +68,10 @@ Keys:
     n name  u urn  e runtime  t state  m mailbox  h handled  r rate
     s stuck  x restarts  c message  w waits for  p supervisor  # count
   up/down or k/j, PgUp/PgDn, Home/End: move through the rows
-  /: type a filter (matched against class, urn, state, runtime, message)
-  g: group by class          Enter or T: the selected actor's stack
+  /: type a filter (matched against class, urn, state, runtime, message,
+     supervisor)
+  g: group by class (and supervisor: a pool's members apart)
+  Enter or T: the selected actor's stack, or a group's actors
   Esc: close the stack, or clear the filter          q: quit
 
 Needs rich: pip install 'limelight[top]'."""
@@ -176,7 +178,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "message contains TEXT (any case)",
     )
     parser.add_argument(
-        "--group", action="store_true", help="one row per actor class, with counts"
+        "--group",
+        action="store_true",
+        help="one row per actor class (and supervisor), with counts",
     )
     parser.add_argument(
         "--interval",
@@ -210,7 +214,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def filter_actors(actors: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
     """The actors with `text` in a field, in any case; all of them for ``""``.
 
-    The fields: class, child name, urn, state, runtime, current message.
+    The fields: class, child name, urn, state, runtime, current message,
+    supervisor (its urn: a supervisor's or a pool's children).
     """
     wanted = text.casefold()
     if not wanted:
@@ -227,30 +232,42 @@ def filter_actors(actors: list[dict[str, Any]], text: str) -> list[dict[str, Any
                 "state",
                 "runtime",
                 "current_message",
+                "supervisor",
             )
         )
     ]
 
 
+def _group_key(actor: dict[str, Any]) -> str:
+    """What an actor is grouped by: its class, and its supervisor if it has one.
+
+    The members of a pool (or a supervisor's children of one class) are
+    a group of their own, apart from other actors of their class.
+    """
+    supervisor = actor.get("supervisor")
+    group = f"class {actor['actor_class']}"
+    return group if supervisor is None else f"{group} under {supervisor}"
+
+
 def group_actors(actors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per actor class, in the order classes first appear.
+    """One row per actor class and supervisor, in the order they first appear.
 
     A row has the fields of an actor's, summed over the class's actors
     (mailbox, handled, rate, restarts), the worst (``handling_for``) or
     summarised (``state``: ``"2 handling, 5 running"``; ``runtime``), and
     ``count``, the number of actors.
     """
-    classes: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[str, list[dict[str, Any]]] = {}
     for actor in actors:
-        classes.setdefault(actor["actor_class"], []).append(actor)
+        groups.setdefault(_group_key(actor), []).append(actor)
     rows: list[dict[str, Any]] = []
-    for name, members in classes.items():
+    for members in groups.values():
         states = Counter(member["state"] for member in members)
         depths = [m["mailbox"] for m in members if m["mailbox"] is not None]
         stuck = [m["handling_for"] for m in members if m["handling_for"] is not None]
         rows.append(
             {
-                "actor_class": name,
+                "actor_class": members[0]["actor_class"],
                 "count": len(members),
                 "urn": "",
                 "runtime": ", ".join(sorted({m["runtime"] for m in members})),
@@ -261,7 +278,7 @@ def group_actors(actors: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "handling_for": max(stuck, default=None),
                 "restarts": sum(m["restarts"] for m in members),
                 "waits_for": None,
-                "supervisor": None,
+                "supervisor": members[0].get("supervisor"),
                 "child_name": None,
                 "current_message": None,
             }
@@ -289,7 +306,7 @@ def rows_of(document: dict[str, Any], view: View) -> list[dict[str, Any]]:
 
 
 def _row_id(row: dict[str, Any]) -> str:
-    return row["urn"] or f"class {row['actor_class']}"
+    return row["urn"] or _group_key(row)
 
 
 def mailboxes(document: dict[str, Any]) -> dict[str, int]:
@@ -298,7 +315,7 @@ def mailboxes(document: dict[str, Any]) -> dict[str, int]:
     for actor in document["actors"]:
         depth = actor["mailbox"] or 0
         depths[actor["urn"]] = depth
-        key = f"class {actor['actor_class']}"
+        key = _group_key(actor)
         depths[key] = depths.get(key, 0) + depth
     return depths
 
@@ -326,6 +343,11 @@ def row_style(row: dict[str, Any], previous: dict[str, int] | None = None) -> st
 
 def _short(urn: str | None) -> str:
     return "" if urn is None else urn.removeprefix("urn:uuid:")[:8]
+
+
+def _named(urn: str | None, names: dict[str, str]) -> str:
+    """An actor as a cell: its class (``?`` if not in the snapshot) and short urn."""
+    return "" if urn is None else f"{names.get(urn, '?')} {_short(urn)}"
 
 
 def _seconds(value: float | None) -> str:
@@ -363,6 +385,7 @@ _GROUP_COLUMNS = [
         ("worst stuck", "right") if name == "stuck" else (name, j)
         for name, j in _NUMBERS
     ],
+    ("supervisor", "left"),
 ]
 
 
@@ -383,7 +406,7 @@ def _table(rows: list[dict[str, Any]], grouped: bool, names: dict[str, str]) -> 
         ]
         if grouped:
             cells = [row["actor_class"], str(row["count"]), row["runtime"]]
-            cells += [row["state"], *numbers]
+            cells += [row["state"], *numbers, _named(row["supervisor"], names)]
         else:
             waits = row["waits_for"]
             cells = [
@@ -394,7 +417,7 @@ def _table(rows: list[dict[str, Any]], grouped: bool, names: dict[str, str]) -> 
                 row["state"],
                 *numbers,
                 row.get("current_message") or "",
-                "" if waits is None else f"{names.get(waits, '?')} {_short(waits)}",
+                _named(waits, names),
                 _short(row["supervisor"]),
             ]
         # (Text, not markup: a child's name or a message may hold brackets.)
@@ -456,7 +479,7 @@ def render(  # noqa: PLR0913 -- the screen's every input, for tests
     if view.filter:
         what += f", {len(filter_actors(actors, view.filter))} match {view.filter!r}"
     if view.grouped:
-        what += f", {len(rows)} classes"
+        what += f", {len(rows)} groups"
     order = f"sorted by {view.by}{', reversed' if view.reverse else ''}"
     place = f" · rows {view.top + 1}-{view.top + len(shown)} of {len(rows)}"
     header = (
@@ -615,8 +638,9 @@ def _enter(view: View, rows: list[dict[str, Any]]) -> str | None:
         return None
     view.selected = min(view.selected, len(rows) - 1)
     row = rows[view.selected]
-    if view.grouped:  # into the class: its actors
-        view.grouped, view.filter = False, row["actor_class"]
+    if view.grouped:  # into the group: its actors (and their supervisor)
+        view.grouped = False
+        view.filter = row["supervisor"] or row["actor_class"]
         view.selected = view.top = 0
         return None
     return "stack"
