@@ -125,6 +125,31 @@ def test_a_span_per_message_is_a_child_of_the_senders_span(
     assert handled[1].status.status_code is StatusCode.ERROR
 
 
+def test_a_pools_members_are_measured_and_traced_as_any_actor(
+    telemetry: Telemetry,
+) -> None:
+    pool = limelight.Pool.start(Echo, 2)
+    tracer = telemetry.tracer_provider.get_tracer("test")
+    with tracer.start_as_current_span("request") as parent:
+        assert pool.map(lambda n: n, range(4), timeout=TIMEOUT) == [0, 1, 2, 3]
+        assert pool.proxy().on_receive("hi").get(TIMEOUT) == "hi"
+
+    handled = [span for span in telemetry.spans() if span.name == "Echo handle int"]
+    assert len(handled) == 4
+    assert {span.parent.span_id for span in handled if span.parent} == {
+        parent.get_span_context().span_id
+    }
+    members = {member.actor_urn for member in pool.members}
+    assert {span.attributes["limelight.actor.urn"] for span in handled} == members  # type: ignore[index]
+    messages = {
+        point.attributes["limelight.actor.urn"]: point.value
+        for point in telemetry.metrics()["limelight.actor.messages"]
+    }
+    # The four items, the proxy call, and the pool's check that each started.
+    assert sum(messages[urn] for urn in members) == 4 + 1 + 2
+    pool.stop()
+
+
 def test_an_async_handlers_span_covers_its_awaits(telemetry: Telemetry) -> None:
     ref = AsyncEcho.start()
     tracer = telemetry.tracer_provider.get_tracer("test")
