@@ -7,6 +7,7 @@ only members in threads of their own can do.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 import limelight
+import limelight.asyncio
 from limelight._pool import _RESIZE
 from limelight.messages import ProxyCall
 
@@ -397,6 +399,47 @@ def test_a_resize_waits_while_a_member_is_being_restarted() -> None:
     resize(pool)
 
     assert pool._slots.members == [None]  # pyright: ignore[reportPrivateUsage]
+
+
+class AsyncWorker(limelight.asyncio.AsyncioActor):
+    """Its hold() waits off the loop: the loop, and other members, go on."""
+
+    def on_receive(self, message: Any) -> Any:
+        return self.actor_urn
+
+    async def hold(self, entered: threading.Event, gate: threading.Event) -> bool:
+        entered.set()
+        return await asyncio.to_thread(gate.wait, TIMEOUT)
+
+
+def test_a_resizable_pool_of_asyncio_actors_grows_and_shrinks(
+    gate: threading.Event,
+) -> None:
+    # (The conformance test holds a member up by blocking its loop, which
+    # would hold up a new member on that loop too: asyncio's is here.)
+    pool = limelight.Pool.start(
+        AsyncWorker,
+        1,
+        routing="smallest_mailbox",
+        max_size=2,
+        grow_at=1,
+        resize_every=NEVER,
+    )
+    first = pool.members[0]
+    entered = threading.Event()
+    held = pool.proxy().hold(entered, gate)
+    assert entered.wait(TIMEOUT)
+    waiting = pool.ask("who", block=False)
+
+    resize(pool)
+    assert len(pool.members) == 2
+    assert pool.ask("who", timeout=TIMEOUT) == pool.members[1].actor_urn
+    gate.set()
+    assert held.get(TIMEOUT) is True
+    assert waiting.get(TIMEOUT) == first.actor_urn
+
+    resize(pool)
+    assert pool.members == [first]
 
 
 @pytest.mark.parametrize(
