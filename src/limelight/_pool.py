@@ -203,6 +203,11 @@ class Pool(Supervisor):
         each once the one before has finished its ``on_start()``. Members
         may be actors of any runtime.
 
+        Called in a running event loop, it returns at once, as
+        [`Supervisor.start()`][limelight.Supervisor.start] does: the members
+        start meanwhile, and a message sent before the first has started
+        fails with [`ActorDeadError`][limelight.ActorDeadError].
+
         Args:
             member: the members' actor class.
             size: how many members.
