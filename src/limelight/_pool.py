@@ -389,8 +389,23 @@ class PoolRef(ActorRef[A]):
             pick = self._pick_in_turn
         self._route = pick
 
+    _limelight_travels = False
+
     def __repr__(self) -> str:
         return f"<PoolRef for {self}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Refuse to travel to another process, saying what to send instead.
+
+        The routing is this process's: the pool's members are known here,
+        and its ref elsewhere would reach only the pool's own actor.
+        """
+        msg = (
+            f"{self} is a pool's ref, which routes in this process and cannot "
+            "be sent to another: send one of its members (pool.members), or "
+            "have the other side ask an actor here that holds the pool"
+        )
+        raise TypeError(msg)
 
     @property
     def supervisor(self) -> ActorRef[Pool]:

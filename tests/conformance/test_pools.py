@@ -223,3 +223,17 @@ def resize(pool: limelight.PoolRef[Any]) -> None:
     """Have the pool look at its members' load now; return once it has."""
     pool.supervisor.tell(_RESIZE)
     pool.supervisor.proxy().restarts.get(TIMEOUT)  # (queued behind it)
+
+
+def test_a_pools_ref_is_refused_where_its_routing_cannot_go(
+    runtime: Runtime, started: list[limelight.PoolRef[Any]]
+) -> None:
+    pool = start_pool(runtime, started, size=1)
+    member = pool.members[0]
+
+    if "local_actor_object" in runtime.lacks:  # (the member is in another process)
+        with pytest.raises(TypeError, match="is a pool's ref, which routes in this"):
+            member.ask(("take", pool), timeout=TIMEOUT)
+        assert member.ask("still there", timeout=TIMEOUT) == member.actor_urn
+    else:  # in this process, a pool's ref is passed as any object is
+        assert member.ask(("take", pool), timeout=TIMEOUT) == member.actor_urn

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, overload
 
 from limelight._core import _context, _dead_letters, _mailbox, _timeouts
 from limelight._core._exceptions import ActorDeadError
@@ -82,6 +82,10 @@ class ActorRef(Generic[A]):
     # The actor object, while it lives in this process (``NO_LOCAL_ACTOR``
     # for a ref to an actor in another process).
     _actor_weakref: weakref.ref[A]
+
+    _limelight_travels: ClassVar[bool] = True
+    """Whether the runtimes that carry refs to other processes may carry this
+    one; if not, they call its ``__reduce__()``, which says why not."""
 
     def __init__(self, actor: A) -> None:
         runtime = actor._limelight_runtime

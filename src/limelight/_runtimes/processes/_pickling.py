@@ -54,6 +54,8 @@ class Pickler(pickle.Pickler):
     def reducer_override(self, obj: object) -> Any:
         if isinstance(obj, ActorRef):
             ref: ActorRef[Any] = obj  # pyright: ignore[reportUnknownVariableType] -- (mypy: Any)
+            if not ref._limelight_travels:
+                return ref.__reduce__()  # (which raises, saying why)
             cls = ref.actor_class
             # (The class by name: the reader must not import it. A ref to an
             # actor that has stopped arrives stopped.)
