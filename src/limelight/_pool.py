@@ -463,9 +463,9 @@ class PoolRef(ActorRef[A]):
 
     def _pick_by_key(self, key: Hashable) -> ActorRef[Any]:
         ring = self._ring
+        members = self._slots.members
         # (Hashed in a tuple: small ints hash to themselves, which would all
         # land on the ring's first point.)
-        members = self._slots.members
         index = bisect.bisect(ring, (hash((_KEY_SALT, key)), len(members)))
         # From the key's point on, the first slot whose member runs.
         for _turn in range(len(ring)):
@@ -549,7 +549,7 @@ class PoolRef(ActorRef[A]):
         """Ask every running member; a future of all answers, or of the first."""
         futures = [member.ask(message, block=False) for member in self._running()]
         if self.routing == "broadcast":
-            return _all_of(futures, self._create_future())
+            return futures[0].join(*futures[1:])
         return _first_of(futures, self._create_future())
 
     def _check_running(self) -> None:
@@ -642,7 +642,7 @@ class PoolRef(ActorRef[A]):
                 in_flight[member] += 1
                 outstanding += 1
                 future._add_done_callback(  # pyright: ignore[reportPrivateUsage]
-                    _put_when_done(done, index, member, future)
+                    functools.partial(done.put, (index, member, future))
                 )
             if outstanding == 0:
                 return
@@ -662,37 +662,10 @@ class PoolRef(ActorRef[A]):
         return member if in_flight[member] < limit else None
 
 
-def _put_when_done(
-    done: queue.SimpleQueue[tuple[int, ActorRef[Any], Future[Any]]],
-    index: int,
-    member: ActorRef[Any],
-    future: Future[Any],
-) -> Callable[[], None]:
-    return lambda: done.put((index, member, future))
-
-
-def _all_of(futures: list[Future[Any]], combined: SettableFuture[Any]) -> Future[Any]:
-    """`combined`, completed with every one's value in order, or the first failure."""
-    # (A C counter: its step is atomic, as callbacks come from any thread.)
-    finished = itertools.count(1)
-
-    def one_done() -> None:
-        if next(finished) == len(futures):
-            try:
-                values = [future.get(0) for future in futures]
-            except BaseException as error:  # noqa: BLE001 -- handed to the asker
-                combined.set_exception(error)
-            else:
-                combined.set(values)
-
-    for future in futures:
-        future._add_done_callback(one_done)  # pyright: ignore[reportPrivateUsage]
-    return combined
-
-
 def _first_of(futures: list[Future[Any]], first: SettableFuture[Any]) -> Future[Any]:
     """`first`: the first value to come, or the last failure if all fail."""
-    failed = itertools.count(1)  # (atomic steps: see _all_of())
+    # (C counters: a step is atomic, and the callbacks come from any thread.)
+    failed = itertools.count(1)
     answered = itertools.count(1)
 
     def one_done(future: Future[Any]) -> None:
