@@ -562,7 +562,7 @@ def test_futures_that_write_out_settable_future_init_set_up_as_it_does() -> None
     from limelight._runtimes.greenlet.runtime import GreenFuture  # noqa: PLC0415
 
     base = _slots_set(limelight.ThreadingFuture[Any]())
-    assert set(base) == {"_hook", "_state", "_callbacks", "_lock"}
+    assert set(base) == {"_hook", "_state", "_callbacks"}
     futures: list[limelight.Future[Any]] = [AsyncioFuture(), GreenFuture()]
     for future in futures:
         assert _slots_set(future).items() >= base.items(), type(future).__name__

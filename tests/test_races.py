@@ -12,7 +12,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, SupportsIndex
 
 import pytest
 
@@ -49,43 +49,100 @@ def test_a_thread_wait_that_times_out_as_the_value_arrives_returns_it(
 ) -> None:
     future: ThreadingFuture[str] = ThreadingFuture()
     lock = LateLock(lambda: future.set("just in time"))
+    monkeypatch.setattr(_future, "_spare_locks", [])
     monkeypatch.setattr(_future, "_allocate_lock", lambda: lock)
+    monkeypatch.setattr(_future, "_LockType", LateLock)  # completion releases it
 
     assert future.get(timeout=0.5) == "just in time"
     assert lock.released  # completion released the waiter's lock
+    assert _future._spare_locks == []  # a lock released late is never reused
+
+
+class CompletedOnAppend(list[Any]):
+    """A future's callback list that another thread completes the future into.
+
+    As a waiter or callback is appended, the future is completed: before
+    the append (`first`), so that completion finds nothing to call, or just
+    after it.
+    """
+
+    def __init__(self, future: ThreadingFuture[str], *, first: bool) -> None:
+        super().__init__(future._callbacks)
+        self.future = future
+        self.first = first
+
+    def append(self, item: Any, /) -> None:
+        if self.first:
+            self.future.set("meanwhile")
+        super().append(item)
+        if not self.first:
+            self.future.set("meanwhile")
 
 
 @pytest.mark.usefixtures("no_waiter_factories")
-def test_a_thread_wait_that_times_out_raises_timeout() -> None:
-    future: ThreadingFuture[str] = ThreadingFuture()
-
-    with pytest.raises(limelight.Timeout):
-        future.get(timeout=0.001)
-
-
-@pytest.mark.usefixtures("no_waiter_factories")
-def test_a_thread_wait_finds_the_value_set_just_before_it_locks(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("first", [True, False], ids=["before", "after"])
+def test_a_thread_wait_finds_the_value_set_as_it_began_to_wait(
+    monkeypatch: pytest.MonkeyPatch, *, first: bool
 ) -> None:
     future: ThreadingFuture[str] = ThreadingFuture()
-    real = _future._state_lock
+    future._callbacks = CompletedOnAppend(future, first=first)
+    monkeypatch.setattr(_future, "_spare_locks", [])
 
-    class CompletedMeanwhile:
-        """The state lock, taken just after another thread completed the future."""
+    assert future.get(timeout=TIMEOUT) == "meanwhile"
+    # Its lock was released (or may yet be): never kept for another wait.
+    assert _future._spare_locks == []
 
-        def __enter__(self) -> None:
-            real.acquire()
-            if future._state == _future._PENDING:
-                future._result = "just before"
-                future._state = _future._DONE
 
-        def __exit__(self, *_exc_info: object) -> None:
-            real.release()
+@pytest.mark.parametrize("first", [True, False], ids=["before", "after"])
+def test_a_callback_added_as_the_future_completes_is_called_once(
+    *, first: bool
+) -> None:
+    future: ThreadingFuture[str] = ThreadingFuture()
+    future._callbacks = CompletedOnAppend(future, first=first)
+    calls: list[str] = []
 
-    monkeypatch.setattr(_future, "_state_lock", CompletedMeanwhile())
+    future._add_done_callback(lambda: calls.append(future.get()))
 
-    assert future.get(timeout=TIMEOUT) == "just before"
-    assert future._lock is None  # it never had to wait
+    assert calls == ["meanwhile"]
+
+
+class TakenMeanwhile(list[Any]):
+    """A callback list whose next pop() finds another thread took the rest."""
+
+    def pop(self, index: SupportsIndex = -1, /) -> Any:
+        taken = list(self)
+        self.clear()
+        for callback in taken:  # what that other thread does with them
+            if isinstance(callback, _future._LockType):
+                callback.release()
+            else:
+                callback()
+        return super().pop(index)
+
+
+def test_completion_lets_another_thread_take_a_waiting_thread_s_lock() -> None:
+    future: ThreadingFuture[str] = ThreadingFuture()
+    lock = threading.Lock()
+    lock.acquire()
+    future._callbacks = TakenMeanwhile(future._callbacks)
+    future._callbacks.append(lock)
+
+    future.set("once")
+
+    assert not lock.locked()  # released once, by the other thread
+    assert future.get() == "once"
+
+
+def test_completion_lets_another_thread_take_the_last_callbacks() -> None:
+    future: ThreadingFuture[str] = ThreadingFuture()
+    calls: list[str] = []
+    future._add_done_callback(lambda: calls.append("first"))
+    future._add_done_callback(lambda: calls.append("second"))
+    future._callbacks = TakenMeanwhile(future._callbacks)
+
+    future.set_exception(ValueError("once"))
+
+    assert calls == ["first", "second"]  # each once, by the other thread
 
 
 def test_a_context_wait_that_times_out_as_the_value_arrives_returns_it() -> None:

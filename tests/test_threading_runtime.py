@@ -166,7 +166,6 @@ def test_a_forked_child_finds_limelights_locks_released() -> None:
     # in the child, where that thread does not exist, each must be free.
     locks = [
         _waiting.state_lock,
-        limelight.ActorRegistry._lock,  # pyright: ignore[reportPrivateUsage]
         limelight.DeadLetters._lock,  # pyright: ignore[reportPrivateUsage]
         _wait_graph._lock,  # pyright: ignore[reportPrivateUsage]
         _timers._lock,  # pyright: ignore[reportPrivateUsage]

@@ -7,11 +7,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast, overloa
 
 from limelight._core import _awaiting, _timeouts
 from limelight._core._exceptions import ActorDeadError, DeadlockError, MailboxFull
-from limelight._core._fork import released_at_fork
 from limelight._core._future import Future, SettableFuture
 from limelight._core._log import logger
 from limelight._core._ref import ActorRef
-from limelight._core._waiting import allocate_lock
 
 if TYPE_CHECKING:
     from limelight._core._actor import Actor
@@ -30,9 +28,11 @@ class ActorRegistry:
     """
 
     # URN -> ref, in start order (dicts keep insertion order). A dict makes
-    # unregistering O(1), which matters when thousands of actors stop.
+    # unregistering O(1), which matters when thousands of actors stop. Each
+    # method reads or writes it in one step that calls no Python code (keys
+    # are strings), which is atomic: no lock, whose `with` would cost a
+    # tenth of an actor's start and stop on a loop.
     _refs: ClassVar[dict[str, ActorRef[Any]]] = {}
-    _lock: ClassVar[Any] = released_at_fork(allocate_lock())
 
     @classmethod
     def broadcast(
@@ -65,8 +65,7 @@ class ActorRegistry:
     @classmethod
     def get_all(cls) -> list[ActorRef[Any]]:
         """Return refs to all running actors, in the order they were started."""
-        with cls._lock:
-            return list(cls._refs.values())
+        return list(cls._refs.values())
 
     @classmethod
     def get_by_class(cls, actor_class: type[A]) -> list[ActorRef[A]]:
@@ -85,14 +84,12 @@ class ActorRegistry:
     @classmethod
     def get_by_urn(cls, actor_urn: str) -> ActorRef[Any] | None:
         """Return a ref to the running actor with `actor_urn`, or `None`."""
-        with cls._lock:
-            return cls._refs.get(actor_urn)
+        return cls._refs.get(actor_urn)
 
     @classmethod
     def register(cls, actor_ref: ActorRef[Any]) -> None:
         """Add an actor; [`Actor.start()`][limelight.Actor.start] does this for you."""
-        with cls._lock:
-            cls._refs[actor_ref.actor_urn] = actor_ref
+        cls._refs[actor_ref.actor_urn] = actor_ref
         # (The level checked here, not by logger.debug(): a call less per actor.)
         if logger.target.isEnabledFor(logging.DEBUG):
             logger.debug("Registered %s", actor_ref)
@@ -100,8 +97,7 @@ class ActorRegistry:
     @classmethod
     def unregister(cls, actor_ref: ActorRef[Any]) -> None:
         """Remove an actor; stopping it does this for you."""
-        with cls._lock:
-            removed = cls._refs.pop(actor_ref.actor_urn, None) is not None
+        removed = cls._refs.pop(actor_ref.actor_urn, None) is not None
         if logger.target.isEnabledFor(logging.DEBUG):
             if removed:
                 logger.debug("Unregistered %s", actor_ref)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from limelight._core import _timeouts
 from limelight._core._actor import Actor
 from limelight._core._exceptions import DeadlockError
-from limelight._core._future import _PENDING, SettableFuture
+from limelight._core._future import _PENDING, _UNCLAIMED, SettableFuture
 from limelight._core._registry import ActorRegistry
 from limelight._core._runtime import Runtime, mark_service_thread
 from limelight._core._waiting import allocate_lock
@@ -51,8 +51,7 @@ class AsyncioFuture(SettableFuture[T]):
         # (SettableFuture.__init__() written out: a future is made per ask.)
         self._hook = None
         self._state = _PENDING
-        self._callbacks = None
-        self._lock = None
+        self._callbacks = [_UNCLAIMED]
         self._loop = loop
 
     def get(self, timeout: float | None = None) -> T:

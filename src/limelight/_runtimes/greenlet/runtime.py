@@ -30,7 +30,7 @@ from greenlet import getcurrent
 
 from limelight._core import _timeouts, _waiting
 from limelight._core._exceptions import DeadlockError
-from limelight._core._future import _PENDING, SettableFuture
+from limelight._core._future import _PENDING, _UNCLAIMED, SettableFuture
 from limelight._core._log import logger
 from limelight._core._stopped import StoppedEvent
 from limelight._runtimes import blocking
@@ -185,8 +185,7 @@ class GreenFuture(SettableFuture[T]):
         # (SettableFuture.__init__() written out: a future is made per ask.)
         self._hook = None
         self._state = _PENDING
-        self._callbacks = None
-        self._lock = None
+        self._callbacks = [_UNCLAIMED]
         self._hub = hub
 
     def get(self, timeout: float | None = None) -> T:
