@@ -336,6 +336,7 @@ def test_threading_workloads_are_discovered_with_all_three_implementations() -> 
     assert names == [
         "ask",
         "ask_inline",
+        "ask_floor",
         "pool_ask",
         "ask_observed",
         "actor_ask",
@@ -352,7 +353,7 @@ def test_threading_workloads_are_discovered_with_all_three_implementations() -> 
     for workload in found:
         if workload.name in {"pool_ask", "pool_tell"}:  # (no Pykka pools, no raw)
             expected = [SUBJECT]
-        elif workload.name in {"ask_inline", "ask_observed"}:
+        elif workload.name in {"ask_inline", "ask_floor", "ask_observed"}:
             expected = [SUBJECT, RAW]
         else:
             expected = [SUBJECT, PYKKA, RAW]
@@ -364,6 +365,7 @@ def test_threading_workloads_are_discovered_with_all_three_implementations() -> 
     assert [w.name for w in found if w.group] == [
         "ask",
         "ask_inline",
+        "ask_floor",
         "pool_ask",
         "ask_observed",
         "actor_ask",
@@ -384,6 +386,10 @@ def test_threading_workloads_are_discovered_with_all_three_implementations() -> 
     assert by_name["traversable"].targets[0].workload == "proxy"
     # Asks in the caller's thread cost at most half a thread switch's round trip.
     assert goals["ask_inline"] == [(RAW, 2.0)]
+    # The same ask against a raw one with a future: measured, no target.
+    assert goals["ask_floor"] == []
+    ask_row, floor_row = by_name["ask"], by_name["ask_floor"]
+    assert floor_row.implementations[SUBJECT] is ask_row.implementations[SUBJECT]
     # Watching with snapshots costs at most 5% of an ask round trip.
     assert goals["ask_observed"] == [(SUBJECT, 0.9524)]
     assert by_name["ask_observed"].targets[0].workload == "ask"
@@ -1412,6 +1418,7 @@ def test_asyncio_rss_per_actor_is_a_plausible_size() -> None:
     "measure",
     [
         raw.ask_round_trip,
+        raw.ask_with_future_round_trip,
         raw.call_round_trip,
         raw.nested_call_round_trip,
         raw.tell_throughput,

@@ -16,6 +16,7 @@ import contextlib
 import queue
 import threading
 import time
+from _thread import allocate_lock as _allocate_lock
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -23,6 +24,7 @@ from limelight._bench.harness import resident_bytes
 
 __all__ = [
     "ask_round_trip",
+    "ask_with_future_round_trip",
     "call_round_trip",
     "nested_call_round_trip",
     "pipelined_asks",
@@ -45,6 +47,36 @@ def _reply(inbox: queue.SimpleQueue[Any]) -> None:
         message, reply_to = envelope
         if reply_to is not None:
             reply_to.put(message)
+
+
+class _Reply:
+    """The least a future can be: a value, and a held lock that setting it releases.
+
+    One thread waits for it, for ever; it has no callbacks, no timeout, no
+    exception, no check that it is set only once.
+    """
+
+    __slots__ = ("lock", "value")
+
+    def __init__(self) -> None:
+        self.lock = _allocate_lock()
+        self.lock.acquire()
+
+    def set(self, value: object) -> None:
+        self.value = value
+        self.lock.release()
+
+    def get(self) -> object:
+        self.lock.acquire()
+        return self.value
+
+
+def _handle(inbox: queue.SimpleQueue[Any], target: _Echo) -> None:
+    """A worker calling a handler with each message and setting its `_Reply`."""
+    get = inbox.get
+    while (envelope := get()) is not _STOP:
+        message, reply = envelope
+        reply.set(target.on_receive(message))
 
 
 def _call(inbox: queue.SimpleQueue[Any], target: object) -> None:
@@ -83,6 +115,11 @@ class _Sub:
         return value
 
 
+class _Echo:
+    def on_receive(self, message: object) -> object:
+        return message
+
+
 class _Target:
     def __init__(self) -> None:
         self.sub = _Sub()
@@ -100,6 +137,22 @@ def ask_round_trip(n: int) -> float:
         for i in range(n):
             put((i, replies))
             get()
+        return time.perf_counter() - start
+
+
+def ask_with_future_round_trip(n: int) -> float:
+    """As `ask_round_trip`, with a handler and a `_Reply` per message.
+
+    What any ask that returns a future pays at least, in Python: the
+    future's making, a lock per reply, the handler's call.
+    """
+    with _worker(_handle, _Echo()) as inbox:
+        put = inbox.put
+        start = time.perf_counter()
+        for i in range(n):
+            reply = _Reply()
+            put((i, reply))
+            reply.get()
         return time.perf_counter() - start
 
 

@@ -411,6 +411,7 @@ def workloads() -> list[Workload]:
         check=leftover_actors,
         may_linger=_is_idle_limelight_thread,
     )
+    asks = _implementations(ask_round_trip, raw.ask_round_trip)
     return [
         threading_workload(
             name="ask",
@@ -419,7 +420,7 @@ def workloads() -> list[Workload]:
             label="ask round trip",
             kind=Kind.LATENCY,
             unit="µs/op",
-            implementations=_implementations(ask_round_trip, raw.ask_round_trip),
+            implementations=asks,
             size=2_000,
             quick_size=2_000,
             samples=31,
@@ -441,6 +442,28 @@ def workloads() -> list[Workload]:
             quick_samples=31,
             raw_meaning="2 threads ping-pong via SimpleQueue",
             targets=[Target("≤0.5× raw", RAW, 2.0)],
+        ),
+        # The ask row holds the ask to the ping-pong of two queues; this one
+        # to the least any ask returning a future does in Python (a handler
+        # called, a future made, a lock per reply), which that ping-pong
+        # does not pay.
+        threading_workload(
+            name="ask_floor",
+            pin=True,
+            full_only=True,
+            group="round trips",
+            label="ask round trip, against a raw ask with a future",
+            kind=Kind.LATENCY,
+            unit="µs/op",
+            implementations={
+                SUBJECT: asks[SUBJECT],
+                RAW: raw.ask_with_future_round_trip,
+            },
+            size=2_000,
+            quick_size=2_000,
+            samples=31,
+            quick_samples=31,
+            raw_meaning="ping-pong; worker calls a handler, sets a one-lock future",
         ),
         threading_workload(
             name="pool_ask",

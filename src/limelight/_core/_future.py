@@ -480,8 +480,19 @@ class SettableFuture(Future[T]):
             raise queue.Full(self._completed_twice()) from None
         self._result = value
         self._state = _DONE
-        if callbacks:  # (a thread ask: the lock of the thread that waits)
-            _run_callbacks(callbacks)
+        if callbacks:
+            # (A thread ask's one callback, the lock of the thread that
+            # waits, taken out here: _run_callbacks() is a call more.)
+            try:
+                callback = callbacks.pop(0)
+            except IndexError:  # another thread took it
+                return
+            if callback.__class__ is _LockType:
+                callback.release()
+            else:
+                _run_callback(callback)
+            if callbacks:
+                _run_callbacks(callbacks)
 
     def set_exception(self, exc_info: OptExcInfo | BaseException | None = None) -> None:
         exc_info = _normalize_exc_info(exc_info)
