@@ -56,6 +56,7 @@ Long enough for the end of that wait, if it has ended, to arrive (see
 _state_lock = _waiting.state_lock
 _allocate_lock = _waiting.allocate_lock
 _waiter_factories = _waiting.waiter_factories
+_context_waiter = _waiting.context_waiter
 _current_actor_weakref = _wait_graph.current_actor_weakref
 _seconds = _timeouts.seconds
 
@@ -437,12 +438,14 @@ class SettableFuture(Future[T]):
 
     def _wait_for(self, timeout: float | None) -> bool:
         """Block until the future is completed or `timeout` passed; say which."""
-        if _waiter_factories:
-            return self._wait_in_context(timeout)
-        # (_wait_in_context() with a held OS lock, written out: acquiring one
-        # is the cheapest way for a thread to wait for another. The lock
-        # itself is the callback, which completion releases: a bound method
-        # would be made and freed per wait.)
+        if _waiter_factories:  # (a greenlet, say, must not block its thread)
+            waiter = _context_waiter()
+            if waiter is not None:
+                return self._wait_with(waiter, timeout)
+        # (_wait_with() a held OS lock, written out: acquiring one is the
+        # cheapest way for a thread to wait for another. The lock itself is
+        # the callback, which completion releases: a bound method would be
+        # made and freed per wait.)
         try:
             lock = _spare_locks.pop()
         except IndexError:
@@ -461,9 +464,8 @@ class SettableFuture(Future[T]):
             callbacks.remove(lock)
         return self._is_ready()  # (it may have completed at the deadline)
 
-    def _wait_in_context(self, timeout: float | None) -> bool:
-        """Wait with a waiter chosen by the caller's context (see _waiting)."""
-        waiter = _waiting.new_waiter()
+    def _wait_with(self, waiter: _waiting.Waiter, timeout: float | None) -> bool:
+        """Wait with `waiter`, a runtime's for the caller's context (see _waiting)."""
         wake = waiter.release
         self._add_done_callback(wake)  # (no get hook here: always registers)
         if waiter.acquire(True, -1 if timeout is None else max(timeout, 0.0)):

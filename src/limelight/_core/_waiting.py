@@ -19,7 +19,13 @@ from typing import Protocol
 
 from limelight._core._fork import released_at_fork
 
-__all__ = ["Waiter", "WaiterFactory", "new_waiter", "register_waiter_factory"]
+__all__ = [
+    "Waiter",
+    "WaiterFactory",
+    "context_waiter",
+    "new_waiter",
+    "register_waiter_factory",
+]
 
 
 class Waiter(Protocol):
@@ -74,12 +80,23 @@ def has_waiter_factories() -> bool:
     return bool(waiter_factories)
 
 
-def new_waiter() -> Waiter:
-    """Return a held waiter for the calling context."""
+def context_waiter() -> Waiter | None:
+    """Return a held waiter of the runtime whose context this is, or None.
+
+    None means a plain thread, which blocks on an OS lock.
+    """
     for factory in waiter_factories:
         waiter = factory()
         if waiter is not None:
             return waiter
-    lock = allocate_lock()
-    lock.acquire()
-    return lock
+    return None
+
+
+def new_waiter() -> Waiter:
+    """Return a held waiter for the calling context."""
+    waiter = context_waiter()
+    if waiter is None:
+        lock = allocate_lock()
+        lock.acquire()
+        return lock
+    return waiter
