@@ -55,9 +55,13 @@ def _call(actor: Actor, message: ProxyCall) -> Any:
     # (Unpacked, not read by name; and a method of the actor itself, the
     # usual call, found without resolve(): two calls less per proxy call.)
     attr_path, args, kwargs = message
-    if len(attr_path) == 1:
-        return getattr(actor, attr_path[0])(*args, **kwargs)
-    return resolve(actor, attr_path)(*args, **kwargs)
+    method = (
+        getattr(actor, attr_path[0])
+        if len(attr_path) == 1
+        else resolve(actor, attr_path)
+    )
+    # (Without `**kwargs` when there are none: a call with it copies them.)
+    return method(*args, **kwargs) if kwargs else method(*args)
 
 
 def _get_attr(actor: Actor, message: ProxyGetAttr) -> Any:

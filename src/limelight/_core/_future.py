@@ -67,7 +67,9 @@ _UNSET: Any = object()  # no value yet (None is a value)
 # The first item of a pending future's callback list: see SettableFuture.
 _UNCLAIMED: Any = object()
 
-_LockType = _thread.LockType
+# The class of the locks threads wait on: what _allocate_lock() makes (in a
+# program monkey-patched before import, that may not be _thread.LockType).
+_LockType = type(_allocate_lock())
 
 # Held OS locks that threads waited on, kept for the next thread's wait: a
 # lock is made and freed at the cost of a third of a thread ask. Only a lock
