@@ -7,10 +7,13 @@ hooks that the public API cannot trigger on demand.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
+import pickle
+import queue
 import textwrap
 import unittest.mock
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import pytest
@@ -566,3 +569,22 @@ def test_futures_that_write_out_settable_future_init_set_up_as_it_does() -> None
     futures: list[limelight.Future[Any]] = [AsyncioFuture(), GreenFuture()]
     for future in futures:
         assert _slots_set(future).items() >= base.items(), type(future).__name__
+
+
+def pickle_round_trip(obj: Any) -> Any:
+    return pickle.loads(pickle.dumps(obj))
+
+
+@pytest.mark.parametrize("copy_of", [pickle_round_trip, copy.deepcopy])
+def test_a_pickled_or_deep_copied_pending_future_can_still_be_set(
+    copy_of: Callable[[Any], Any],
+) -> None:
+    # Its claim token (see SettableFuture) is one object, kept by name.
+    future: limelight.ThreadingFuture[int] = copy_of(limelight.ThreadingFuture())
+    assert repr(future._callbacks) == "[<unclaimed>]"
+
+    future.set(1)
+
+    assert future.get(timeout=1) == 1
+    with pytest.raises(queue.Full):
+        future.set(2)

@@ -64,8 +64,20 @@ _seconds = _timeouts.seconds
 _UNSET: Any = object()  # no value yet (None is a value)
 
 
-# The first item of a pending future's callback list: see SettableFuture.
-_UNCLAIMED: Any = object()
+class _Unclaimed:
+    """The first item of a pending future's callback list: see SettableFuture."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unclaimed>"
+
+    def __reduce__(self) -> str:
+        # By name, so that a pickled or deep-copied future is still settable.
+        return "_UNCLAIMED"
+
+
+_UNCLAIMED: Any = _Unclaimed()
 
 # The class of the locks threads wait on: what _allocate_lock() makes (in a
 # program monkey-patched before import, that may not be _thread.LockType).

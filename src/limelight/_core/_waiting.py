@@ -56,9 +56,11 @@ into one that only works in a hub), and no function of ours around it: a lock
 is made for every blocking wait."""
 
 
-# Guards the state transitions of futures and stopped events. Its critical
-# sections are a handful of attribute writes that never call out, so one lock
-# for all is cheaper than allocating one per object, and never held for long.
+# Guards the state transitions of stopped events, loop inboxes and a derived
+# future's count of its sources (a settable future takes no lock: see
+# SettableFuture). Its critical sections are a handful of
+# attribute writes that never call out, so one lock for all is cheaper than
+# allocating one per object, and never held for long.
 state_lock = released_at_fork(allocate_lock())
 
 
