@@ -71,12 +71,12 @@ class _Reply:
         return self.value
 
 
-def _handle(inbox: queue.SimpleQueue[Any], target: _Echo) -> None:
+def _handle(inbox: queue.SimpleQueue[Any], target: _Target) -> None:
     """A worker calling a handler with each message and setting its `_Reply`."""
     get = inbox.get
     while (envelope := get()) is not _STOP:
         message, reply = envelope
-        reply.set(target.on_receive(message))
+        reply.set(target.call(message))
 
 
 def _call(inbox: queue.SimpleQueue[Any], target: object) -> None:
@@ -115,11 +115,6 @@ class _Sub:
         return value
 
 
-class _Echo:
-    def on_receive(self, message: object) -> object:
-        return message
-
-
 class _Target:
     def __init__(self) -> None:
         self.sub = _Sub()
@@ -146,7 +141,7 @@ def ask_with_future_round_trip(n: int) -> float:
     What any ask that returns a future pays at least, in Python: the
     future's making, a lock per reply, the handler's call.
     """
-    with _worker(_handle, _Echo()) as inbox:
+    with _worker(_handle, _Target()) as inbox:
         put = inbox.put
         start = time.perf_counter()
         for i in range(n):

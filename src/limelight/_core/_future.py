@@ -79,6 +79,9 @@ class _Unclaimed:
 
 _UNCLAIMED: Any = _Unclaimed()
 
+# Why a second set() or set_exception() is refused.
+_SET_ONCE = "a future can be set only once"
+
 # The class of the locks threads wait on: what _allocate_lock() makes (in a
 # program monkey-patched before import, that may not be _thread.LockType).
 _LockType = type(_allocate_lock())
@@ -487,13 +490,26 @@ class SettableFuture(Future[T]):
         self._remove_done_callback(wake)
         return self._is_ready()
 
-    def set(self, value: T | None = None) -> None:
-        # (set_exception()'s steps, written out: set() answers every ask.)
+    def _claim(self, refusal: str) -> list[Any]:
+        """Take the claim token (see the class); return the callbacks to call.
+
+        Raises:
+            queue.Full: saying `refusal`, if another call took it.
+        """
         callbacks = self._callbacks
         try:
-            callbacks.remove(_UNCLAIMED)  # (the claim: see the class)
+            callbacks.remove(_UNCLAIMED)
         except ValueError:
-            raise queue.Full(self._completed_twice()) from None
+            raise queue.Full(f"{self!r} is already completed; {refusal}") from None
+        return callbacks
+
+    def set(self, value: T | None = None) -> None:
+        # (self._claim(_SET_ONCE), written out: set() answers every ask.)
+        callbacks = self._callbacks
+        try:
+            callbacks.remove(_UNCLAIMED)
+        except ValueError:
+            raise queue.Full(f"{self!r} is already completed; {_SET_ONCE}") from None
         self._result = value
         self._state = _DONE
         if callbacks:
@@ -512,26 +528,15 @@ class SettableFuture(Future[T]):
 
     def set_exception(self, exc_info: OptExcInfo | BaseException | None = None) -> None:
         exc_info = _normalize_exc_info(exc_info)
-        callbacks = self._callbacks
-        try:
-            callbacks.remove(_UNCLAIMED)  # (the claim: see the class)
-        except ValueError:
-            raise queue.Full(self._completed_twice()) from None
+        callbacks = self._claim(_SET_ONCE)
         self._result = exc_info
         self._state = _FAILED
         _run_callbacks(callbacks)
 
-    def _completed_twice(self) -> str:
-        return f"{self!r} is already completed; a future can be set only once"
-
     def set_get_hook(self, func: GetHookFunc[T]) -> None:
-        try:
-            # The claim, as a completion's (see the class): set() cannot
-            # complete a future with a get hook.
-            self._callbacks.remove(_UNCLAIMED)
-        except ValueError:
-            msg = f"{self!r} is already completed; it cannot get a get hook"
-            raise queue.Full(msg) from None
+        # The claim, as a completion's: set() cannot complete a future with
+        # a get hook.
+        self._claim("it cannot get a get hook")
         super().set_get_hook(func)
 
     def _is_ready(self) -> bool:

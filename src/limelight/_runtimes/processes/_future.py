@@ -67,4 +67,6 @@ def _in_a_greenlet() -> bool:
 
     (Only asked once a runtime has registered a waiter factory.)
     """
-    return not isinstance(_waiting.new_waiter(), _thread.LockType)
+    # (context_waiter(), not new_waiter(): no lock made for a plain thread.)
+    waiter = _waiting.context_waiter()
+    return waiter is not None and not isinstance(waiter, _thread.LockType)
