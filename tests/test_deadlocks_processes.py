@@ -278,7 +278,9 @@ def test_an_elsewhere_wait_is_never_ready_until_it_ends() -> None:
 class ClosedChannel:
     """A channel whose other side has gone."""
 
-    def request(self, frame: Any, future: limelight.ThreadingFuture[Any]) -> None:
+    def request(
+        self, future: limelight.ThreadingFuture[Any], kind: int, *fields: Any
+    ) -> None:
         future.set_exception(limelight.ActorDeadError("gone"))
 
     def send(self, frame: Any) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
+import warnings
 from collections.abc import Iterator
 from types import FrameType
 
@@ -98,3 +100,31 @@ def test_other_threads_change_nothing() -> None:
     thread.join()
 
     assert seen == [signal.default_int_handler]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork()")
+def test_a_child_forked_by_another_thread_holds_in_that_thread() -> None:
+    # The forking thread is the child's main thread: its waits must hold.
+    statuses: list[int] = []
+
+    def fork_and_wait() -> None:
+        with warnings.catch_warnings():  # (3.12+: fork() with threads running)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # pragma: no cover -- the child, which coverage does not see
+            held = False
+            try:
+                with HeldInterrupts() as interrupts:
+                    interrupts.hold()
+                    signal.raise_signal(signal.SIGINT)
+                    held = interrupts.held is not None
+                    interrupts.held = None  # (not raised in the child)
+            finally:
+                os._exit(0 if held else 1)
+        statuses.append(os.waitpid(pid, 0)[1])
+
+    thread = threading.Thread(target=fork_and_wait)
+    thread.start()
+    thread.join()
+
+    assert statuses == [0]

@@ -161,7 +161,7 @@ def test_plain_messages_travel_in_the_frame(pipe: Pipe) -> None:
     ref.tell(("plain", 1))
     assert pipe.frame() == (_wire.TELL_PLAIN, "urn:uuid:there", ("plain", 1))
     future = ref.ask(2.5, block=False)
-    kind, urn, rid, message = pipe.frame()
+    kind, rid, urn, message = pipe.frame()
     assert (kind, urn, message) == (_wire.ASK_PLAIN, "urn:uuid:there", 2.5)
     reply = (_wire.REPLY_PLAIN, rid, "two and a half")
     pipe.theirs.send_bytes(pickle.dumps(reply))
@@ -176,7 +176,7 @@ def test_plain_messages_travel_in_the_frame(pipe: Pipe) -> None:
 def test_an_ask_is_answered_by_the_actors_thread(
     pipe: Pipe, gate: limelight.ActorRef[Gate]
 ) -> None:
-    pipe.channel._on_ask_plain(gate.actor_urn, 7, "hello")
+    pipe.channel._on_ask_plain(7, gate.actor_urn, "hello")
     assert pipe.frame() == (_wire.REPLY_PLAIN, 7, ("gate", "hello"))
 
 
@@ -184,12 +184,12 @@ def test_an_ask_with_propagated_context(
     pipe: Pipe, gate: limelight.ActorRef[Gate], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_context, "propagating", True)
-    pipe.channel._on_ask_plain(gate.actor_urn, 8, "wrapped")
+    pipe.channel._on_ask_plain(8, gate.actor_urn, "wrapped")
     assert pipe.frame() == (_wire.REPLY_PLAIN, 8, ("gate", "wrapped"))
 
 
 def test_an_ask_of_nobody(pipe: Pipe) -> None:
-    pipe.channel._on_ask_plain("urn:uuid:nobody", 9, "anyone?")
+    pipe.channel._on_ask_plain(9, "urn:uuid:nobody", "anyone?")
     error = pipe.error(9)
     assert isinstance(error, limelight.ActorDeadError)
     assert "not found" in str(error)
@@ -200,7 +200,7 @@ def test_an_ask_of_an_actor_marked_stopped(pipe: Pipe) -> None:
     ref = _remote(pipe, "urn:uuid:marked")
     ref.actor_stopped.set()
     with registered(ref):
-        pipe.channel._on_ask_plain(ref.actor_urn, 10, "too late")
+        pipe.channel._on_ask_plain(10, ref.actor_urn, "too late")
     assert isinstance(pipe.error(10), limelight.ActorDeadError)
 
 
@@ -211,7 +211,7 @@ def test_an_ask_refused_by_the_mailbox(pipe: Pipe) -> None:
     ref = _remote(pipe, "urn:uuid:full")
     ref.actor_inbox = FakeInbox(refuse)  # type: ignore[assignment]
     with registered(ref):
-        pipe.channel._on_ask_plain(ref.actor_urn, 11, "one more")
+        pipe.channel._on_ask_plain(11, ref.actor_urn, "one more")
     assert isinstance(pipe.error(11), limelight.MailboxFull)
 
 
@@ -223,7 +223,7 @@ def test_an_ask_to_an_actor_that_stops_as_it_goes_in(pipe: Pipe) -> None:
 
     ref.actor_inbox = FakeInbox(stop)  # type: ignore[assignment]
     with registered(ref):
-        pipe.channel._on_ask_plain(ref.actor_urn, 12, "in the door")
+        pipe.channel._on_ask_plain(12, ref.actor_urn, "in the door")
     error = pipe.error(12)
     assert isinstance(error, limelight.ActorDeadError)
     assert "stopped before handling" in str(error)

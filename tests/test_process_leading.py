@@ -58,8 +58,8 @@ class Pipe:
     def ask(self) -> SignallingFuture:
         """Send an ask; its request id is appended to `rids`."""
         future = SignallingFuture()
-        self.channel.request(lambda rid: (_wire.ASK, "urn", rid, b""), future)
-        self.rids.append(pickle.loads(self.theirs.recv_bytes())[2])
+        self.channel.request(future, _wire.ASK, "urn", b"")
+        self.rids.append(pickle.loads(self.theirs.recv_bytes())[1])
         return future
 
     def reply(self, rid: int, value: Any) -> None:
@@ -245,6 +245,25 @@ def test_the_background_reader_reads_when_nobody_leads(pipe: Pipe) -> None:
     assert not reader.is_alive()
 
 
+@pytest.mark.parametrize("reader", ["leader", "background"])
+def test_a_frame_that_fails_is_logged_and_the_reading_goes_on(
+    pipe: Pipe, reader: str, limelight_logs: pytest.LogCaptureFixture
+) -> None:
+    future = pipe.ask()
+    threads = completed_in(future)
+    pipe.theirs.send_bytes(pickle.dumps((99, "no such kind of frame")))
+    pipe.reply(pipe.rids[0], "the frame after it")
+    if reader == "leader":
+        assert future.get(TIMEOUT) == "the frame after it"
+        assert threads == [threading.current_thread()]
+    else:
+        background = serve_in_background(pipe.channel)
+        assert future._follow(TIMEOUT)  # (waits without reading)
+        assert threads == [background]
+        assert future.get(0) == "the frame after it"
+    assert "Handling a frame from a test pipe failed" in limelight_logs.text
+
+
 def test_the_background_reader_skips_a_frame_a_leader_read(pipe: Pipe) -> None:
     channel = pipe.channel
     read_by_leader = threading.Event()
@@ -352,7 +371,7 @@ def test_a_leader_meeting_the_end_of_the_pipe_lets_the_reader_close(
     assert channel._ended
     # Later waiters follow at once.
     late: processes.ProcessFuture[Any] = processes.ProcessFuture()
-    channel.request(lambda rid: (_wire.ASK, "urn", rid, b""), late)
+    channel.request(late, _wire.ASK, "urn", b"")
     with pytest.raises(limelight.ActorDeadError):
         late.get(TIMEOUT)
 
@@ -373,7 +392,7 @@ def test_a_leader_whose_pipe_is_closed_here_follows(pipe: Pipe) -> None:
 
 def test_only_process_futures_learn_their_channel(pipe: Pipe) -> None:
     plain: SettableFuture[Any] = SettableFuture()
-    pipe.channel.request(lambda rid: (_wire.ASK, "urn", rid, b""), plain)
+    pipe.channel.request(plain, _wire.ASK, "urn", b"")
     assert not hasattr(plain, "_channel")
     future = pipe.ask()
     assert future._channel is pipe.channel
@@ -384,9 +403,9 @@ def test_a_worker_channel_is_not_led() -> None:
     channel = processes.Channel(mine, "a worker's pipe")  # pyright: ignore[reportArgumentType] -- typeshed: Windows
     try:
         future: processes.ProcessFuture[Any] = processes.ProcessFuture()
-        channel.request(lambda rid: (_wire.ASK, "urn", rid, b""), future)
+        channel.request(future, _wire.ASK, "urn", b"")
         assert not hasattr(future, "_channel")
-        rid = pickle.loads(theirs.recv_bytes())[2]
+        rid = pickle.loads(theirs.recv_bytes())[1]
         theirs.send_bytes(pickle.dumps((_wire.REPLY, rid, True, b"")))
         with pytest.raises(limelight.Timeout):  # nobody reads: not the waiter
             future.get(0.01)

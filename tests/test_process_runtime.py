@@ -734,7 +734,7 @@ def test_sending_on_a_closed_channel() -> None:
     with pytest.raises(limelight.ActorDeadError, match="is closed"):
         channel.send((_wire.TELL, "urn", b""))
     future: processes.ProcessFuture[Any] = processes.ProcessFuture()
-    channel.request(lambda rid: (_wire.ASK, "urn", rid, b""), future)
+    channel.request(future, _wire.ASK, "urn", b"")
     with pytest.raises(limelight.ActorDeadError, match="is closed"):
         future.get(TIMEOUT)
     ref = channel.remote_ref("urn", limelight.Actor)  # arrives dead
@@ -947,7 +947,7 @@ class _SilentChannel:
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
 
-    def request(self, frame: Any, future: Any) -> Any:
+    def request(self, future: Any, kind: int, *fields: Any) -> Any:
         future.set_exception(self.exc)
         return future
 

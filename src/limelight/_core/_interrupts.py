@@ -12,6 +12,7 @@ it is raised at once, as usual.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from types import FrameType, TracebackType
@@ -29,37 +30,58 @@ _c_signal: Any = getattr(signal, "_signal", signal)
 _set_handler = _c_signal.signal
 _get_handler = _c_signal.getsignal
 _SIGINT = int(signal.SIGINT)
+_get_ident = threading.get_ident
+
+# The main thread's ident, without a call per wait (main_thread().ident is
+# two). A forked child's main thread is the one that forked.
+_main_ident = threading.main_thread().ident
+
+
+def _note_main_thread() -> None:
+    global _main_ident  # noqa: PLW0603 -- one per process, re-read at each wait
+    _main_ident = _get_ident()
+
+
+os.register_at_fork(after_in_child=_note_main_thread)
 
 
 class HeldInterrupts:
-    """A context in which SIGINT's Python handler waits from `hold()` to `release()`.
+    """A context in which SIGINT's Python handler waits while interrupts are held.
+
+    Hold them with `hold()`; `release()` stops holding, and hands an
+    interrupt held meanwhile to the handler. (A loop that holds them once
+    per turn may set `holding` itself, and call `release()` only when
+    `held` says that one came: two calls less per turn.)
 
     Only in the main thread, and only when SIGINT's handler is a Python
     callable (the default one raises ``KeyboardInterrupt``); anywhere else
     it changes nothing, since no interrupt can land there. On exit, the
-    handler is put back, and an interrupt still held is handed to it.
+    handler is put back, and an interrupt still held is handed to it. One
+    object may serve one ``with`` block after another (never two at once).
     """
 
-    __slots__ = ("_held", "_holding", "_original")
+    __slots__ = ("_original", "held", "holding")
 
     def __init__(self) -> None:
-        self._holding = False
+        self.holding = False
+        """Whether an interrupt that comes now waits (set by `hold()`)."""
+        self.held: tuple[int, FrameType | None] | None = None
+        """The interrupt that came while held, if one did."""
         self._original: Any = None
-        self._held: tuple[int, FrameType | None] | None = None
 
     def hold(self) -> None:
         """Hold interrupts from now on, until `release()`."""
-        self._holding = True
+        self.holding = True
 
     def release(self) -> None:
         """Stop holding interrupts, and hand one held meanwhile to the handler."""
-        self._holding = False
-        held, self._held = self._held, None
+        self.holding = False
+        held, self.held = self.held, None
         if held is not None:
             self._original(*held)
 
     def __enter__(self) -> HeldInterrupts:
-        if threading.current_thread() is threading.main_thread():
+        if _get_ident() == _main_ident:
             original = _get_handler(_SIGINT)
             if callable(original):
                 self._original = original
@@ -67,8 +89,8 @@ class HeldInterrupts:
         return self
 
     def _on_interrupt(self, signum: int, frame: FrameType | None) -> None:
-        if self._holding:
-            self._held = (signum, frame)
+        if self.holding:
+            self.held = (signum, frame)
         else:
             self._original(signum, frame)
 
@@ -78,10 +100,11 @@ class HeldInterrupts:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self.holding = False
         original, self._original = self._original, None
         if original is None:
             return
         _set_handler(_SIGINT, original)
-        held, self._held = self._held, None
+        held, self.held = self.held, None
         if held is not None:
             original(*held)

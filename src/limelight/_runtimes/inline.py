@@ -162,21 +162,21 @@ class InlineInbox(DequeInbox):
         self.thread = thread
         thread.start()
 
-    def answer_here(self, message: Any) -> _Answer | None:
-        """Take the actor's turn and handle the ask `message` in this thread.
+    def answer_here(self, envelope: Envelope) -> bool:
+        """Take the actor's turn and handle the ask `envelope` in this thread.
 
-        None if the actor is busy (or stopped): ask as usual then, queued.
+        The reply goes to the envelope's `reply_to` before this returns.
+        False if the actor is busy (or stopped): nothing was handled; ask
+        as usual then, queued.
         """
         with self._lock:
             if self._busy or self._done:
-                return None
+                return False
             self._busy = True
         if self._actor.actor_stopped._flag or _context.propagating:
             # (Stopping, or a sender's context to carry: the queued way.)
             self._idle_or_wake()
-            return None
-        answer = _Answer()
-        envelope = (message, answer)
+            return False
         asker = current_actor_weakref()
         if asker is not None:
             self._run_for(asker, envelope)
@@ -185,9 +185,9 @@ class InlineInbox(DequeInbox):
             with self._lock:
                 if not self._items:
                     self._busy = False
-                    return answer
+                    return True
             self._wake.release()
-        return answer
+        return True
 
     def _run_here(self, envelope: Envelope) -> None:
         """Handle `envelope` in this thread, then hand on what arrived meanwhile.
@@ -354,8 +354,8 @@ class CallerRunsRef(ActorRef[A]):
             # (A stop's reply waits for the actor's end: never answered here.)
             inbox = self.actor_inbox
             if type(inbox) is InlineInbox:
-                answer = inbox.answer_here(message)
-                if answer is not None:
+                answer = _Answer()
+                if inbox.answer_here((message, answer)):
                     if answer.ok:
                         return answer.value
                     exc_info: ExcInfo = answer.value

@@ -28,7 +28,7 @@ from limelight._remote._hosting import Hosting
 from limelight._remote._late import answer_late, ask_here, dropped, tell_here
 from limelight._remote._ref import RemoteRef
 from limelight._runtimes import inline
-from limelight._runtimes.inline import HOST_THREAD, InlineInbox
+from limelight._runtimes.inline import InlineInbox
 from limelight._runtimes.processes import _waits as waits
 from limelight._runtimes.processes import _wire as wire
 from limelight._runtimes.processes._future import ProcessFuture
@@ -71,7 +71,13 @@ class _Reply(Future[Any]):
         self._urn = urn
 
     def set(self, value: Any = None) -> None:
-        self._channel.send_value(self._rid, value)
+        if type(value) in wire.PLAIN_TYPES:  # (send_value(), written out)
+            try:  # noqa: SIM105 -- suppress() would be three calls more per reply
+                self._channel.send((wire.REPLY_PLAIN, self._rid, value))
+            except ActorDeadError:  # the asker's process is gone
+                pass
+        else:
+            self._channel.send_value(self._rid, value)
 
     def set_exception(self, exc_info: OptExcInfo | BaseException | None = None) -> None:
         exc = _normalize_exc_info(exc_info)[1]
@@ -96,7 +102,7 @@ class Channel(Reading):
     def kill(self, ref: RemoteRef, /) -> None:
         """Kill `ref`'s actor on the other side; wait until it is killed."""
         killed: ProcessFuture[None] = ProcessFuture()
-        self.request(lambda rid: (wire.KILL, ref.actor_urn, rid), killed)
+        self.request(killed, wire.KILL, ref.actor_urn)
         # As for a local actor, no queued message is handled once kill() has
         # returned: wait until the other side has killed it. (Not in this
         # channel's reader, which is the one that would read the reply,
@@ -109,7 +115,7 @@ class Channel(Reading):
         """Ask the other side what a proxy of `ref`'s actor needs to know."""
         future: ProcessFuture[dict[AttrPath, AttrInfo]] = ProcessFuture()
         future._producer = ref
-        self.request(lambda rid: (wire.INTROSPECT, ref.actor_urn, rid), future)
+        self.request(future, wire.INTROSPECT, ref.actor_urn)
         return future
 
     def subscribe(self, ref: RemoteRef, /) -> None:
@@ -220,41 +226,41 @@ class Channel(Reading):
     def _on_tell_plain(self, urn: str, message: Any) -> None:
         tell_here(ActorRegistry.get_by_urn(urn), urn, message, self.name)
 
-    def _on_ask(self, urn: str, rid: int, data: bytes) -> None:
+    def _on_ask(self, rid: int, urn: str, data: bytes) -> None:
         try:
             message = loads(data, self.name)
         except TypeError as exc:
             self.send_exception(rid, exc)
         else:
-            self._on_ask_plain(urn, rid, message)
+            self._on_ask_plain(rid, urn, message)
 
-    def _on_ask_plain(self, urn: str, rid: int, message: Any) -> None:
+    def _on_ask_plain(self, rid: int, urn: str, message: Any) -> None:
         # As ref.ask() queues it, with a `_Reply` for the future: whoever
         # handles it sends the reply. An idle actor with an InlineInbox
         # handles it in this thread (``_runtimes/inline.py``), while another
         # reads on if it takes long (``_relief.py``).
         target = ActorRegistry.get_by_urn(urn)
-        if target is not None and type(target.actor_inbox) is InlineInbox:
-            turns = self.turns
-            turns.begin_inline()
-            HOST_THREAD.inline = target.actor_inbox
-            try:
-                queued = ask_here(target, message, _Reply(self, rid, urn))
-            finally:
-                HOST_THREAD.inline = None
-                turns.end_inline()
-        else:
-            queued = ask_here(target, message, _Reply(self, rid, urn))
-        if not queued:
+        reply = _Reply(self, rid, urn)
+        if target is not None:
+            inbox = target.actor_inbox
+            if type(inbox) is InlineInbox:
+                turns = self.turns
+                turns.begin_inline()
+                try:
+                    if inbox.answer_here((message, reply)):
+                        return
+                finally:
+                    turns.end_inline()
+        if not ask_here(target, message, reply):
             self._reply_late(urn, rid, message)
 
-    def _on_kill(self, urn: str, rid: int) -> None:
+    def _on_kill(self, rid: int, urn: str) -> None:
         target = ActorRegistry.get_by_urn(urn)
         if target is not None:
             target.kill()
         self.send_value(rid, None)
 
-    def _on_introspect(self, urn: str, rid: int) -> None:
+    def _on_introspect(self, rid: int, urn: str) -> None:
         target = ActorRegistry.get_by_urn(urn)
         future: Future[Any]
         if isinstance(target, RemoteRef):

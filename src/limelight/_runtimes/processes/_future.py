@@ -12,7 +12,6 @@ from limelight._runtimes.processes._relief import HERE
 
 if TYPE_CHECKING:
     from limelight._runtimes.processes._reading import Reading
-    from limelight._runtimes.processes._relief import Turns
 
 __all__ = ["ProcessFuture"]
 
@@ -41,18 +40,19 @@ class ProcessFuture(SettableFuture[T]):
     def _wait_for(self, timeout: float | None) -> bool:
         # A worker's reader that handles an ask itself (an inline ask) lets
         # another thread read on first: the reply comes through the pipe.
-        turns: Turns | None = getattr(HERE, "turns", None)
+        turns = HERE.turns
         if turns is not None:
             turns.relieve_me()
         channel: Reading | None = getattr(self, "_channel", None)
         # Not in a greenlet (reading the pipe would block its hub), nor in
         # an event loop's thread (to await is how to wait there).
-        # (Without importing asyncio: if nobody has, no loop runs.)
+        # (Without importing asyncio: if nobody has, no loop runs. The
+        # factories' list, not has_waiter_factories(): a call less.)
         asyncio = sys.modules.get("asyncio")
         if (
             channel is None
             or (asyncio is not None and asyncio._get_running_loop() is not None)
-            or (_waiting.has_waiter_factories() and _in_a_greenlet())
+            or (_waiting.waiter_factories and _in_a_greenlet())
         ):
             return super()._wait_for(timeout)
         return channel.wait_leading(self, timeout)

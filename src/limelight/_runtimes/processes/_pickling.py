@@ -14,7 +14,7 @@ import functools
 import io
 import pickle
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from limelight._core._future import Future
 from limelight._core._proxy import ActorProxy, lazy_proxy
@@ -29,6 +29,7 @@ from limelight._runtimes.processes._wire import PROTOCOL, is_plain
 if TYPE_CHECKING:
     from limelight._runtimes.processes._channel import Channel
     from limelight._runtimes.processes._protocol import Requests
+    from limelight._runtimes.processes._reading import Reading
     from limelight.messages import ExitReason
 
 __all__ = [
@@ -39,7 +40,15 @@ __all__ = [
     "receiving",
 ]
 
-receiving = threading.local()
+
+class _Receiving(threading.local):
+    """Which channel the current thread is reading from, if any."""
+
+    # (A class default: no AttributeError raised and caught per look.)
+    channel: Reading | None = None
+
+
+receiving = _Receiving()
 """Which channel the current thread is reading from (``receiving.channel``).
 
 Unpickled refs and futures are bound to it.
@@ -91,7 +100,7 @@ def _rebuild_future(export_id: int) -> ProcessFuture[Any]:
 
 def reading_channel_or_none() -> Channel | None:
     """The channel this thread reads, if it is a channel's reader."""
-    return getattr(receiving, "channel", None)
+    return cast("Channel | None", receiving.channel)  # (every Reading is one)
 
 
 def _reading_channel() -> Channel:

@@ -108,7 +108,7 @@ class Pool:
         ref = RemoteRef(channel, _new_urn(), actor_class, ProcessFuture)
         channel.host(ref)
         started: ProcessFuture[None] = ProcessFuture()
-        channel.request(lambda rid: (wire.START, rid, ref.actor_urn, data), started)
+        channel.request(started, wire.START, ref.actor_urn, data)
         # Registered once the start is on the pipe, so that a message sent to
         # it from then on (a broadcast) follows the start, as the worker
         # handles frames in order.
@@ -243,8 +243,7 @@ def workers_snapshot(timeout: float | None) -> list[ActorInfo]:
     if pool is None:  # (never made one: asking would start it)
         return []
     futures = [
-        channel.request(lambda rid: (wire.SNAPSHOT, rid), ProcessFuture())
-        for channel in pool.channels()
+        channel.request(ProcessFuture(), wire.SNAPSHOT) for channel in pool.channels()
     ]
     deadline = _timeouts.deadline(timeout)
     infos: list[ActorInfo] = []

@@ -29,6 +29,7 @@ from limelight._runtimes.processes._wire import (
     ASK,
     ASK_PLAIN,
     FUTURE_DONE,
+    PLAIN_TYPES,
     PROTOCOL,
     REPLY,
     REPLY_PLAIN,
@@ -39,7 +40,6 @@ from limelight._runtimes.processes._wire import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from multiprocessing.connection import Connection
 
     from limelight._core._future import Future, SettableFuture
@@ -79,16 +79,19 @@ class Requests:
             raise ActorDeadError(f"{self.name} is closed") from exc
 
     def request(
-        self, frame: Callable[[int], tuple[Any, ...]], future: SettableFuture[Any]
+        self, future: SettableFuture[Any], kind: int, *fields: Any
     ) -> SettableFuture[Any]:
-        """Send ``frame(request_id)``; the reply to it will complete `future`."""
+        """Send the frame ``(kind, request id, *fields)``.
+
+        The reply to it will complete `future`.
+        """
         rid = next(self._ids)
         self._pending[rid] = future
         leader = self._leader
         if leader is not None and isinstance(future, ProcessFuture):
             future._channel = leader
         try:
-            self.send(frame(rid))
+            self.send((kind, rid, *fields))
         except ActorDeadError as exc:
             self._fail(rid, exc)
         if self.closed:  # the reader may have failed the table before we added
@@ -103,11 +106,11 @@ class Requests:
     def forward(self, urn: str, envelope: Envelope, /) -> None:
         """Send a remote ref's envelope: a tell, or an ask whose future we keep."""
         message, reply_to = envelope
-        if is_plain(message):
+        if type(message) in PLAIN_TYPES or is_plain(message):
             if reply_to is None:
                 self.send((TELL_PLAIN, urn, message))
             else:
-                self.request(lambda rid: (ASK_PLAIN, urn, rid, message), reply_to)
+                self.request(reply_to, ASK_PLAIN, urn, message)
             return
         if reply_to is None:
             data = payload(message, self, f"message {message!r}")
@@ -118,7 +121,7 @@ class Requests:
         except TypeError as exc:
             reply_to.set_exception(exc)
             return
-        self.request(lambda rid: (ASK, urn, rid, data), reply_to)
+        self.request(reply_to, ASK, urn, data)
 
     def reply(self, rid: int, future: Future[Any]) -> None:
         """Send the outcome of `future` (which is done) as the reply to `rid`."""

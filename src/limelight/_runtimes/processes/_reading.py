@@ -79,6 +79,9 @@ class Reading(Requests):
         # Who reads a pipe that waiting threads do not lead (a worker's),
         # and who takes over while the reader handles an ask itself.
         self.turns = Turns(self._read, self._enter, name)
+        # Holds Ctrl-C while a leader reads and handles a frame (one leader
+        # at a time: see wait_leading()).
+        self._interrupts = HeldInterrupts()
 
     @property
     def leadable(self) -> bool:
@@ -115,7 +118,10 @@ class Reading(Requests):
         frame = pickle.loads(read_frame(self._fd))
         if frame[0] == SHUTDOWN:
             return True
-        self._handle(frame)
+        try:  # (_handle(), written out: a call less per frame)
+            self._handlers[frame[0]](self, *frame[1:])
+        except Exception:  # a bug, or a payload: never the reader's end
+            logger.exception("Handling a frame from %s failed", self.name)
         return False
 
     def _read_beside_leaders(self) -> None:
@@ -147,14 +153,11 @@ class Reading(Requests):
                 self._led = False
                 self._turn.wait(_LINGER)
 
-    def _hand_over(self) -> None:
-        """Let go of the read: to the background reader now, if others wait."""
-        if self._pending:  # other asks wait for replies: read on for them
-            with self._turn:
-                self._led = False
-                self._turn.notify()
-        else:
-            self._led = True
+    def _wake_reader(self) -> None:
+        """Have the background reader read now (a leader left, and others wait)."""
+        with self._turn:
+            self._led = False
+            self._turn.notify()
 
     def _handle(self, frame: tuple[Any, ...]) -> None:
         try:
@@ -181,23 +184,30 @@ class Reading(Requests):
         ):
             return future._follow(_left(deadline))
         self._leading = True
-        reading = getattr(receiving, "channel", None)
+        reading = receiving.channel
         receiving.channel = self
+        fd, ready, handlers = self._fd, self._ready, self._handlers
         try:
             # Ctrl-C lands at once while this waits for data, but is held
             # while a frame is read and handled: cut in half, the frame would
             # leave the pipe out of step for every later reader.
-            with HeldInterrupts() as interrupts:
+            with self._interrupts as interrupts:
                 # (Its state, not _is_ready(): it has no get hook, since
                 # get() ran none, and the test is two calls less per frame.)
                 while future._state == _PENDING:
-                    if not self._ready(None if deadline is None else _left(deadline)):
+                    if not ready(None if deadline is None else _left(deadline)):
                         return future._is_ready()  # timed out
-                    interrupts.hold()
-                    # (In a context of the channel's own, as in the
-                    # background reader: not in the waiting thread's.)
-                    self._context.run(self._handle, pickle.loads(read_frame(self._fd)))
-                    interrupts.release()
+                    interrupts.holding = True
+                    frame = pickle.loads(read_frame(fd))
+                    try:  # (_handle(), written out: a call less per frame)
+                        # (In a context of the channel's own, as in the
+                        # background reader: not in the waiting thread's.)
+                        self._context.run(handlers[frame[0]], self, *frame[1:])
+                    except Exception:  # a bug, or a payload: never the reader's end
+                        logger.exception("Handling a frame from %s failed", self.name)
+                    interrupts.holding = False
+                    if interrupts.held is not None:
+                        interrupts.release()
         except (EOFError, OSError, ValueError):
             # The worker has gone (or the pipe was closed here): the
             # background reader, which sees the end too, closes the channel
@@ -209,5 +219,9 @@ class Reading(Requests):
             receiving.channel = reading
             self._leading = False
             self._read_lock.release()
-            self._hand_over()
+            # (_hand_over(), written out: a call less per wait.)
+            if self._pending:  # other asks wait for replies: read on for them
+                self._wake_reader()
+            else:
+                self._led = True
         return future._follow(_left(deadline))

@@ -17,8 +17,6 @@ from limelight._runtimes.processes import _wire as wire
 from limelight._runtimes.processes._future import ProcessFuture
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from limelight._runtimes.processes._protocol import Requests
 
 __all__ = ["KEPT", "ChannelLink"]
@@ -36,17 +34,20 @@ class ChannelLink:
     def began(
         self, token: int, waiter: tuple[str, str], producer: tuple[str, str], /
     ) -> bool:
-        suspect = self._ask(lambda rid: (wire.WAIT, rid, token, waiter, producer))
+        suspect = self._ask(wire.WAIT, token, waiter, producer)
         return bool(suspect)
 
     def confirm(self, token: int, /) -> DeadlockError | None:
-        error: DeadlockError | None = self._ask(lambda rid: (wire.CONFIRM, rid, token))
+        error: DeadlockError | None = self._ask(wire.CONFIRM, token)
         return error
 
-    def _ask(self, frame: Callable[[int], tuple[Any, ...]]) -> Any:
-        """The parent's answer to ``frame(rid)``; None if the parent has gone."""
+    def _ask(self, kind: int, *fields: Any) -> Any:
+        """The parent's answer to the request ``(kind, request id, *fields)``.
+
+        None if the parent has gone.
+        """
         answer: ProcessFuture[Any] = ProcessFuture()
-        self._channel.request(frame, answer)
+        self._channel.request(answer, kind, *fields)
         try:
             return answer.get()
         except ActorDeadError:

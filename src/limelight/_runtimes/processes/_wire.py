@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
 __all__ = [
+    "PLAIN_TYPES",
     "PROTOCOL",
     "is_plain",
     "read_frame",
@@ -36,10 +37,10 @@ __all__ = [
 # Frame kinds. A frame is a tuple whose first item is one of these.
 START = 0  # (START, request id, urn, payload of (class, args, kwargs))
 TELL = 1  # (TELL, urn, payload of message)
-ASK = 2  # (ASK, urn, request id, payload of message)
+ASK = 2  # (ASK, request id, urn, payload of message)
 REPLY = 3  # (REPLY, request id, ok, payload of value or exception)
-KILL = 4  # (KILL, urn, request id): replied to once the actor is killed
-INTROSPECT = 5  # (INTROSPECT, urn, request id)
+KILL = 4  # (KILL, request id, urn): replied to once the actor is killed
+INTROSPECT = 5  # (INTROSPECT, request id, urn)
 TERMINATED = 6  # (TERMINATED, urn, reason, payload of exception)
 SUBSCRIBE = 7  # (SUBSCRIBE, urn): send TERMINATED for urn when it ends
 FUTURE_DONE = 8  # (FUTURE_DONE, export id, ok, payload)
@@ -48,7 +49,7 @@ SNAPSHOT = 10  # (SNAPSHOT, request id): the worker's limelight.observe.snapshot
 # The same as TELL, ASK and REPLY (ok), for a plain message or value (see
 # is_plain), which travels in the frame itself: one pickling, not two.
 TELL_PLAIN = 11  # (TELL_PLAIN, urn, message)
-ASK_PLAIN = 12  # (ASK_PLAIN, urn, request id, message)
+ASK_PLAIN = 12  # (ASK_PLAIN, request id, urn, message)
 REPLY_PLAIN = 13  # (REPLY_PLAIN, request id, value)
 # A worker's waits, reported to the parent, which keeps the program's
 # wait-for graph (see _waits.py).
@@ -102,9 +103,11 @@ def _read_exactly(fd: int, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    """Write all of `data` to `fd` (a signal may cut a write short)."""
-    written = _write(fd, data)
+def _write_rest(fd: int, data: bytes, written: int) -> None:
+    """Write what is left of `data` after its first `written` bytes.
+
+    (A signal may cut a write short.)
+    """
     while written < len(data):
         data = data[written:]
         written = _write(fd, data)
@@ -127,16 +130,21 @@ def read_frame(fd: int) -> bytes:
 
 def write_frame(fd: int, conn: Connection, data: bytes) -> None:
     """Write a frame's bytes to `fd`, the descriptor of `conn` (under a lock)."""
-    if len(data) <= SHORT_FRAME:
-        _write_all(fd, _LENGTH.pack(len(data)) + data)
+    size = len(data)
+    if size <= SHORT_FRAME:
+        data = _LENGTH.pack(size) + data
+        written = _write(fd, data)
+        if written < size + _LENGTH.size:  # (nearly never: no call for the rest)
+            _write_rest(fd, data, written)
     else:
         conn.send_bytes(data)
 
 
 # Types whose values pickle the same with or without the channel's pickler:
 # nothing in them is a ref, a proxy, a future or a class. (Exact types: a
-# subclass may hold anything.)
-_PLAIN_TYPES = frozenset({int, float, complex, str, bytes, bool, type(None)})
+# subclass may hold anything.) A hot path tests a lone value against them
+# itself, and calls is_plain() only for what else may be plain: a call less.
+PLAIN_TYPES = frozenset({int, float, complex, str, bytes, bool, type(None)})
 
 # The most items of a tuple of plain values looked at for the fast path:
 # for longer ones the look costs more than the pickler it saves.
@@ -146,11 +154,11 @@ _PLAIN_ITEMS = 8
 def is_plain(obj: object) -> bool:
     """Whether `obj` is a plain value, or a short tuple of plain values."""
     kind = type(obj)
-    if kind in _PLAIN_TYPES:
+    if kind in PLAIN_TYPES:
         return True
     if kind is tuple:
         items = cast("tuple[object, ...]", obj)
         return len(items) <= _PLAIN_ITEMS and all(
-            type(item) in _PLAIN_TYPES for item in items
+            type(item) in PLAIN_TYPES for item in items
         )
     return False
