@@ -9,10 +9,14 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import os
 import pickle
 import queue
+import random
 import textwrap
 import unittest.mock
+import uuid
+import warnings
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
@@ -20,6 +24,7 @@ import pytest
 
 import limelight
 from limelight._core import _awaiting, _context, _mailbox, _waiting
+from limelight._core._actor import new_actor_urn
 from limelight._core._stopped import StoppedEvent
 from limelight._core._waiting import Waiter
 from limelight.messages import Terminated
@@ -588,3 +593,39 @@ def test_a_pickled_or_deep_copied_pending_future_can_still_be_set(
     assert future.get(timeout=1) == 1
     with pytest.raises(queue.Full):
         future.set(2)
+
+
+# -- Actor URNs --------------------------------------------------------------------
+
+
+def test_urns_do_not_follow_the_program_s_own_seed() -> None:
+    # (A program that seeds `random` the same way in each of its processes,
+    # or in each run, must not name two actors alike.)
+    random.seed(7)
+    first = new_actor_urn()
+    random.seed(7)
+    second = new_actor_urn()
+
+    assert first != second
+    assert uuid.UUID(first).version == 4
+    assert uuid.UUID(first).urn == first
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork()")
+def test_a_forked_child_names_its_actors_apart_from_its_parent() -> None:
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover -- the child
+        os.write(write_end, new_actor_urn().encode())
+        os._exit(0)
+    os.close(write_end)
+    try:
+        child = os.read(read_end, 100).decode()
+    finally:
+        os.close(read_end)
+        os.waitpid(pid, 0)
+
+    assert child.startswith("urn:uuid:")
+    assert child != new_actor_urn()  # (the parent's next one)

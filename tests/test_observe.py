@@ -809,7 +809,35 @@ def test_a_stopping_actor_collected_without_ending_is_forgotten() -> None:
     del stub
     gc.collect()
 
+    assert _observe.live_actors() == []  # (which drops what is gone)
     assert "urn:uuid:stub" not in _observe._stopping  # pyright: ignore[reportPrivateUsage]
+
+
+def test_an_entry_stopping_anew_is_not_dropped_for_an_older_one_gone() -> None:
+    # (live_actors() drops the dead reference it read, not whatever is
+    # under that urn by the time it looks again.)
+    class Stub:
+        pass
+
+    gone, alive = Stub(), Stub()
+    dead = weakref.ref(gone)
+    del gone
+    gc.collect()
+
+    class Racing(dict[str, "weakref.ref[Any]"]):
+        def items(self) -> Any:  # what live_actors() reads: the dead one...
+            items = [("urn:uuid:again", dead)]
+            self["urn:uuid:again"] = weakref.ref(alive)  # ...then it stops anew
+            return items
+
+    racing = Racing()
+    real = _observe._stopping  # pyright: ignore[reportPrivateUsage]
+    _observe._stopping = racing  # pyright: ignore[reportPrivateUsage]
+    try:
+        assert _observe.live_actors() == []
+    finally:
+        _observe._stopping = real  # pyright: ignore[reportPrivateUsage]
+    assert racing["urn:uuid:again"]() is alive
 
 
 def test_a_stopping_actor_collected_as_a_snapshot_is_taken_is_left_out() -> None:
@@ -826,4 +854,4 @@ def test_a_stopping_actor_collected_as_a_snapshot_is_taken_is_left_out() -> None
     try:
         assert _observe.live_actors() == []
     finally:
-        del stopping["urn:uuid:gone"]
+        stopping.pop("urn:uuid:gone", None)

@@ -57,7 +57,9 @@ RATE_WINDOW = 10.0
 # their loop's teardown not over yet. Only these cost a table entry: a
 # table of every actor would be a good part of an idle actor's memory.
 # (Weak: an actor whose loop never ends, as when a test breaks it, must not be
-# kept alive, nor listed, for ever once it is gone.)
+# kept alive, nor listed, for ever once it is gone. The entry of one that is
+# gone is dropped by the next live_actors(): a callback per entry, to drop
+# it at once, would cost a closure per actor stopped.)
 # (Weak references in a plain dict, not a WeakValueDictionary: its Python
 # methods made five calls per actor stopped.)
 _stopping: dict[str, weakref.ref[Actor]] = {}
@@ -72,9 +74,9 @@ _samples_lock = released_at_fork(allocate_lock())
 
 def stopping(actor: Actor) -> None:
     """Keep an actor that leaves the registry until its loop is over."""
-    urn = actor.actor_urn
-    # (The callback forgets an actor collected without ending, if any.)
-    _stopping[urn] = weakref.ref(actor, lambda _gone: _stopping.pop(urn, None))
+    # (A weak reference without a callback is the one its ref already made,
+    # not a new one.)
+    _stopping[actor.actor_urn] = weakref.ref(actor)
 
 
 def ended(actor: Actor) -> None:
@@ -93,6 +95,8 @@ def live_actors() -> list[Actor]:
         actor = stopping_actor()
         if actor is not None:
             by_urn[urn] = actor
+        elif _stopping.get(urn) is stopping_actor:  # gone without ending
+            _stopping.pop(urn, None)
     for ref in ActorRegistry.get_all():
         # (None for a ref to an actor of another process: not this one's.)
         actor = ref._actor_weakref()
