@@ -218,7 +218,7 @@ def recording_waiter_factory(no_waiter_factories: None) -> Iterator[list[Waiter]
         yield made
     finally:
         _waiting.unregister_waiter_factory(factory)
-    assert not _waiting.has_waiter_factories()
+    assert not _waiting.waiter_factories
 
 
 def test_a_registered_waiter_factory_decides_how_callers_wait(

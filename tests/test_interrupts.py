@@ -26,7 +26,7 @@ def default_sigint() -> Iterator[None]:
 def test_an_interrupt_while_held_is_raised_on_release() -> None:
     reached: list[str] = []
     with HeldInterrupts() as interrupts:
-        interrupts.hold()
+        interrupts.holding = True
         signal.raise_signal(signal.SIGINT)
         reached.append("after the signal")  # not cut short
         with pytest.raises(KeyboardInterrupt):
@@ -37,7 +37,7 @@ def test_an_interrupt_while_held_is_raised_on_release() -> None:
 
 def test_an_interrupt_while_not_held_is_raised_at_once() -> None:
     with HeldInterrupts() as interrupts:
-        interrupts.hold()
+        interrupts.holding = True
         interrupts.release()  # nothing held: nothing raised
         with pytest.raises(KeyboardInterrupt):
             signal.raise_signal(signal.SIGINT)
@@ -45,7 +45,7 @@ def test_an_interrupt_while_not_held_is_raised_at_once() -> None:
 
 def hold_an_interrupt_and_leave() -> None:
     with HeldInterrupts() as interrupts:
-        interrupts.hold()
+        interrupts.holding = True
         signal.raise_signal(signal.SIGINT)
 
 
@@ -63,7 +63,7 @@ def test_a_program_s_own_handler_is_held_and_then_called() -> None:
     signal.signal(signal.SIGINT, handler)
     try:
         with HeldInterrupts() as interrupts:
-            interrupts.hold()
+            interrupts.holding = True
             signal.raise_signal(signal.SIGINT)
             assert calls == []
             interrupts.release()
@@ -78,7 +78,7 @@ def test_an_ignored_interrupt_is_left_alone() -> None:
     try:
         with HeldInterrupts() as interrupts:
             assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-            interrupts.hold()
+            interrupts.holding = True
             signal.raise_signal(signal.SIGINT)
             interrupts.release()
     finally:
@@ -91,7 +91,7 @@ def test_other_threads_change_nothing() -> None:
 
     def run() -> None:
         with HeldInterrupts() as interrupts:
-            interrupts.hold()
+            interrupts.holding = True
             seen.append(signal.getsignal(signal.SIGINT))
             interrupts.release()
 
@@ -115,7 +115,7 @@ def test_a_child_forked_by_another_thread_holds_in_that_thread() -> None:
             held = False
             try:
                 with HeldInterrupts() as interrupts:
-                    interrupts.hold()
+                    interrupts.holding = True
                     signal.raise_signal(signal.SIGINT)
                     held = interrupts.held is not None
                     interrupts.held = None  # (not raised in the child)

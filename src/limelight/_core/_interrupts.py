@@ -48,10 +48,10 @@ os.register_at_fork(after_in_child=_note_main_thread)
 class HeldInterrupts:
     """A context in which SIGINT's Python handler waits while interrupts are held.
 
-    Hold them with `hold()`; `release()` stops holding, and hands an
+    Hold them by setting `holding`; `release()` stops holding, and hands an
     interrupt held meanwhile to the handler. (A loop that holds them once
-    per turn may set `holding` itself, and call `release()` only when
-    `held` says that one came: two calls less per turn.)
+    per turn may set `holding` back itself, and call `release()` only when
+    `held` says that one came: a call less per turn.)
 
     Only in the main thread, and only when SIGINT's handler is a Python
     callable (the default one raises ``KeyboardInterrupt``); anywhere else
@@ -64,14 +64,10 @@ class HeldInterrupts:
 
     def __init__(self) -> None:
         self.holding = False
-        """Whether an interrupt that comes now waits (set by `hold()`)."""
+        """Whether an interrupt that comes now waits, until `release()`."""
         self.held: tuple[int, FrameType | None] | None = None
         """The interrupt that came while held, if one did."""
         self._original: Any = None
-
-    def hold(self) -> None:
-        """Hold interrupts from now on, until `release()`."""
-        self.holding = True
 
     def release(self) -> None:
         """Stop holding interrupts, and hand one held meanwhile to the handler."""

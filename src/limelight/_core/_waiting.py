@@ -77,11 +77,6 @@ def unregister_waiter_factory(factory: WaiterFactory) -> None:
     waiter_factories.remove(factory)
 
 
-def has_waiter_factories() -> bool:
-    """Whether any runtime registered a waiter factory (else: plain OS locks)."""
-    return bool(waiter_factories)
-
-
 def context_waiter() -> Waiter | None:
     """Return a held waiter of the runtime whose context this is, or None.
 

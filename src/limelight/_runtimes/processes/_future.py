@@ -46,8 +46,7 @@ class ProcessFuture(SettableFuture[T]):
         channel: Reading | None = getattr(self, "_channel", None)
         # Not in a greenlet (reading the pipe would block its hub), nor in
         # an event loop's thread (to await is how to wait there).
-        # (Without importing asyncio: if nobody has, no loop runs. The
-        # factories' list, not has_waiter_factories(): a call less.)
+        # (Without importing asyncio: if nobody has, no loop runs.)
         asyncio = sys.modules.get("asyncio")
         if (
             channel is None
