@@ -309,7 +309,7 @@ def test_a_greenlet_s_burst_of_tells_wakes_the_idle_actor_once_and_keeps_order(
     wake_reader = GreenInbox.wake_reader
 
     def counted(inbox: GreenInbox) -> None:
-        woken.append(len(inbox.items))
+        woken.append(len(inbox._items))
         wake_reader(inbox)
 
     monkeypatch.setattr(GreenInbox, "wake_reader", counted)
@@ -356,7 +356,7 @@ class Recorder(limelight.Actor):
 
 def queued_items(ref: ActorRef[Any]) -> list[Any]:
     """What the inbox of a greenlet actor holds, as it holds it."""
-    return list(cast("GreenInbox", ref.actor_inbox).items)
+    return list(cast("GreenInbox", ref.actor_inbox)._items)
 
 
 def test_told_messages_are_queued_bare_unless_they_could_pass_for_an_envelope(
@@ -388,7 +388,7 @@ def test_a_greenlet_inbox_hands_out_envelopes_for_bare_messages(
         hub = lib.green.adapter.current_hub()
         assert hub is not None
         inbox = GreenInbox(hub)
-        inbox.items.extend(["bare", ("enveloped", None), "bare again"])
+        inbox._items.extend(["bare", ("enveloped", None), "bare again"])
         return [inbox.get_nowait(), inbox.get_nowait(), inbox.get()]
 
     assert lib.in_green_thread(main) == [

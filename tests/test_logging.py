@@ -9,12 +9,13 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
 import limelight
 import limelight.debug
-from limelight._core._log import log_as, logger
+from limelight._core._log import RedirectableLogger, log_as, logger
 
 SRC = Path(limelight.__file__).resolve().parent.parent
 
@@ -173,6 +174,46 @@ def test_debug_logs_tell_an_actor_s_life(caplog: pytest.LogCaptureFixture) -> No
     assert f"Starting {ref}" in messages
     assert f"Stopped {ref}" in messages
     assert f"Unregistered {ref}" in messages
+
+
+def test_debug_logs_follow_the_level_as_it_changes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # (Hot paths read the level from the logger's own cache of answers, which
+    # logging empties on every change: a stale "off" would lose these.)
+    class Chatty(limelight.ThreadingActor):
+        pass
+
+    def starting_records() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "Starting" in r.getMessage()]
+
+    with caplog.at_level(logging.INFO, logger="limelight"):
+        Chatty.start().stop()  # (DEBUG's answer cached: off)
+    assert starting_records() == []
+    with caplog.at_level(logging.DEBUG, logger="limelight"):
+        ref = Chatty.start()
+        ref.stop()
+    assert starting_records() == [f"Starting {ref}"]
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="limelight"):
+        logging.disable(logging.DEBUG)
+        try:
+            Chatty.start().stop()
+        finally:
+            logging.disable(logging.NOTSET)
+    assert starting_records() == []
+
+
+def test_a_target_without_a_level_cache_is_asked_each_time() -> None:
+    target = mock.Mock(spec=["isEnabledFor", "log"])
+    target.isEnabledFor.side_effect = [False, True]
+    redirecting = RedirectableLogger(target)
+
+    redirecting.debug("first")
+    redirecting.debug("second")
+
+    assert target.isEnabledFor.call_count == 2
+    target.log.assert_called_once_with(logging.DEBUG, "second", stacklevel=2)
 
 
 @pytest.mark.parametrize(

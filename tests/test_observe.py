@@ -800,17 +800,16 @@ def test_importing_limelight_does_not_import_opentelemetry() -> None:
 
 def test_a_stopping_actor_collected_without_ending_is_forgotten() -> None:
     class Stub:
-        actor_urn = "urn:uuid:stub"
+        pass
 
     stub = Stub()
-    _observe.stopping(stub)  # type: ignore[arg-type]
-    assert "urn:uuid:stub" in _observe._stopping  # pyright: ignore[reportPrivateUsage]
+    _observe.STOPPING["urn:uuid:stub"] = weakref.ref(stub)  # type: ignore[arg-type]
 
     del stub
     gc.collect()
 
     assert _observe.live_actors() == []  # (which drops what is gone)
-    assert "urn:uuid:stub" not in _observe._stopping  # pyright: ignore[reportPrivateUsage]
+    assert "urn:uuid:stub" not in _observe.STOPPING
 
 
 def test_an_entry_stopping_anew_is_not_dropped_for_an_older_one_gone() -> None:
@@ -831,12 +830,12 @@ def test_an_entry_stopping_anew_is_not_dropped_for_an_older_one_gone() -> None:
             return items
 
     racing = Racing()
-    real = _observe._stopping  # pyright: ignore[reportPrivateUsage]
-    _observe._stopping = racing  # pyright: ignore[reportPrivateUsage]
+    real = _observe.STOPPING
+    _observe.STOPPING = racing
     try:
         assert _observe.live_actors() == []
     finally:
-        _observe._stopping = real  # pyright: ignore[reportPrivateUsage]
+        _observe.STOPPING = real
     assert racing["urn:uuid:again"]() is alive
 
 
@@ -847,7 +846,7 @@ def test_a_stopping_actor_collected_as_a_snapshot_is_taken_is_left_out() -> None
         pass
 
     stub = Stub()
-    stopping = _observe._stopping  # pyright: ignore[reportPrivateUsage]
+    stopping = _observe.STOPPING
     stopping["urn:uuid:gone"] = weakref.ref(stub)  # type: ignore[arg-type]
     del stub
     gc.collect()

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import abc
-import logging
 import os
 import random
 import sys
 import time
 from collections.abc import Callable, Iterator
+from logging import DEBUG
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from limelight._core import _bounded, _mailbox, _observe
 from limelight._core import _hooks_2011 as hooks_2011
-from limelight._core._dispatch import REPLY_WHEN_STOPPED
 from limelight._core._exceptions import ActorDeadError
 from limelight._core._links import (
     Forget,
@@ -297,7 +296,7 @@ class Actor(abc.ABC):
         assert runtime is not None  # checked in __init__()
         self._limelight_born = time.monotonic()  # (introspection: _observe.py)
         ActorRegistry.register(ref)
-        if logger.target.isEnabledFor(logging.DEBUG):  # (a call less than debug())
+        if logger.levels.get(DEBUG, True) and logger.target.isEnabledFor(DEBUG):
             logger.debug("Starting %s", self)
         runtime.start(self)
         return ref
@@ -538,13 +537,6 @@ class Actor(abc.ABC):
             self._limelight_begin_stop()
         self._limelight_stop_everything(exc, None)
 
-    def _limelight_reply(self, reply_to: Future[Any], result: Any) -> None:
-        """Answer an ask with a handler's result."""
-        if result is REPLY_WHEN_STOPPED:
-            self._limelight_stop_reply = reply_to
-        else:
-            reply_to.set(result)
-
     def _limelight_reply_or_crash(self, reply_to: Future[Any] | None) -> bool:
         """Deal with the exception being handled; True if it is a crash.
 
@@ -578,29 +570,35 @@ class Actor(abc.ABC):
         """
         if self._limelight_timers is not None:
             cancel_timers(self._limelight_timers)
-        _observe.ended(self)
+        _observe.STOPPING.pop(self.actor_urn, None)  # (ended: see STOPPING)
         runtime = self._limelight_runtime
         assert runtime is not None
         runtime.release(self)
         _mailbox.reject_late_messages(self._actor_ref)
         reason, exception = self._limelight_exit or ("normal", None)
-        self.actor_stopped.terminate(Terminated(self._actor_ref, reason, exception))
+        # (Made by tuple.__new__(): a NamedTuple's own __new__ is a Python call.)
+        terminated = tuple.__new__(  # pyright: ignore[reportUnknownMemberType]
+            Terminated, (self._actor_ref, reason, exception)
+        )
+        self.actor_stopped.terminate(terminated)
         if self._limelight_stop_reply is not None:
             self._limelight_stop_reply.set(True)  # (stop()'s answer: see ActorRef)
 
     def _limelight_begin_stop(self) -> None:
         """Unregister and mark the actor stopped: no message is handled after this."""
         # (_limelight_unregister(), written out: a call less per actor.)
-        _observe.stopping(self)
-        ActorRegistry.unregister(self._actor_ref)
+        ref = self._actor_ref
+        _observe.STOPPING[self.actor_urn] = ref._actor_weakref
+        ActorRegistry.unregister(ref)
         self.actor_stopped.set()
-        if logger.target.isEnabledFor(logging.DEBUG):  # (a call less than debug())
+        if logger.levels.get(DEBUG, True) and logger.target.isEnabledFor(DEBUG):
             logger.debug("Stopped %s", self)
 
     def _limelight_unregister(self) -> None:
         """Leave the registry; introspection still sees the actor until its end."""
-        _observe.stopping(self)
-        ActorRegistry.unregister(self._actor_ref)
+        ref = self._actor_ref
+        _observe.STOPPING[self.actor_urn] = ref._actor_weakref
+        ActorRegistry.unregister(ref)
 
     def _limelight_record_exit(
         self, reason: ExitReason, exception: BaseException | None

@@ -166,7 +166,8 @@ def bind(actor: Actor) -> ActorRef[Any]:
         use_queue(mailbox)
     else:
         actor.actor_inbox = BoundedInbox(inbox, mailbox)
-    ref: ActorRef[Any] = cls._limelight_ref_class(actor)
+    ref_class = cls._limelight_ref_class
+    ref: ActorRef[Any] = (ref_class._limelight_bounded_class or ref_class)(actor)
     mailbox.actor_ref = ref
     return ref
 

@@ -11,8 +11,9 @@ then :func:`find_handler` for a type not seen yet.
 
 A handler returns the reply. A stop's handler returns
 :data:`REPLY_WHEN_STOPPED` instead: its asker is answered only once the actor
-has ended (``Actor._actor_loop_teardown()``). How a result or an exception
-settles the asker's future is the actor's ``_limelight_reply()`` and
+has ended (``Actor._actor_loop_teardown()``): every driver keeps the stop's
+future as the actor's ``_limelight_stop_reply``, and sets any other asker's
+future to the handler's result. An exception is settled by the actor's
 ``_limelight_reply_or_crash()``, which every driver calls.
 """
 

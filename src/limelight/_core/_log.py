@@ -12,6 +12,7 @@ including modules imported later.
 from __future__ import annotations
 
 import logging
+from logging import CRITICAL, DEBUG, ERROR, INFO, WARNING
 from typing import Any
 
 __all__ = ["RedirectableLogger", "log_as", "logger"]
@@ -20,47 +21,63 @@ __all__ = ["RedirectableLogger", "log_as", "logger"]
 class RedirectableLogger:
     """Forwards records to `target`, a `logging.Logger` that can be changed.
 
-    As cheap as calling the target itself when a level is off (the usual
-    case for ``debug()``): one call and a cached level check. Records name
-    the caller as their origin (``stacklevel=2``), not this class.
+    Cheaper than calling the target itself when a level is off (the usual
+    case for ``debug()``): one call and a dict lookup. Records name the
+    caller as their origin (``stacklevel=2``), not this class.
+
+    Hot paths check a level without any call: ``if logger.levels.get(DEBUG,
+    True) and logger.target.isEnabledFor(DEBUG)``.
     """
 
-    __slots__ = ("target",)
+    __slots__ = ("levels", "target")
 
     def __init__(self, target: logging.Logger) -> None:
         self.target = target
+        self.levels: dict[int, bool] = {}
+        self.redirect(target)
+
+    def redirect(self, target: logging.Logger) -> None:
+        """Send records to `target` from now on."""
+        self.target = target
+        # The target's own cache of isEnabledFor() answers (a dict, level ->
+        # bool, that logging empties, never replaces, when a level changes):
+        # a False found there is what isEnabledFor() would answer, read
+        # without a Python call; a level not found there (or a logger
+        # without that cache) is asked of isEnabledFor(), which fills it.
+        levels = getattr(target, "_cache", None)
+        self.levels = levels if isinstance(levels, dict) else {}
 
     def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
         target = self.target
-        if target.isEnabledFor(logging.DEBUG):
-            target.log(logging.DEBUG, msg, *args, stacklevel=2, **kwargs)
+        if self.levels.get(DEBUG, True) and target.isEnabledFor(DEBUG):
+            target.log(DEBUG, msg, *args, stacklevel=2, **kwargs)
 
     def info(self, msg: object, *args: object, **kwargs: Any) -> None:
         target = self.target
-        if target.isEnabledFor(logging.INFO):
-            target.log(logging.INFO, msg, *args, stacklevel=2, **kwargs)
+        if self.levels.get(INFO, True) and target.isEnabledFor(INFO):
+            target.log(INFO, msg, *args, stacklevel=2, **kwargs)
 
     def warning(self, msg: object, *args: object, **kwargs: Any) -> None:
         target = self.target
-        if target.isEnabledFor(logging.WARNING):
-            target.log(logging.WARNING, msg, *args, stacklevel=2, **kwargs)
+        if self.levels.get(WARNING, True) and target.isEnabledFor(WARNING):
+            target.log(WARNING, msg, *args, stacklevel=2, **kwargs)
 
     def error(self, msg: object, *args: object, **kwargs: Any) -> None:
         target = self.target
-        if target.isEnabledFor(logging.ERROR):
-            target.log(logging.ERROR, msg, *args, stacklevel=2, **kwargs)
+        if self.levels.get(ERROR, True) and target.isEnabledFor(ERROR):
+            target.log(ERROR, msg, *args, stacklevel=2, **kwargs)
 
     def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
         """Log at ``ERROR`` with the exception being handled, as Logger's does."""
         target = self.target
-        if target.isEnabledFor(logging.ERROR):
+        if self.levels.get(ERROR, True) and target.isEnabledFor(ERROR):
             kwargs.setdefault("exc_info", True)
-            target.log(logging.ERROR, msg, *args, stacklevel=2, **kwargs)
+            target.log(ERROR, msg, *args, stacklevel=2, **kwargs)
 
     def critical(self, msg: object, *args: object, **kwargs: Any) -> None:
         target = self.target
-        if target.isEnabledFor(logging.CRITICAL):
-            target.log(logging.CRITICAL, msg, *args, stacklevel=2, **kwargs)
+        if self.levels.get(CRITICAL, True) and target.isEnabledFor(CRITICAL):
+            target.log(CRITICAL, msg, *args, stacklevel=2, **kwargs)
 
 
 logger = RedirectableLogger(logging.getLogger("limelight"))
@@ -68,4 +85,4 @@ logger = RedirectableLogger(logging.getLogger("limelight"))
 
 def log_as(name: str) -> None:
     """Send every Limelight log record to the logger called `name` from now on."""
-    logger.target = logging.getLogger(name)
+    logger.redirect(logging.getLogger(name))

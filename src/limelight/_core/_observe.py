@@ -16,6 +16,7 @@ the first snapshot that saw the actor handling it.
 from __future__ import annotations
 
 import collections
+import functools
 import itertools
 import operator
 import sys
@@ -37,14 +38,13 @@ if TYPE_CHECKING:
     from limelight._core._runtime import Inbox
 
 __all__ = [
+    "STOPPING",
     "ActorInfo",
     "ActorState",
     "add_source",
     "describe_message",
-    "ended",
     "live_actors",
     "snapshot",
-    "stopping",
 ]
 
 ActorState = Literal["starting", "running", "handling", "stopping"]
@@ -53,16 +53,21 @@ ActorState = Literal["starting", "running", "handling", "stopping"]
 RATE_WINDOW = 10.0
 """Seconds over which :attr:`ActorInfo.rate` is measured, at most."""
 
-# The live actors are the registry's, plus those stopping: unregistered, but
-# their loop's teardown not over yet. Only these cost a table entry: a
-# table of every actor would be a good part of an idle actor's memory.
-# (Weak: an actor whose loop never ends, as when a test breaks it, must not be
-# kept alive, nor listed, for ever once it is gone. The entry of one that is
-# gone is dropped by the next live_actors(): a callback per entry, to drop
-# it at once, would cost a closure per actor stopped.)
-# (Weak references in a plain dict, not a WeakValueDictionary: its Python
-# methods made five calls per actor stopped.)
-_stopping: dict[str, weakref.ref[Actor]] = {}
+STOPPING: dict[str, weakref.ref[Actor]] = {}
+"""The actors that are stopping: unregistered, but their loop's teardown not over.
+
+The live actors are the registry's, plus these. An actor adds itself here
+(``_limelight_begin_stop()``, its URN to its ref's weak reference to it) and
+removes itself at the end of its teardown, each a dict operation written out
+in ``_core/_actor.py``, not a call. Only stopping actors cost an entry: a
+table of every actor would be a good part of an idle actor's memory.
+(Weak: an actor whose loop never ends, as when a test breaks it, must not be
+kept alive, nor listed, for ever once it is gone. The entry of one that is
+gone is dropped by the next live_actors(): a callback per entry, to drop
+it at once, would cost a closure per actor stopped. Weak references in a
+plain dict, not a WeakValueDictionary: its Python methods made five calls
+per actor stopped.)
+"""
 # For rates: each actor's (time, messages handled) as earlier snapshots saw them.
 _samples: dict[str, collections.deque[tuple[float, int]]] = {}
 # For stuck times: the message each busy actor was first seen handling, as
@@ -72,18 +77,6 @@ _first_seen: dict[str, tuple[int, int, float]] = {}
 _samples_lock = released_at_fork(allocate_lock())
 
 
-def stopping(actor: Actor) -> None:
-    """Keep an actor that leaves the registry until its loop is over."""
-    # (A weak reference without a callback is the one its ref already made,
-    # not a new one.)
-    _stopping[actor.actor_urn] = weakref.ref(actor)
-
-
-def ended(actor: Actor) -> None:
-    """Forget an actor whose loop is over."""
-    _stopping.pop(actor.actor_urn, None)
-
-
 def _birth(actor: Actor) -> float:
     return actor._limelight_born
 
@@ -91,12 +84,12 @@ def _birth(actor: Actor) -> float:
 def live_actors() -> list[Actor]:
     """The actors started and not yet ended, oldest first."""
     by_urn: dict[str, Actor] = {}
-    for urn, stopping_actor in list(_stopping.items()):  # (others add and remove)
+    for urn, stopping_actor in list(STOPPING.items()):  # (others add and remove)
         actor = stopping_actor()
         if actor is not None:
             by_urn[urn] = actor
-        elif _stopping.get(urn) is stopping_actor:  # gone without ending
-            _stopping.pop(urn, None)
+        elif STOPPING.get(urn) is stopping_actor:  # gone without ending
+            STOPPING.pop(urn, None)
     for ref in ActorRegistry.get_all():
         # (None for a ref to an actor of another process: not this one's.)
         actor = ref._actor_weakref()
@@ -291,16 +284,17 @@ def describe_message(current: Any) -> str | None:
 _COUNTER_START = sys.maxsize
 
 
-def new_counter() -> Iterator[None]:
-    """A counter of messages taken, which a driver steps once per message.
-
-    An ``itertools.repeat`` of None, counting down: the blocking driver's
-    loop is a ``for`` over it, so a step costs no call and allocates
-    nothing (an int attribute added to costs a new int per message past
-    256, about 300 instructions of a thread actor's 4,000-instruction tell).
-    :func:`handled_count` reads it back.
-    """
-    return itertools.repeat(None, _COUNTER_START)
+# A counter of messages taken, which a driver steps once per message:
+# ``new_counter()`` makes one for an actor as it starts. It is an
+# ``itertools.repeat`` of None, counting down: the blocking driver's loop is
+# a ``for`` over it, so a step costs no call and allocates nothing (an int
+# attribute added to costs a new int per message past 256, about 300
+# instructions of a thread actor's 4,000-instruction tell), and
+# :func:`handled_count` reads it back. (A partial, not a function: making
+# one is then a C call, no Python frame.)
+new_counter: Callable[[], Iterator[None]] = functools.partial(
+    itertools.repeat, None, _COUNTER_START
+)
 
 
 def handled_count(actor: Actor) -> int:

@@ -83,6 +83,12 @@ class ActorRef(Generic[A]):
     # for a ref to an actor in another process).
     _actor_weakref: weakref.ref[A]
 
+    _limelight_bounded_class: ClassVar[type[ActorRef[Any]] | None] = None
+    """The class of a bounded actor's ref, where it is not this one: a ref
+    class whose ``tell()`` queues without the inbox's ``put()`` (``GreenRef``)
+    names one that goes through it, so that the mailbox sees every message.
+    ``_bounded.bind()`` reads it: the common, unbounded, case pays nothing."""
+
     _limelight_travels: ClassVar[bool] = True
     """Whether the runtimes that carry refs to other processes may carry this
     one; if not, they call its ``__reduce__()``, which says why not."""
@@ -90,14 +96,14 @@ class ActorRef(Generic[A]):
     def __init__(self, actor: A) -> None:
         runtime = actor._limelight_runtime
         assert runtime is not None  # Actor.__init__() refuses to run without
-        self._limelight_bind(
-            weakref.ref(actor),
-            actor.__class__,
-            actor.actor_urn,
-            actor.actor_inbox,
-            actor.actor_stopped,
-            runtime.future_factory(actor),
-        )
+        # (_limelight_bind(), written out: a call less per actor.)
+        self._actor_weakref = weakref.ref(actor)
+        self.actor_class = actor.__class__
+        self.actor_urn = actor.actor_urn
+        self.actor_inbox = actor.actor_inbox
+        self.actor_stopped = actor.actor_stopped
+        self._create_future = runtime.future_factory(actor)
+        self._owner = None
 
     def _limelight_bind(  # noqa: PLR0913, PLR0917 -- a ref's whole state
         self,

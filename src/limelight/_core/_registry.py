@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+from logging import DEBUG
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast, overload
 
 from limelight._core import _awaiting, _timeouts
@@ -90,15 +90,15 @@ class ActorRegistry:
     def register(cls, actor_ref: ActorRef[Any]) -> None:
         """Add an actor; [`Actor.start()`][limelight.Actor.start] does this for you."""
         cls._refs[actor_ref.actor_urn] = actor_ref
-        # (The level checked here, not by logger.debug(): a call less per actor.)
-        if logger.target.isEnabledFor(logging.DEBUG):
+        # (The level checked here, without a call: see RedirectableLogger.)
+        if logger.levels.get(DEBUG, True) and logger.target.isEnabledFor(DEBUG):
             logger.debug("Registered %s", actor_ref)
 
     @classmethod
     def unregister(cls, actor_ref: ActorRef[Any]) -> None:
         """Remove an actor; stopping it does this for you."""
         removed = cls._refs.pop(actor_ref.actor_urn, None) is not None
-        if logger.target.isEnabledFor(logging.DEBUG):
+        if logger.levels.get(DEBUG, True) and logger.target.isEnabledFor(DEBUG):
             if removed:
                 logger.debug("Unregistered %s", actor_ref)
             else:

@@ -10,8 +10,9 @@ that are handed one message at a time (the manual runtime of
 
 An event loop cannot block, so its driver is another one
 (``_runtimes/event_loop/driver.py``); both handle a message the same way:
-the handler table of ``_core/_dispatch.py``, and the actor's
-``_limelight_reply()`` and ``_limelight_reply_or_crash()`` to settle it.
+the handler table of ``_core/_dispatch.py``; the asker's future set with
+the handler's result (a stop's kept for the teardown to answer), or
+settled by the actor's ``_limelight_reply_or_crash()`` if it raised.
 """
 
 from __future__ import annotations
@@ -144,10 +145,9 @@ def handle_messages(  # noqa: PLR0912, PLR0915 -- inline on purpose: see the doc
             actor._limelight_stop_everything(exc, reply_to)
         else:
             if reply_to is not None:
-                # (actor._limelight_reply(), its common case written out: a
-                # call less per ask.)
+                # (A stop is answered by the teardown: see _dispatch.py.)
                 if result is REPLY_WHEN_STOPPED:
-                    actor._limelight_reply(reply_to, result)
+                    actor._limelight_stop_reply = reply_to
                 else:
                     reply_to.set(result)
         if stopped._flag:

@@ -119,9 +119,11 @@ class LoopInbox(DequeInbox):
         if not self._scheduled:
             self._scheduled = True
             self._schedule_drain()
-        elif self.loop.is_closed():
+        elif _get_running_loop() is not self.loop and self.loop.is_closed():
             # The loop closed with a drain (or the actor's task) pending,
-            # which will never run: nothing would answer this message.
+            # which will never run: nothing would answer this message. (Not
+            # asked on the loop itself, which runs: a call less per message
+            # queued behind a drain, such as a stop right after a start.)
             self._loop_closed()
         elif self._task is not None and envelope[0].__class__ is _ActorKilled:
             # Killed while a handler awaits: the await may never end (a
@@ -148,8 +150,13 @@ class LoopInbox(DequeInbox):
 
     def start(self) -> None:
         """Run on_start(), then the messages, from the loop."""
-        self._context.run(enter_actor, self._actor._actor_ref)
-        self._call_on_loop(self._drain)  # (_schedule_drain(), a call less)
+        context = self._context
+        context.run(enter_actor, self._actor._actor_ref)
+        loop = self.loop
+        if _get_running_loop() is loop:  # (_call_on_loop(), its common case)
+            loop.call_soon(self._drain, context=context)
+        else:
+            self._call_on_loop(self._drain)
 
     def _schedule_drain(self) -> None:
         self._call_on_loop(self._drain)
@@ -306,7 +313,7 @@ class LoopInbox(DequeInbox):
         if result.__class__ is CoroutineType:  # an `async def` handler's call
             return self._finish(result, reply_to)
         if reply_to is not None:
-            actor._limelight_reply(reply_to, result)
+            reply_to.set(result)
         return None
 
     async def _finish(
@@ -329,7 +336,7 @@ class LoopInbox(DequeInbox):
             work = self._after_base_exception(exc, reply_to)
         else:
             if reply_to is not None:
-                self._actor._limelight_reply(reply_to, result)
+                reply_to.set(result)
             return
         if work is not None:
             await work

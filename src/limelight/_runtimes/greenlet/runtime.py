@@ -249,8 +249,11 @@ class GreenRuntime:
         """The hub an actor started by the caller lives in (see the module's doc)."""
         adapter = self.adapter
         hub = adapter.current_hub()
-        if hub is not None and hub.runs(getcurrent()):
-            return hub
+        if hub is not None:
+            current = getcurrent()
+            # (A greenlet the hub spawned, the common case, tested without a call.)
+            if current.parent is hub.greenlet or hub.runs(current):
+                return hub
         if adapter.threads_are_greenlets():
             # Monkey-patched: plain code is scheduled by its thread's hub
             # like any greenlet (it yields whenever it would block), and the
@@ -260,7 +263,9 @@ class GreenRuntime:
         return self.background.hub()
 
     def future_factory(self, actor: Actor) -> Callable[[], SettableFuture[Any]]:
-        return functools.partial(self._future_class, inbox_of(actor).hub)
+        inbox = actor.actor_inbox  # (inbox_of(), written out: as in start())
+        assert isinstance(inbox, GreenInbox)
+        return functools.partial(self._future_class, inbox.hub)
 
     def create_inbox(self, actor: Actor) -> GreenInbox:
         return GreenInbox(self.hub_for_new_actor())
@@ -294,21 +299,19 @@ def inbox_of(actor: Actor) -> GreenInbox:
 
 
 def _run(actor: Actor) -> None:
-    """The body of an actor's greenlet."""
-    # (A new greenlet starts in an empty contextvars context, as a new thread
-    # does: no context variable leaks from whoever started the actor.)
-    try:
-        _actor_loop(actor, inbox_of(actor))
-    except BaseException:  # the loop handles its own errors; this is a bug
-        logger.exception("Actor loop of %s failed", actor)
-
-
-def _actor_loop(actor: Actor, inbox: GreenInbox) -> None:
-    """``blocking.run()``, taking queued items without a call to ``take()``.
+    """The body of an actor's greenlet: ``blocking.run()``, popping its deque itself.
 
     ``take()`` is only called to park the greenlet on an empty inbox: a
     burst of queued messages costs no call per message but the handler's.
     """
-    if blocking.start(actor):
-        blocking.handle_messages(actor, inbox.items, inbox.take)
-    actor._actor_loop_teardown()
+    # (A new greenlet starts in an empty contextvars context, as a new thread
+    # does: no context variable leaks from whoever started the actor.)
+    inbox = actor.actor_inbox  # (inbox_of(), written out: as in start())
+    assert isinstance(inbox, GreenInbox)
+    try:
+        if blocking.start(actor):
+            items = inbox._items  # pyright: ignore[reportPrivateUsage]
+            blocking.handle_messages(actor, items, inbox.take)
+        actor._actor_loop_teardown()
+    except BaseException:  # the loop handles its own errors; this is a bug
+        logger.exception("Actor loop of %s failed", actor)
