@@ -264,24 +264,40 @@ def test_a_factory_that_declines_leaves_waiting_to_an_os_lock() -> None:
 # -- Completion callbacks --------------------------------------------------------------
 
 
+@pytest.mark.parametrize("broken_first", [True, False], ids=["first", "second"])
+@pytest.mark.parametrize("completion", ["set", "set_exception"])
 def test_a_failing_done_callback_is_logged_and_harms_nobody(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, broken_first: bool, completion: str
 ) -> None:
+    # (set() calls its first callback itself, the others through a helper.)
     future: limelight.Future[str] = limelight.ThreadingFuture()
     called: list[str] = []
 
     def broken() -> None:
         raise RuntimeError("callback bug")
 
-    assert future._add_done_callback(broken)
-    assert future._add_done_callback(lambda: called.append("second"))
+    def working() -> None:
+        called.append("working")
+
+    for callback in [broken, working] if broken_first else [working, broken]:
+        assert future._add_done_callback(callback)
 
     with caplog.at_level(logging.ERROR, logger="limelight"):
-        future.set("value")
+        if completion == "set":
+            future.set("value")
+        else:
+            future.set_exception(ValueError("the value"))
 
-    assert future.get(TIMEOUT) == "value"
-    assert called == ["second"]
-    assert any("callback" in r.getMessage() for r in caplog.records)
+    if completion == "set":
+        assert future.get(TIMEOUT) == "value"
+    else:
+        with pytest.raises(ValueError, match="the value"):
+            future.get(TIMEOUT)
+    assert called == ["working"]
+    (record,) = caplog.records
+    assert record.getMessage().startswith("Future callback")
+    assert record.exc_info is not None
+    assert str(record.exc_info[1]) == "callback bug"
 
 
 def test_a_removed_done_callback_is_not_called() -> None:

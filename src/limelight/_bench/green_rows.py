@@ -292,6 +292,7 @@ def workloads(library: GreenLibrary) -> list[Workload]:
             quick_size=1_000,
             warmup=50,
             raw_meaning="spawn, stop via Queue, join",
+            targets=[_NEAR_RAW],
         ),
         workload(
             name="rss",

@@ -522,7 +522,12 @@ class SettableFuture(Future[T]):
             if callback.__class__ is _LockType:
                 callback.release()
             else:
-                _run_callback(callback)
+                # (_run_callback(), written out: a call less for every
+                # await, and every wait of a greenlet.)
+                try:
+                    callback()
+                except Exception:
+                    logger.exception("Future callback %r failed", callback)
             if callbacks:
                 _run_callbacks(callbacks)
 
