@@ -204,6 +204,27 @@ def test_debug_logs_follow_the_level_as_it_changes(
     assert starting_records() == []
 
 
+def test_a_logger_class_that_answers_its_own_way_is_asked_each_time() -> None:
+    class Verbose(logging.Logger):
+        def isEnabledFor(self, level: int) -> bool:  # noqa: N802 -- logging's name
+            return True
+
+    target = Verbose("limelight-test-verbose", logging.WARNING)
+    target.propagate = False
+    records: list[logging.LogRecord] = []
+
+    class Recording(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    target.addHandler(Recording())
+    logging.Logger.isEnabledFor(target, logging.DEBUG)  # (its cache: DEBUG off)
+
+    RedirectableLogger(target).debug("heard")
+
+    assert [r.getMessage() for r in records] == ["heard"]
+
+
 def test_a_target_without_a_level_cache_is_asked_each_time() -> None:
     target = mock.Mock(spec=["isEnabledFor", "log"])
     target.isEnabledFor.side_effect = [False, True]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from logging import CRITICAL, DEBUG, ERROR, INFO, WARNING
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["RedirectableLogger", "log_as", "logger"]
 
@@ -43,9 +43,16 @@ class RedirectableLogger:
         # bool, that logging empties, never replaces, when a level changes):
         # a False found there is what isEnabledFor() would answer, read
         # without a Python call; a level not found there (or a logger
-        # without that cache) is asked of isEnabledFor(), which fills it.
+        # without that cache, or whose class answers isEnabledFor() its own
+        # way) is asked of isEnabledFor() every time.
         levels = getattr(target, "_cache", None)
-        self.levels = levels if isinstance(levels, dict) else {}
+        if (
+            isinstance(levels, dict)
+            and type(target).isEnabledFor is logging.Logger.isEnabledFor
+        ):
+            self.levels = cast("dict[int, bool]", levels)
+        else:
+            self.levels = {}
 
     def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
         target = self.target
