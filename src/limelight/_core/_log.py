@@ -31,9 +31,10 @@ class RedirectableLogger:
 
     __slots__ = ("levels", "target")
 
+    target: logging.Logger
+    levels: dict[int, bool]
+
     def __init__(self, target: logging.Logger) -> None:
-        self.target = target
-        self.levels: dict[int, bool] = {}
         self.redirect(target)
 
     def redirect(self, target: logging.Logger) -> None:

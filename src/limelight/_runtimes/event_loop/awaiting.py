@@ -202,9 +202,7 @@ class AsyncioLoops:
         self, future: Future[Any]
     ) -> Generator[Any, None, bool] | None:
         """How the awaiting task waits for `future`; None off any asyncio loop."""
-        # (_running_loop(), written out: a call less per await.)
-        module = sys.modules.get("asyncio")
-        loop = None if module is None else module._get_running_loop()
+        loop = _running_loop()
         if loop is None:
             return None
         return _wait_until_ready(loop, future)
